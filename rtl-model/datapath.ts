@@ -1,0 +1,285 @@
+/**
+ * Implementation A: the hardware-shaped integer datapath. Runs the whole quantized BERT forward
+ * pass (embeddings, every encoder layer, pooler, classifier) from the ROM and SRAM images, reading
+ * every tensor through the memory model and counting MACs, requantizations and table look-ups.
+ *
+ * Arithmetic follows rtl-model/spec exactly; the per-element loops inline rq() as
+ * floor((v*M + 2^(sh-1)) * 2^-sh), which is exact in doubles because |v*M| < 2^46, and the
+ * constants are range-checked once when the datapath is built (checkConstants), so the bounds of
+ * docs/integer-spec.md hold for every input and no per-element check is needed.
+ */
+import {
+  INT8_MAX, INT8_MIN, LN_IN_MAX, LN_IN_MIN, MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT,
+  SHIFT_MIN_LN_GAIN, type Geometry, layerPrefix, layerNorm, softmaxRow, saturate, type TensorData,
+} from './spec/index.js';
+import type { GemmEngine } from './gemm/oracle.js';
+import type { MemorySystem } from './memory.js';
+
+export type IntTensor = Int8Array | Uint8Array | Int16Array | Int32Array;
+
+export interface ForwardInput {
+  /** Token ids, one sequence of length seqLen. */
+  inputIds: Int32Array;
+  tokenTypeIds: Int32Array;
+  /** 1 = attend, 0 = padding. */
+  attentionMask: Int32Array;
+}
+
+export interface OpCounts {
+  macs: number;
+  requants: number;
+  lutLookups: { exp: number; gelu: number; tanh: number };
+  isqrts: number;
+  reciprocals: number;
+}
+
+/** Calibration hook: sees a site's integer values before the site's constants are read. */
+export interface CalibrationHook {
+  observe(site: string, values: Record<string, ArrayLike<number>>): void;
+}
+
+const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
+const INV_POW2 = Array.from({ length: 64 }, (_, i) => 2 ** -i);
+
+function checkedAdd(a: number, b: number): number {
+  const s = a + b;
+  if (!Number.isSafeInteger(s)) throw new RangeError(`operation counter overflowed (${a} + ${b})`);
+  return s;
+}
+
+export class Datapath {
+  readonly counts: OpCounts = { macs: 0, requants: 0, lutLookups: { exp: 0, gelu: 0, tanh: 0 }, isqrts: 0, reciprocals: 0 };
+  private readonly dh: number;
+
+  constructor(
+    readonly mem: MemorySystem,
+    readonly g: Geometry,
+    readonly engine: GemmEngine,
+    readonly hook?: CalibrationHook,
+  ) {
+    this.dh = g.hidden / g.heads;
+    if (!hook) this.checkConstants();
+  }
+
+  /** Validate every requantization constant against its site's rules (spec §bounds). */
+  checkConstants(): void {
+    const names = [...this.mem.rom.names(), ...this.mem.sram.names()];
+    for (const name of names) {
+      if (!name.endsWith('.rq.shift')) continue;
+      const base = name.slice(0, -'.rq.shift'.length);
+      const shifts = this.peek(name);
+      const mults = this.peek(`${base}.rq.mult`);
+      const int8Input = base.endsWith('.res_a') || base.startsWith('bert.embeddings.') && base.endsWith('_embeddings');
+      const minShift = base.endsWith('.gain') ? SHIFT_MIN_LN_GAIN : int8Input ? SHIFT_MIN : SHIFT_MIN_INT32_INPUT;
+      for (let i = 0; i < shifts.length; i++) {
+        if (shifts[i] < minShift || shifts[i] > SHIFT_MAX) throw new RangeError(`${name}[${i}] = ${shifts[i]} is outside [${minShift}, ${SHIFT_MAX}] for this site`);
+        if (Math.abs(mults[i]) > MULT_MAX) throw new RangeError(`${base}.rq.mult[${i}] = ${mults[i]} exceeds ${MULT_MAX}`);
+        if (base.endsWith('.scores') && mults[i] < 0) throw new RangeError(`${base}.rq.mult must be >= 0 (got ${mults[i]})`);
+      }
+    }
+  }
+
+  private peek(name: string): TensorData {
+    const t = this.mem.sram.tensor(name) ?? this.mem.rom.tensor(name);
+    if (!t) throw new Error(`no memory holds tensor ${name}`);
+    return t.data;
+  }
+
+  private read(name: string, elements?: number): TensorData {
+    return this.mem.read(name, elements);
+  }
+
+  private async gemm(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array> {
+    this.counts.macs = checkedAdd(this.counts.macs, m * n * k);
+    return this.engine.matmulNT(a, b, m, n, k);
+  }
+
+  /** acc = x * W^T + bias for a linear layer stored as `<name>.weight` [out, in] and `<name>.bias`. */
+  private async linear(name: string, x: Int8Array, rows: number, out: number, inp: number): Promise<Int32Array> {
+    const w = this.read(`${name}.weight`) as Int8Array;
+    const acc = await this.gemm(x, w, rows, out, inp);
+    const bias = this.read(`${name}.bias`);
+    for (let i = 0; i < rows; i++) {
+      const o = i * out;
+      for (let j = 0; j < out; j++) acc[o + j] += bias[j];
+    }
+    return acc;
+  }
+
+  /** Per-channel requantization of an int32 site to int8 with saturation. */
+  private requantInt8(site: string, acc: Int32Array, rows: number, cols: number): Int8Array {
+    this.hook?.observe(site, { acc });
+    const mult = this.read(`${site}.rq.mult`);
+    const shift = this.read(`${site}.rq.shift`);
+    const perChannel = mult.length === cols;
+    const y = new Int8Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const c = perChannel ? j : 0;
+        const sh = shift[c];
+        const v = Math.floor((acc[i * cols + j] * mult[c] + POW2[sh - 1]) * INV_POW2[sh]);
+        y[i * cols + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
+      }
+    }
+    this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
+    return y;
+  }
+
+  /**
+   * Join two or three terms into the LayerNorm input: x = sat16(sum sat16(rq(term))). Each term has
+   * its own `<site>.rq.*` (per tensor or per channel).
+   */
+  private join(sites: string[], terms: IntTensor[], rows: number, cols: number, site: string): Int16Array {
+    const obs: Record<string, ArrayLike<number>> = {};
+    sites.forEach((s, i) => (obs[s] = terms[i]));
+    this.hook?.observe(site, obs);
+    const x = new Int16Array(rows * cols);
+    const acc = new Float64Array(rows * cols);
+    sites.forEach((s, t) => {
+      const mult = this.read(`${s}.rq.mult`);
+      const shift = this.read(`${s}.rq.shift`);
+      const perChannel = mult.length === cols;
+      const v = terms[t];
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          const c = perChannel ? j : 0;
+          const sh = shift[c];
+          const r = Math.floor((v[i * cols + j] * mult[c] + POW2[sh - 1]) * INV_POW2[sh]);
+          acc[i * cols + j] += r < LN_IN_MIN ? LN_IN_MIN : r > LN_IN_MAX ? LN_IN_MAX : r;
+        }
+      }
+      this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
+    });
+    for (let i = 0; i < x.length; i++) x[i] = saturate(acc[i], LN_IN_MIN, LN_IN_MAX);
+    return x;
+  }
+
+  private layerNorm(prefix: string, x: Int16Array, rows: number, cols: number): Int8Array {
+    const meanMult = this.read(`${prefix}.mean.rq.mult`)[0];
+    const meanShift = this.read(`${prefix}.mean.rq.shift`)[0];
+    if (this.hook) {
+      // Calibration needs the normalized values n before the gains exist: expose them.
+      this.hook.observe(`${prefix}`, { x, meanMult: [meanMult], meanShift: [meanShift] });
+    }
+    const gainMult = this.read(`${prefix}.gain.rq.mult`);
+    const gainShift = this.read(`${prefix}.gain.rq.shift`);
+    const bias = this.read(`${prefix}.bias`);
+    const y = new Int8Array(rows * cols);
+    const c = { meanMult, meanShift, gainMult, gainShift, bias };
+    for (let i = 0; i < rows; i++) {
+      layerNorm(x.subarray(i * cols, (i + 1) * cols), c, y.subarray(i * cols, (i + 1) * cols));
+    }
+    this.counts.isqrts = checkedAdd(this.counts.isqrts, rows);
+    this.counts.reciprocals = checkedAdd(this.counts.reciprocals, rows);
+    this.counts.requants = checkedAdd(this.counts.requants, rows * (2 * cols + 1));
+    return y;
+  }
+
+  private lookup(name: string, x: Int8Array, kind: 'gelu' | 'tanh'): Int8Array {
+    const lut = this.read(name);
+    const y = new Int8Array(x.length);
+    for (let i = 0; i < x.length; i++) y[i] = lut[x[i] + 128];
+    this.counts.lutLookups[kind] = checkedAdd(this.counts.lutLookups[kind], x.length);
+    return y;
+  }
+
+  /** Extract head h of a [L, hidden] int8 tensor as a contiguous [L, dh] block. */
+  private head(x: Int8Array, h: number): Int8Array {
+    const { seqLen: L, hidden: H } = this.g;
+    const out = new Int8Array(L * this.dh);
+    for (let i = 0; i < L; i++) out.set(x.subarray(i * H + h * this.dh, i * H + (h + 1) * this.dh), i * this.dh);
+    return out;
+  }
+
+  private async attention(l: number, x: Int8Array, mask: Int32Array, rec: Map<string, IntTensor>): Promise<Int8Array> {
+    const { seqLen: L, hidden: H, heads } = this.g;
+    const dh = this.dh;
+    const p = layerPrefix(l) + 'attention.self.';
+    const q = this.requantInt8(`${p}query`, await this.linear(`${p}query`, x, L, H, H), L, H);
+    const k = this.requantInt8(`${p}key`, await this.linear(`${p}key`, x, L, H, H), L, H);
+    const v = this.requantInt8(`${p}value`, await this.linear(`${p}value`, x, L, H, H), L, H);
+    rec.set(`${layerPrefix(l)}q`, q).set(`${layerPrefix(l)}k`, k).set(`${layerPrefix(l)}v`, v);
+    const probsAll = new Uint8Array(heads * L * L);
+    const ctxAcc = new Int32Array(L * H);
+    const exp = this.read('softmax.exp.lut');
+    for (let h = 0; h < heads; h++) {
+      const scores = await this.gemm(this.head(q, h), this.head(k, h), L, L, dh);
+      if (this.hook) this.hook.observe(`${p}scores`, { scores });
+      const mult = this.read(`${p}scores.rq.mult`)[0];
+      const shift = this.read(`${p}scores.rq.shift`)[0];
+      const probs = probsAll.subarray(h * L * L, (h + 1) * L * L);
+      for (let i = 0; i < L; i++) softmaxRow(scores.subarray(i * L, (i + 1) * L), mask, mult, shift, exp, probs.subarray(i * L, (i + 1) * L));
+      let unmasked = 0;
+      for (let j = 0; j < L; j++) if (mask[j]) unmasked++;
+      this.counts.lutLookups.exp = checkedAdd(this.counts.lutLookups.exp, L * unmasked);
+      this.counts.reciprocals = checkedAdd(this.counts.reciprocals, L);
+      this.counts.requants = checkedAdd(this.counts.requants, 2 * L * L);
+      // context = probs * V_h: b operand is V_h transposed to [dh, L].
+      const vh = this.head(v, h);
+      const vt = new Int8Array(dh * L);
+      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) vt[d * L + i] = vh[i * dh + d];
+      const c = await this.gemm(probs, vt, L, dh, L);
+      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) ctxAcc[i * H + h * dh + d] = c[i * dh + d];
+    }
+    rec.set(`${layerPrefix(l)}probs`, probsAll);
+    const ctx = this.requantInt8(`${p}context`, ctxAcc, L, H);
+    rec.set(`${layerPrefix(l)}context`, ctx);
+    return ctx;
+  }
+
+  /** Run one sequence; returns every named intermediate (int tensors) including `logits`. */
+  async forward(input: ForwardInput): Promise<Map<string, IntTensor>> {
+    const g = this.g;
+    const { seqLen: L, hidden: H, ffn: F } = g;
+    if (input.inputIds.length !== L || input.tokenTypeIds.length !== L || input.attentionMask.length !== L) {
+      throw new RangeError(`forward: inputs must have length seqLen = ${L}`);
+    }
+    if (!input.attentionMask[0]) throw new RangeError('forward: the first token ([CLS]) must not be masked');
+    const rec = new Map<string, IntTensor>();
+    // Embeddings: gather rows (counted as L rows of each table read).
+    const e = 'bert.embeddings.';
+    const wordT = this.read(`${e}word_embeddings.weight`, L * H);
+    const posT = this.read(`${e}position_embeddings.weight`, L * H);
+    const typT = this.read(`${e}token_type_embeddings.weight`, L * H);
+    const w = new Int8Array(L * H);
+    const pe = new Int8Array(L * H);
+    const te = new Int8Array(L * H);
+    for (let i = 0; i < L; i++) {
+      const id = input.inputIds[i];
+      const tt = input.tokenTypeIds[i];
+      if (!(id >= 0 && id < g.vocab)) throw new RangeError(`forward: token id ${id} at position ${i} is outside [0, ${g.vocab})`);
+      if (!(tt >= 0 && tt < g.typeVocab)) throw new RangeError(`forward: token type ${tt} at position ${i} is outside [0, ${g.typeVocab})`);
+      w.set(wordT.subarray(id * H, (id + 1) * H) as Int8Array, i * H);
+      pe.set(posT.subarray(i * H, (i + 1) * H) as Int8Array, i * H);
+      te.set(typT.subarray(tt * H, (tt + 1) * H) as Int8Array, i * H);
+    }
+    const xe = this.join([`${e}word_embeddings`, `${e}position_embeddings`, `${e}token_type_embeddings`], [w, pe, te], L, H, `${e}join`);
+    let x = this.layerNorm(`${e}LayerNorm`, xe, L, H);
+    rec.set('bert.embeddings.output', x);
+    const mask = input.attentionMask;
+    for (let l = 0; l < g.layers; l++) {
+      const p = layerPrefix(l);
+      const ctx = await this.attention(l, x, mask, rec);
+      const m1 = await this.linear(`${p}attention.output.dense`, ctx, L, H, H);
+      const j1 = this.join([`${p}attention.output.res_a`, `${p}attention.output.res_b`], [x, m1], L, H, `${p}attention.output.join`);
+      const a1 = this.layerNorm(`${p}attention.output.LayerNorm`, j1, L, H);
+      rec.set(`${p}attention.output`, a1);
+      const up = this.requantInt8(`${p}intermediate.dense`, await this.linear(`${p}intermediate.dense`, a1, L, F, H), L, F);
+      const gl = this.lookup(`${p}intermediate.gelu.lut`, up, 'gelu');
+      rec.set(`${p}intermediate`, gl);
+      const m3 = await this.linear(`${p}output.dense`, gl, L, H, F);
+      const j2 = this.join([`${p}output.res_a`, `${p}output.res_b`], [a1, m3], L, H, `${p}output.join`);
+      x = this.layerNorm(`${p}output.LayerNorm`, j2, L, H);
+      rec.set(`${p}output`, x);
+    }
+    const cls = x.slice(0, H);
+    const pre = this.requantInt8('bert.pooler.dense', await this.linear('bert.pooler.dense', cls, 1, H, H), 1, H);
+    const pooled = this.lookup('bert.pooler.tanh.lut', pre, 'tanh');
+    rec.set('bert.pooler.output', pooled);
+    const logits = await this.linear('classifier', pooled, 1, g.numLabels, H);
+    rec.set('logits', logits);
+    return rec;
+  }
+}
+
+export { MASKED_SCORE };
