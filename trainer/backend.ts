@@ -1,0 +1,53 @@
+/**
+ * TensorFlow.js backend selection. `auto` tries tfjs-node-gpu, then wasm, then cpu; every load
+ * error is caught and recorded, and the result says which backend was picked and why the others
+ * were not. tfjs-node-gpu is an optional dependency: on machines where its native library cannot
+ * be downloaded npm skips it, and the import below fails cleanly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export const BACKENDS = ['auto', 'gpu', 'wasm', 'cpu'] as const;
+export type BackendRequest = (typeof BACKENDS)[number];
+export type BackendName = 'gpu' | 'wasm' | 'cpu';
+
+export interface BackendChoice {
+  /** The backend in use: gpu (tfjs-node-gpu, registered as "tensorflow"), wasm or cpu. */
+  name: BackendName;
+  /** tfjs's own name for it. */
+  tfName: string;
+  /** Backends tried before this one, with the error that ruled each out. */
+  fallbacks: { name: BackendName; error: string }[];
+}
+
+const TF_NAME: Record<BackendName, string> = { gpu: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+
+async function load(name: BackendName): Promise<void> {
+  if (name === 'gpu') {
+    const mod = '@tensorflow/tfjs-node-gpu';
+    await import(/* @vite-ignore */ mod);
+  } else if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } else {
+    await import('@tensorflow/tfjs-backend-cpu');
+  }
+  const ok = await tf.setBackend(TF_NAME[name]);
+  if (!ok) throw new Error(`tf.setBackend('${TF_NAME[name]}') returned false`);
+  await tf.ready();
+}
+
+/** Select a backend; `auto` falls back gpu -> wasm -> cpu. A named backend that fails throws. */
+export async function selectBackend(req: BackendRequest): Promise<BackendChoice> {
+  const order: BackendName[] = req === 'auto' ? ['gpu', 'wasm', 'cpu'] : [req];
+  const fallbacks: { name: BackendName; error: string }[] = [];
+  for (const name of order) {
+    try {
+      await load(name);
+      return { name, tfName: TF_NAME[name], fallbacks };
+    } catch (e) {
+      const msg = (e as Error).message?.split('\n')[0] ?? String(e);
+      fallbacks.push({ name, error: msg });
+    }
+  }
+  const detail = fallbacks.map((f) => `${f.name}: ${f.error}`).join('; ');
+  throw new Error(`no TensorFlow.js backend could be loaded for --backend ${req} (${detail})`);
+}

@@ -1,0 +1,169 @@
+/**
+ * Implementation B: the quantized BERT forward pass written with TensorFlow.js tensor ops, from the
+ * same ROM and SRAM images as the datapath. It imports only the spec (constants, types, image
+ * format) and trainer/int-ops; never the datapath. Exact on every backend by construction (see
+ * int-ops.ts for the bounds).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  EXP_LUT_SIZE, LN_IN_MAX, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
+} from '../rtl-model/spec/index.js';
+import { clamp, clampInt8, floorShift, int, isqrtT, matmulNT, recipNormalizedT, rqT } from './int-ops.js';
+
+type T = tf.Tensor;
+
+export interface ReferenceInput {
+  inputIds: Int32Array;
+  tokenTypeIds: Int32Array;
+  attentionMask: Int32Array;
+}
+
+/** Integer forward pass over tfjs tensors; holds the images' tensors on the current backend. */
+export class TfjsIntReference {
+  private readonly t = new Map<string, T>();
+  readonly g: Geometry;
+
+  constructor(rom: Image, sram: Image) {
+    this.g = rom.header.geometry;
+    for (const img of [rom, sram]) {
+      for (const x of img.tensors.values()) this.t.set(x.name, tf.keep(tf.tensor(Int32Array.from(x.data), x.shape, 'int32')));
+    }
+  }
+
+  dispose(): void {
+    for (const x of this.t.values()) x.dispose();
+    this.t.clear();
+  }
+
+  private get(name: string): T {
+    const x = this.t.get(name);
+    if (!x) throw new Error(`reference: no tensor ${name} in either image`);
+    return x;
+  }
+
+  /** acc = x W^T + b: x [rows, in], W [out, in]. */
+  private linear(name: string, x: T): T {
+    return tf.add(matmulNT(x, this.get(`${name}.weight`)), this.get(`${name}.bias`));
+  }
+
+  private requant8(site: string, acc: T): T {
+    return clampInt8(rqT(acc, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`)));
+  }
+
+  private term16(site: string, v: T): T {
+    return clamp(rqT(v, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`)), LN_IN_MIN, LN_IN_MAX);
+  }
+
+  private join(sites: string[], terms: T[]): T {
+    let s: T = this.term16(sites[0], terms[0]);
+    for (let i = 1; i < sites.length; i++) s = tf.add(s, this.term16(sites[i], terms[i]));
+    return clamp(s, LN_IN_MIN, LN_IN_MAX);
+  }
+
+  /** Integer LayerNorm over the last axis of x [rows, N] (spec: layerNorm). */
+  private layerNorm(prefix: string, x: T): T {
+    const n = x.shape[x.shape.length - 1];
+    const s = lnSquareShift(n);
+    const sum = tf.sum(x, -1, true); // |.| <= N * 2^15 <= 2^27
+    const m = clamp(rqT(sum, this.get(`${prefix}.mean.rq.mult`), this.get(`${prefix}.mean.rq.shift`)), LN_IN_MIN, LN_IN_MAX);
+    const d = tf.sub(x, m); // |d| < 2^16
+    const u = tf.floorDiv(d, int(2)); // |d| < 2^24: exact
+    const uu = tf.mul(u, u); // <= 2^30
+    const sq = s === 0 ? uu : floorShift(uu, s);
+    const sumSq = tf.sum(sq, -1, true); // <= 2^30
+    const r = tf.maximum(isqrtT(sumSq), int(1));
+    const { recip, b } = recipNormalizedT(r);
+    const nv = rqT(d, recip, b); // |d * R| < 2^28
+    const o = tf.add(rqT(nv, this.get(`${prefix}.gain.rq.mult`), this.get(`${prefix}.gain.rq.shift`)), this.get(`${prefix}.bias`));
+    return clampInt8(rqT(o, 1, LN_OUT_EXTRA_BITS));
+  }
+
+  /** Integer softmax over the last axis of scores [heads, L, L] with a key mask [L] (spec: softmaxRow). */
+  private softmax(site: string, scores: T, mask: T): T {
+    const keep = tf.broadcastTo(tf.reshape(tf.cast(mask, 'bool'), [1, 1, -1]), scores.shape);
+    const masked = tf.where(keep, scores, tf.fill(scores.shape, MASKED_SCORE, 'int32'));
+    const mx = tf.max(masked, -1, true);
+    const diff = tf.sub(masked, mx); // >= -2^31 + 1: |scores| < 2^30
+    const t = rqT(diff, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`));
+    const idx = tf.neg(t);
+    const inTable = tf.logicalAnd(keep, tf.lessEqual(idx, int(EXP_LUT_SIZE - 1)));
+    const looked = tf.gather(this.get('softmax.exp.lut'), tf.minimum(idx, int(EXP_LUT_SIZE - 1)));
+    const e = tf.where(inTable, looked, tf.zerosLike(looked)); // <= 2^15
+    const sum = tf.sum(e, -1, true); // in [2^15, L * 2^15]
+    const { recip, b } = recipNormalizedT(sum);
+    const p = rqT(tf.mul(e, recip), 1, tf.add(b, int(3))); // e * R <= 2^27
+    return tf.minimum(p, int(PROB_MAX));
+  }
+
+  /** Split [L, H] into heads [heads, L, dh]. */
+  private heads(x: T): T {
+    const { seqLen: L, heads, hidden } = this.g;
+    return tf.transpose(tf.reshape(x, [L, heads, hidden / heads]), [1, 0, 2]);
+  }
+
+  /** Forward one sequence; returns the same named intermediates as the datapath (as Int32Arrays). */
+  forward(input: ReferenceInput): Map<string, Int32Array> {
+    const g = this.g;
+    const { seqLen: L, hidden: H } = g;
+    const out = new Map<string, Int32Array>();
+    const record = (name: string, x: T): void => {
+      out.set(name, x.dataSync() as Int32Array);
+    };
+    const ids = tf.tensor1d(input.inputIds, 'int32');
+    const types = tf.tensor1d(input.tokenTypeIds, 'int32');
+    const mask = tf.tensor1d(input.attentionMask, 'int32');
+    let x = tf.tidy(() => {
+      const e = 'bert.embeddings.';
+      const w = tf.gather(this.get(`${e}word_embeddings.weight`), ids);
+      const p = tf.slice(this.get(`${e}position_embeddings.weight`), [0, 0], [L, H]);
+      const ty = tf.gather(this.get(`${e}token_type_embeddings.weight`), types);
+      const sites = ['word_embeddings', 'position_embeddings', 'token_type_embeddings'].map((s) => e + s);
+      return this.layerNorm(`${e}LayerNorm`, this.join(sites, [w, p, ty]));
+    });
+    record('bert.embeddings.output', x);
+    for (let l = 0; l < g.layers; l++) {
+      const pre = layerPrefix(l);
+      const next = tf.tidy(() => {
+        const a = `${pre}attention.self.`;
+        const q = this.requant8(`${a}query`, this.linear(`${a}query`, x));
+        const k = this.requant8(`${a}key`, this.linear(`${a}key`, x));
+        const v = this.requant8(`${a}value`, this.linear(`${a}value`, x));
+        record(`${pre}q`, q);
+        record(`${pre}k`, k);
+        record(`${pre}v`, v);
+        const scores = matmulNT(this.heads(q), this.heads(k)); // [heads, L, L]
+        const probs = this.softmax(`${a}scores`, scores, mask);
+        record(`${pre}probs`, probs);
+        const vt = tf.transpose(this.heads(v), [0, 2, 1]); // [heads, dh, L]
+        const ctxAcc = tf.reshape(tf.transpose(matmulNT(probs, vt), [1, 0, 2]), [L, H]);
+        const ctx = this.requant8(`${a}context`, ctxAcc);
+        record(`${pre}context`, ctx);
+        const m1 = this.linear(`${pre}attention.output.dense`, ctx);
+        const j1 = this.join([`${pre}attention.output.res_a`, `${pre}attention.output.res_b`], [x, m1]);
+        const a1 = this.layerNorm(`${pre}attention.output.LayerNorm`, j1);
+        record(`${pre}attention.output`, a1);
+        const up = this.requant8(`${pre}intermediate.dense`, this.linear(`${pre}intermediate.dense`, a1));
+        const gl = tf.gather(this.get(`${pre}intermediate.gelu.lut`), tf.add(up, int(128)));
+        record(`${pre}intermediate`, gl);
+        const m3 = this.linear(`${pre}output.dense`, gl);
+        const j2 = this.join([`${pre}output.res_a`, `${pre}output.res_b`], [a1, m3]);
+        return this.layerNorm(`${pre}output.LayerNorm`, j2);
+      });
+      x.dispose();
+      x = next;
+      record(`${pre}output`, x);
+    }
+    tf.tidy(() => {
+      const cls = tf.slice(x, [0, 0], [1, H]);
+      const pre = this.requant8('bert.pooler.dense', this.linear('bert.pooler.dense', cls));
+      const pooled = tf.gather(this.get('bert.pooler.tanh.lut'), tf.add(pre, int(128)));
+      record('bert.pooler.output', pooled);
+      record('logits', this.linear('classifier', pooled));
+    });
+    x.dispose();
+    ids.dispose();
+    types.dispose();
+    mask.dispose();
+    return out;
+  }
+}
