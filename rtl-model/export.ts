@@ -78,21 +78,38 @@ export function floatParamShapes(g: Geometry): Map<string, number[]> {
 }
 
 /**
- * Seeded synthetic weights with BERT-like statistics: weight matrices and embeddings N(0, 0.02)
- * (BERT's initializer range), biases N(0, 0.02), LayerNorm gamma 1 + N(0, 0.05), beta N(0, 0.02).
+ * Seeded synthetic weights with BERT-like statistics (default BERT_INIT_STATS): weight matrices and
+ * embeddings N(0, 0.02) (BERT's initializer range), biases N(0, 0.02), LayerNorm gamma 1 + N(0, 0.05).
  */
-export function syntheticModel(g: Geometry, seed: number): FloatModel {
-  const normal = gaussian(rng(seed));
+export function syntheticModel(g: Geometry, seed: number, stats: SyntheticStats = BERT_INIT_STATS): FloatModel {
+  const rand = rng(seed);
   const params = new Map<string, Float32Array>();
   for (const [name, shape] of floatParamShapes(g)) {
     const a = new Float32Array(tensorElements(shape));
     const isGamma = name.endsWith('LayerNorm.weight');
-    const std = isGamma ? 0.05 : 0.02;
-    for (let i = 0; i < a.length; i++) a[i] = (isGamma ? 1 : 0) + std * normal();
+    const isBias = name.endsWith('.bias');
+    const std = isGamma ? stats.gammaStd : isBias ? stats.biasStd : stats.weightStd;
+    const mean = isGamma ? 1 : 0;
+    // Box-Muller, both outputs used.
+    for (let i = 0; i < a.length; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-300)));
+      const th = 2 * Math.PI * rand();
+      a[i] = mean + std * r * Math.cos(th);
+      if (i + 1 < a.length) a[i + 1] = mean + std * r * Math.sin(th);
+    }
     params.set(name, a);
   }
-  return { geometry: g, params, source: { kind: 'synthetic', seed, statistics: 'N(0,0.02) weights and biases, LayerNorm gamma 1+N(0,0.05)' } };
+  return { geometry: g, params, source: { kind: 'synthetic', seed, statistics: stats } };
 }
+
+export interface SyntheticStats {
+  weightStd: number;
+  biasStd: number;
+  gammaStd: number;
+}
+
+/** BERT's initializer range for weights (0.02); non-zero biases as in a trained model. */
+export const BERT_INIT_STATS: SyntheticStats = { weightStd: 0.02, biasStd: 0.02, gammaStd: 0.05 };
 
 /** A synthetic "task": the base model with the variant's writable biases and the head perturbed. */
 export function syntheticTask(base: FloatModel, variant: VariantId, seed: number): FloatModel {

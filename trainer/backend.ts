@@ -33,6 +33,11 @@ async function load(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(TF_NAME[name]);
   if (!ok) throw new Error(`tf.setBackend('${TF_NAME[name]}') returned false`);
   await tf.ready();
+  if (name === 'cpu') {
+    // The cpu backend advertises tfjs-node on its first write; the choice is reported by us instead.
+    const b = tf.backend() as unknown as { firstUse?: boolean };
+    b.firstUse = false;
+  }
 }
 
 /** Select a backend; `auto` falls back gpu -> wasm -> cpu. A named backend that fails throws. */

@@ -166,7 +166,7 @@ export function isqrt(n: number): number {
 }
 
 export interface NormalizedReciprocal {
-  /** Reciprocal mantissa in (2^11, 2^12]. */
+  /** Reciprocal mantissa in [2^11, 2^12]. */
   recip: number;
   /** bitLength of the divisor; 1/x ~= recip * 2^-(11 + b). */
   b: number;

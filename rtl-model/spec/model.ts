@@ -177,3 +177,16 @@ export function geometryProblems(g: Geometry): string[] {
   }
   return p;
 }
+
+/** Bits of the ROM image and the SRAM task image of a variant, from the layout alone. */
+export function imageLayoutBits(g: Geometry, variant: VariantId): { rom: number; sram: number } {
+  const writable = writableTensors(g, variant);
+  let rom = 0;
+  let sram = 0;
+  for (const t of modelTensors(g)) {
+    const bits = tensorElements(t.shape) * DTYPE_BITS[t.dtype];
+    if (writable.has(t.name)) sram += bits;
+    else rom += bits;
+  }
+  return { rom, sram };
+}

@@ -1,0 +1,170 @@
+/**
+ * Config loading and validation. A config is JSON in fixtures/configs/ (by name) or any path; it
+ * may `extends` another config (by name or relative path) and override fields (objects merge,
+ * arrays and scalars replace). Every problem throws ConfigError naming the file, the field path,
+ * the value and what is allowed; the CLI turns it into exit code 2.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, resolve, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VARIANTS, type Geometry, type VariantId, geometryProblems } from '../rtl-model/spec/index.js';
+
+export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/configs');
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${file}: ${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ModelConfig extends Geometry {
+  /** Path to a checkpoint (safetensors); null means seeded synthetic weights. */
+  checkpoint: string | null;
+  syntheticSeed: number;
+}
+
+export interface VerifyConfig {
+  /** Variant whose images the bit-exact check uses. */
+  variant: VariantId;
+  calibrationSeed: number;
+  inputSeed: number;
+  /** Padding tokens at the end of the verification sequence (exercises the attention mask). */
+  padTail: number;
+}
+
+export interface Config {
+  name: string;
+  description: string;
+  model: ModelConfig;
+  variants: VariantId[];
+  verify: VerifyConfig;
+  /** Where it was loaded from and the sha256 of the merged config. */
+  file: string;
+  sha256: string;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Obj = { [k: string]: Json };
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function merge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(base[k]) ? merge(base[k] as Obj, v) : v;
+  return out;
+}
+
+/** Resolve a config argument: a name in fixtures/configs, or a path to a .json file. */
+export function resolveConfigPath(arg: string, relativeTo = process.cwd()): string {
+  if (arg.endsWith('.json') || arg.includes('/')) return resolve(relativeTo, arg);
+  return resolve(CONFIG_DIR, `${arg}.json`);
+}
+
+function readJson(file: string, chain: string[]): Obj {
+  if (!existsSync(file)) {
+    const from = chain.length ? ` (extended by ${chain[chain.length - 1]})` : '';
+    throw new ConfigError(file, '(file)', `does not exist${from}; configs in ${CONFIG_DIR}: name them without .json, or pass a path`);
+  }
+  if (chain.includes(file)) throw new ConfigError(file, 'extends', `cycle: ${[...chain, file].map((f) => basename(f)).join(' -> ')}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(file, '(file)', `is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isObj(raw)) throw new ConfigError(file, '(root)', 'must be a JSON object');
+  if (raw.extends === undefined) return raw;
+  if (typeof raw.extends !== 'string') throw new ConfigError(file, 'extends', `${JSON.stringify(raw.extends)} must be a config name or a relative path`);
+  const parent = readJson(resolveConfigPath(raw.extends, dirname(file)), [...chain, file]);
+  const { extends: _ignored, ...rest } = raw;
+  void _ignored;
+  return merge(parent, rest);
+}
+
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(field: string, message: string): never {
+    throw new ConfigError(this.file, field, message);
+  }
+
+  fields(o: Json | undefined, path: string, required: string[], optional: string[] = []): Obj {
+    if (!isObj(o)) this.fail(path || '(root)', `${JSON.stringify(o)} must be an object`);
+    for (const k of required) if (!(k in o)) this.fail(path ? `${path}.${k}` : k, 'is missing');
+    const allowed = new Set([...required, ...optional]);
+    for (const k of Object.keys(o)) {
+      if (!allowed.has(k)) this.fail(path ? `${path}.${k}` : k, `unknown field; allowed: ${[...allowed].join(', ')}`);
+    }
+    return o;
+  }
+
+  int(v: Json | undefined, field: string, min: number, max: number): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(field, `${JSON.stringify(v)} must be an integer in [${min}, ${max}]`);
+    return v;
+  }
+
+  str(v: Json | undefined, field: string): string {
+    if (typeof v !== 'string' || v.length === 0) this.fail(field, `${JSON.stringify(v)} must be a non-empty string`);
+    return v;
+  }
+
+  variant(v: Json | undefined, field: string): VariantId {
+    if (typeof v !== 'string' || !(VARIANTS as readonly string[]).includes(v)) this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${VARIANTS.join(', ')}`);
+    return v as VariantId;
+  }
+}
+
+const GEOMETRY_FIELDS = ['layers', 'hidden', 'heads', 'ffn', 'seqLen', 'vocab', 'maxPositions', 'typeVocab', 'numLabels'] as const;
+
+/** Load, merge `extends`, validate. */
+export function loadConfig(arg: string): Config {
+  const file = resolveConfigPath(arg);
+  const raw = readJson(file, []);
+  const c = new Checker(file);
+  const root = c.fields(raw, '', ['name', 'model', 'variants', 'verify'], ['description', 'extends']);
+  const m = c.fields(root.model, 'model', [...GEOMETRY_FIELDS, 'checkpoint', 'syntheticSeed']);
+  const geometry = {} as Geometry;
+  for (const k of GEOMETRY_FIELDS) {
+    const v = m[k];
+    if (typeof v !== 'number' || !Number.isInteger(v)) c.fail(`model.${k}`, `${JSON.stringify(v)} must be a positive integer`);
+    geometry[k] = v;
+  }
+  for (const p of geometryProblems(geometry)) {
+    const field = /^(\w+) =/.exec(p)?.[1] ?? 'geometry';
+    c.fail(`model.${field}`, p);
+  }
+  if (m.checkpoint !== null) {
+    c.fail('model.checkpoint', `${JSON.stringify(m.checkpoint)}: only null (seeded synthetic weights) is supported until the trainer's checkpoint reader lands`);
+  }
+  const model: ModelConfig = { ...geometry, checkpoint: null, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1) };
+  if (!Array.isArray(root.variants) || root.variants.length === 0) c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
+  const variants = root.variants.map((v, i) => c.variant(v, `variants[${i}]`));
+  const seen = new Set<string>();
+  variants.forEach((v, i) => {
+    if (seen.has(v)) c.fail(`variants[${i}]`, `${v} is listed twice`);
+    seen.add(v);
+  });
+  const vf = c.fields(root.verify, 'verify', ['variant', 'calibrationSeed', 'inputSeed', 'padTail']);
+  const verify: VerifyConfig = {
+    variant: c.variant(vf.variant, 'verify.variant'),
+    calibrationSeed: c.int(vf.calibrationSeed, 'verify.calibrationSeed', 0, 2 ** 32 - 1),
+    inputSeed: c.int(vf.inputSeed, 'verify.inputSeed', 0, 2 ** 32 - 1),
+    padTail: c.int(vf.padTail, 'verify.padTail', 0, model.seqLen - 1),
+  };
+  const name = c.str(root.name, 'name');
+  const description = root.description === undefined ? '' : c.str(root.description, 'description');
+  const sha256 = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+  return { name, description, model, variants, verify, file, sha256 };
+}
+
+export function geometryOf(m: ModelConfig): Geometry {
+  const g = {} as Geometry;
+  for (const k of GEOMETRY_FIELDS) g[k] = m[k];
+  return g;
+}
