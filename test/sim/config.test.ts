@@ -1,0 +1,59 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from '../../sim/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+function write(name: string, obj: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, typeof obj === 'string' ? obj : JSON.stringify(obj));
+  return p;
+}
+const base = loadConfig('rom-bert-base');
+const rawBase = { name: 'x', model: { layers: 2, hidden: 8, heads: 2, ffn: 16, seqLen: 4, vocab: 10, maxPositions: 8, typeVocab: 2, numLabels: 2, checkpoint: null, syntheticSeed: 1 }, variants: ['bitfit'], verify: { variant: 'bitfit', calibrationSeed: 1, inputSeed: 2, padTail: 0 } };
+const withModel = (m: Record<string, unknown>): unknown => ({ ...rawBase, model: { ...rawBase.model, ...m } });
+
+describe('configs', () => {
+  it('loads the shipped configs with the geometries of the issue', () => {
+    expect(base.model).toMatchObject({ layers: 12, hidden: 768, heads: 12, ffn: 3072, seqLen: 128, vocab: 30522 });
+    expect(loadConfig('rom-bert-tiny').model).toMatchObject({ layers: 2, hidden: 128, heads: 2, ffn: 512, seqLen: 128 });
+    expect(loadConfig('odd-geometry').model).toMatchObject({ layers: 5, hidden: 120, heads: 5, ffn: 333, seqLen: 19 });
+    expect(base.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+  it('merges extends: objects merge, scalars replace', () => {
+    const p = write('child.json', { extends: 'rom-bert-base', name: 'child', model: { layers: 3 } });
+    const c = loadConfig(p);
+    expect(c.model.layers).toBe(3);
+    expect(c.model.hidden).toBe(768);
+    expect(c.name).toBe('child');
+  });
+  const bad: [string, unknown, RegExp][] = [
+    ['heads not dividing hidden', withModel({ heads: 3 }), /model\.geometry|heads = 3 must divide hidden = 8/],
+    ['negative size', withModel({ ffn: -4 }), /model\.ffn: ffn = -4 must be an integer in \[1, 16384\]/],
+    ['non-integer size', withModel({ hidden: 8.5 }), /model\.hidden: 8.5 must be a positive integer/],
+    ['unknown variant', { ...rawBase, variants: ['bitfit', 'lora'] }, /variants\[1\]: "lora" is not a variant; allowed: bitfit/],
+    ['missing field', (() => { const m: Record<string, unknown> = { ...rawBase.model }; delete m.vocab; return { ...rawBase, model: m }; })(), /model\.vocab: is missing/],
+    ['unknown field', withModel({ hiden: 8 }), /model\.hiden: unknown field; allowed:/],
+    ['unknown top-level field', { ...rawBase, colour: 'red' }, /colour: unknown field/],
+    ['sequence longer than positions', withModel({ seqLen: 9 }), /seqLen = 9 exceeds maxPositions = 8/],
+    ['padding the whole sequence', { ...rawBase, verify: { ...rawBase.verify, padTail: 4 } }, /verify\.padTail: 4 must be an integer in \[0, 3\]/],
+    ['a checkpoint before the reader exists', withModel({ checkpoint: 'x.safetensors' }), /model\.checkpoint/],
+    ['duplicate variant', { ...rawBase, variants: ['bitfit', 'bitfit'] }, /variants\[1\]: bitfit is listed twice/],
+    ['not JSON', '{ nope', /is not valid JSON/],
+  ];
+  for (const [what, obj, msg] of bad) {
+    it(`rejects ${what} with a message naming the field`, () => {
+      const p = write(`${what.replace(/\W+/g, '-')}.json`, obj);
+      expect(() => loadConfig(p)).toThrow(ConfigError);
+      expect(() => loadConfig(p)).toThrow(msg);
+      expect(() => loadConfig(p)).toThrow(p);
+    });
+  }
+  it('rejects a missing file and an extends cycle', () => {
+    expect(() => loadConfig('no-such-config')).toThrow(/does not exist/);
+    write('a.json', { extends: './b.json' });
+    write('b.json', { extends: './a.json' });
+    expect(() => loadConfig(join(dir, 'a.json'))).toThrow(/cycle/);
+  });
+});
