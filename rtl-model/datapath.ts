@@ -10,7 +10,7 @@
  */
 import {
   INT8_MAX, INT8_MIN, LN_IN_MAX, LN_IN_MIN, MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT,
-  SHIFT_MIN_LN_GAIN, type Geometry, layerPrefix, layerNorm, softmaxRow, saturate, type TensorData,
+  SHIFT_MIN_LN_GAIN, EXP_LUT_SIZE, PROB_MAX, type Geometry, layerPrefix, isqrt, recipNormalized, lnSquareShift, type TensorData,
 } from './spec/index.js';
 import type { GemmEngine } from './gemm/oracle.js';
 import type { MemorySystem } from './memory.js';
@@ -40,6 +40,21 @@ export interface CalibrationHook {
 
 const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
 const INV_POW2 = Array.from({ length: 64 }, (_, i) => 2 ** -i);
+
+/** Per-column multiplier, 2^(sh-1) and 2^-sh of a per-channel (or broadcast per-tensor) site. */
+function channelConsts(mult: TensorData, shift: TensorData, cols: number): { m: Float64Array; half: Float64Array; inv: Float64Array } {
+  const per = mult.length === cols;
+  const m = new Float64Array(cols);
+  const half = new Float64Array(cols);
+  const inv = new Float64Array(cols);
+  for (let j = 0; j < cols; j++) {
+    const c = per ? j : 0;
+    m[j] = mult[c];
+    half[j] = POW2[shift[c] - 1];
+    inv[j] = INV_POW2[shift[c]];
+  }
+  return { m, half, inv };
+}
 
 function checkedAdd(a: number, b: number): number {
   const s = a + b;
@@ -111,14 +126,13 @@ export class Datapath {
     this.hook?.observe(site, { acc });
     const mult = this.read(`${site}.rq.mult`);
     const shift = this.read(`${site}.rq.shift`);
-    const perChannel = mult.length === cols;
+    const { m, half, inv } = channelConsts(mult, shift, cols);
     const y = new Int8Array(rows * cols);
     for (let i = 0; i < rows; i++) {
+      const o = i * cols;
       for (let j = 0; j < cols; j++) {
-        const c = perChannel ? j : 0;
-        const sh = shift[c];
-        const v = Math.floor((acc[i * cols + j] * mult[c] + POW2[sh - 1]) * INV_POW2[sh]);
-        y[i * cols + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
+        const v = Math.floor((acc[o + j] * m[j] + half[j]) * inv[j]);
+        y[o + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
       }
     }
     this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
@@ -134,45 +148,102 @@ export class Datapath {
     sites.forEach((s, i) => (obs[s] = terms[i]));
     this.hook?.observe(site, obs);
     const x = new Int16Array(rows * cols);
-    const acc = new Float64Array(rows * cols);
+    const acc = new Int32Array(rows * cols); // at most 3 terms of |.| <= 2^15
     sites.forEach((s, t) => {
-      const mult = this.read(`${s}.rq.mult`);
-      const shift = this.read(`${s}.rq.shift`);
-      const perChannel = mult.length === cols;
+      const { m, half, inv } = channelConsts(this.read(`${s}.rq.mult`), this.read(`${s}.rq.shift`), cols);
       const v = terms[t];
       for (let i = 0; i < rows; i++) {
+        const o = i * cols;
         for (let j = 0; j < cols; j++) {
-          const c = perChannel ? j : 0;
-          const sh = shift[c];
-          const r = Math.floor((v[i * cols + j] * mult[c] + POW2[sh - 1]) * INV_POW2[sh]);
-          acc[i * cols + j] += r < LN_IN_MIN ? LN_IN_MIN : r > LN_IN_MAX ? LN_IN_MAX : r;
+          const r = Math.floor((v[o + j] * m[j] + half[j]) * inv[j]);
+          acc[o + j] += r < LN_IN_MIN ? LN_IN_MIN : r > LN_IN_MAX ? LN_IN_MAX : r;
         }
       }
       this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
     });
-    for (let i = 0; i < x.length; i++) x[i] = saturate(acc[i], LN_IN_MIN, LN_IN_MAX);
+    for (let i = 0; i < x.length; i++) x[i] = acc[i] < LN_IN_MIN ? LN_IN_MIN : acc[i] > LN_IN_MAX ? LN_IN_MAX : acc[i];
     return x;
   }
 
+  /**
+   * LayerNorm unit (spec: layerNorm), one row at a time: a sum, a squarer with a right shift,
+   * the isqrt, the normalized reciprocal, then per element normalize, gain, bias and round.
+   */
   private layerNorm(prefix: string, x: Int16Array, rows: number, cols: number): Int8Array {
     const meanMult = this.read(`${prefix}.mean.rq.mult`)[0];
     const meanShift = this.read(`${prefix}.mean.rq.shift`)[0];
-    if (this.hook) {
-      // Calibration needs the normalized values n before the gains exist: expose them.
-      this.hook.observe(`${prefix}`, { x, meanMult: [meanMult], meanShift: [meanShift] });
-    }
+    if (this.hook) this.hook.observe(`${prefix}`, { x });
     const gainMult = this.read(`${prefix}.gain.rq.mult`);
     const gainShift = this.read(`${prefix}.gain.rq.shift`);
     const bias = this.read(`${prefix}.bias`);
+    const gHalf = Float64Array.from(gainShift, (sh) => POW2[sh - 1]);
+    const gInv = Float64Array.from(gainShift, (sh) => INV_POW2[sh]);
+    const sqInv = INV_POW2[lnSquareShift(cols)];
+    const mHalf = POW2[meanShift - 1];
+    const mInv = INV_POW2[meanShift];
     const y = new Int8Array(rows * cols);
-    const c = { meanMult, meanShift, gainMult, gainShift, bias };
     for (let i = 0; i < rows; i++) {
-      layerNorm(x.subarray(i * cols, (i + 1) * cols), c, y.subarray(i * cols, (i + 1) * cols));
+      const o = i * cols;
+      let sum = 0;
+      for (let j = 0; j < cols; j++) sum += x[o + j];
+      let m = Math.floor((sum * meanMult + mHalf) * mInv);
+      m = m < LN_IN_MIN ? LN_IN_MIN : m > LN_IN_MAX ? LN_IN_MAX : m;
+      let sumSq = 0;
+      for (let j = 0; j < cols; j++) {
+        const u = Math.floor((x[o + j] - m) * 0.5);
+        sumSq += Math.floor(u * u * sqInv);
+      }
+      const r = Math.max(1, isqrt(sumSq));
+      const { recip, b } = recipNormalized(r);
+      const nHalf = POW2[b - 1];
+      const nInv = INV_POW2[b];
+      for (let j = 0; j < cols; j++) {
+        const n = Math.floor(((x[o + j] - m) * recip + nHalf) * nInv);
+        const ov = Math.floor((n * gainMult[j] + gHalf[j]) * gInv[j]) + bias[j];
+        const v = Math.floor((ov + 128) * (1 / 256));
+        y[o + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
+      }
     }
     this.counts.isqrts = checkedAdd(this.counts.isqrts, rows);
     this.counts.reciprocals = checkedAdd(this.counts.reciprocals, rows);
     this.counts.requants = checkedAdd(this.counts.requants, rows * (2 * cols + 1));
     return y;
+  }
+
+  /**
+   * Softmax unit (spec: softmaxRow) over each row of one head's scores: max, exp-table look-ups
+   * and their sum, one normalized reciprocal per row, one multiply and round per element.
+   */
+  private softmax(scores: Int32Array, mask: Int32Array, mult: number, shift: number, exp: TensorData, probs: Uint8Array, L: number): void {
+    const half = POW2[shift - 1];
+    const inv = INV_POW2[shift];
+    const e = new Int32Array(L);
+    for (let i = 0; i < L; i++) {
+      const o = i * L;
+      let mx = -Infinity;
+      for (let j = 0; j < L; j++) {
+        const v = mask[j] ? scores[o + j] : MASKED_SCORE;
+        if (v > mx) mx = v;
+      }
+      let sum = 0;
+      for (let j = 0; j < L; j++) {
+        if (!mask[j]) {
+          e[j] = 0;
+          continue;
+        }
+        const idx = -Math.floor(((scores[o + j] - mx) * mult + half) * inv);
+        const ev = idx < EXP_LUT_SIZE ? exp[idx] : 0;
+        e[j] = ev;
+        sum += ev;
+      }
+      const { recip, b } = recipNormalized(sum);
+      const pHalf = POW2[b + 2];
+      const pInv = INV_POW2[b + 3];
+      for (let j = 0; j < L; j++) {
+        const p = Math.floor((e[j] * recip + pHalf) * pInv);
+        probs[o + j] = p > PROB_MAX ? PROB_MAX : p;
+      }
+    }
   }
 
   private lookup(name: string, x: Int8Array, kind: 'gelu' | 'tanh'): Int8Array {
@@ -208,7 +279,7 @@ export class Datapath {
       const mult = this.read(`${p}scores.rq.mult`)[0];
       const shift = this.read(`${p}scores.rq.shift`)[0];
       const probs = probsAll.subarray(h * L * L, (h + 1) * L * L);
-      for (let i = 0; i < L; i++) softmaxRow(scores.subarray(i * L, (i + 1) * L), mask, mult, shift, exp, probs.subarray(i * L, (i + 1) * L));
+      this.softmax(scores, mask, mult, shift, exp, probs, L);
       let unmasked = 0;
       for (let j = 0; j < L; j++) if (mask[j]) unmasked++;
       this.counts.lutLookups.exp = checkedAdd(this.counts.lutLookups.exp, L * unmasked);

@@ -84,22 +84,44 @@ export function floatParamShapes(g: Geometry): Map<string, number[]> {
 export function syntheticModel(g: Geometry, seed: number, stats: SyntheticStats = BERT_INIT_STATS): FloatModel {
   const rand = rng(seed);
   const params = new Map<string, Float32Array>();
+  const table = normalQuantiles();
   for (const [name, shape] of floatParamShapes(g)) {
     const a = new Float32Array(tensorElements(shape));
     const isGamma = name.endsWith('LayerNorm.weight');
     const isBias = name.endsWith('.bias');
     const std = isGamma ? stats.gammaStd : isBias ? stats.biasStd : stats.weightStd;
     const mean = isGamma ? 1 : 0;
-    // Box-Muller, both outputs used.
+    // One 32-bit draw gives two 16-bit quantile indices into the standard normal table.
     for (let i = 0; i < a.length; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-300)));
-      const th = 2 * Math.PI * rand();
-      a[i] = mean + std * r * Math.cos(th);
-      if (i + 1 < a.length) a[i + 1] = mean + std * r * Math.sin(th);
+      const r = (rand() * 4294967296) >>> 0;
+      a[i] = mean + std * table[r & 0xffff];
+      if (i + 1 < a.length) a[i + 1] = mean + std * table[r >>> 16];
     }
     params.set(name, a);
   }
   return { geometry: g, params, source: { kind: 'synthetic', seed, statistics: stats } };
+}
+
+let quantileTable: Float64Array | null = null;
+/** The standard normal at the 65,536 quantile midpoints (i + 0.5) / 65536, by Acklam's inverse CDF. */
+function normalQuantiles(): Float64Array {
+  if (quantileTable) return quantileTable;
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const inv = (p: number): number => {
+    if (p < 0.02425) {
+      const q = Math.sqrt(-2 * Math.log(p));
+      return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    if (p > 1 - 0.02425) return -inv(1 - p);
+    const q = p - 0.5;
+    const r = q * q;
+    return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  };
+  quantileTable = Float64Array.from({ length: 65536 }, (_, i) => inv((i + 0.5) / 65536));
+  return quantileTable;
 }
 
 export interface SyntheticStats {
@@ -379,15 +401,7 @@ export async function exportImages(
     const f = base.params.get(t.name);
     if (!f) throw new Error(`float model has no parameter ${t.name}`);
     const perTable = t.name.startsWith('bert.embeddings.');
-    const rows = perTable ? 1 : t.shape[0];
-    const cols = f.length / rows;
-    const scales = new Float64Array(perTable ? 1 : rows);
-    for (let r = 0; r < rows; r++) {
-      const s = scaleOf(maxAbs(f.subarray(r * cols, (r + 1) * cols)) * (INT8_MAX / WEIGHT_MAX));
-      scales[r] = s;
-      for (let c = 0; c < cols; c++) t.data[r * cols + c] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(f[r * cols + c] / s)));
-    }
-    st.weightScale.set(t.name, scales);
+    st.weightScale.set(t.name, quantizeWeightRows(f, t.data as Int8Array, perTable ? 1 : t.shape[0]));
   }
   st.tensors.get('softmax.exp.lut')!.data.set(buildExpLut());
   for (const t of st.tensors.values()) {
@@ -434,10 +448,31 @@ export async function exportImages(
 }
 
 function requantizeWeight(st: QuantState, name: string, f: Float32Array): void {
-  const t = st.tensors.get(name)!;
-  const scales = st.weightScale.get(name)!;
-  const cols = f.length / scales.length;
-  for (let r = 0; r < scales.length; r++) {
-    for (let c = 0; c < cols; c++) t.data[r * cols + c] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(f[r * cols + c] / scales[r])));
+  quantizeWeightRows(f, st.tensors.get(name)!.data as Int8Array, st.weightScale.get(name)!.length, st.weightScale.get(name)!);
+}
+
+/**
+ * Symmetric int8 quantization of `rows` rows: scale = max|row| / 127 (or the given scales),
+ * q = clamp(round(x / scale), -127, 127). Returns the scales.
+ */
+function quantizeWeightRows(f: Float32Array, out: Int8Array, rows: number, given?: Float64Array): Float64Array {
+  const cols = f.length / rows;
+  const scales = given ?? new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    if (!given) {
+      let m = 0;
+      for (let c = 0; c < cols; c++) {
+        const v = Math.abs(f[o + c]);
+        if (v > m) m = v;
+      }
+      scales[r] = m > 0 ? m / WEIGHT_MAX : 1;
+    }
+    const inv = 1 / scales[r];
+    for (let c = 0; c < cols; c++) {
+      const q = Math.round(f[o + c] * inv);
+      out[o + c] = q > WEIGHT_MAX ? WEIGHT_MAX : q < -WEIGHT_MAX ? -WEIGHT_MAX : q;
+    }
   }
+  return scales;
 }

@@ -38,10 +38,40 @@ export interface VerifyConfig {
   padTail: number;
 }
 
+export const DATAFLOWS = ['os', 'ws', 'is'] as const;
+export type Dataflow = (typeof DATAFLOWS)[number];
+
+/** Throughput of one kind of non-linear unit: `units` units, each taking `elementsPerCycle` elements a cycle. */
+export interface UnitConfig {
+  units: number;
+  elementsPerCycle: number;
+}
+
+export interface HardwareConfig {
+  /** Technology table in fixtures/tech/<technology>.json. */
+  technology: string;
+  clockMHz: number;
+  array: { rows: number; cols: number; dataflow: Dataflow };
+  /** ROM organisation: banks x word width, read ports per bank. */
+  rom: { banks: number; wordBits: number; readPorts: number };
+  /** Bias SRAM (writable registers of the variant): word width and banks. */
+  biasSram: { wordBits: number; banks: number };
+  /** On-chip storage for task images (task images kept ready to swap). */
+  taskStorage: { tasks: number };
+  /** Activation buffers: sizes and bandwidth to/from the array. */
+  buffers: { ifmapKB: number; ofmapKB: number; bandwidthBitsPerCycle: number };
+  nonlinear: { gelu: UnitConfig; exp: UnitConfig; layerNorm: UnitConfig };
+  /** Off-chip memory: streams weights for the dram-stream baseline and task images. */
+  dram: { bandwidthGBs: number };
+  /** Host interface that loads a task image into SRAM. */
+  taskLoad: { bandwidthBitsPerCycle: number };
+}
+
 export interface Config {
   name: string;
   description: string;
   model: ModelConfig;
+  hardware: HardwareConfig;
   variants: VariantId[];
   verify: VerifyConfig;
   /** Where it was loaded from and the sha256 of the merged config. */
@@ -126,8 +156,8 @@ const GEOMETRY_FIELDS = ['layers', 'hidden', 'heads', 'ffn', 'seqLen', 'vocab', 
 export function loadConfig(arg: string): Config {
   const file = resolveConfigPath(arg);
   const raw = readJson(file, []);
-  const c = new Checker(file);
-  const root = c.fields(raw, '', ['name', 'model', 'variants', 'verify'], ['description', 'extends']);
+  const c: Checker = new Checker(file);
+  const root = c.fields(raw, '', ['name', 'model', 'hardware', 'variants', 'verify'], ['description', 'extends']);
   const m = c.fields(root.model, 'model', [...GEOMETRY_FIELDS, 'checkpoint', 'syntheticSeed']);
   const geometry = {} as Geometry;
   for (const k of GEOMETRY_FIELDS) {
@@ -157,10 +187,46 @@ export function loadConfig(arg: string): Config {
     inputSeed: c.int(vf.inputSeed, 'verify.inputSeed', 0, 2 ** 32 - 1),
     padTail: c.int(vf.padTail, 'verify.padTail', 0, model.seqLen - 1),
   };
+  const hardware = parseHardware(c, root.hardware);
   const name = c.str(root.name, 'name');
   const description = root.description === undefined ? '' : c.str(root.description, 'description');
   const sha256 = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
-  return { name, description, model, variants, verify, file, sha256 };
+  return { name, description, model, hardware, variants, verify, file, sha256 };
+}
+
+function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
+  const h = c.fields(raw, 'hardware', ['technology', 'clockMHz', 'array', 'rom', 'biasSram', 'taskStorage', 'buffers', 'nonlinear', 'dram', 'taskLoad']);
+  const tech = c.str(h.technology, 'hardware.technology');
+  if (!/^[\w.-]+$/.test(tech)) c.fail('hardware.technology', `${JSON.stringify(tech)} must name a table in fixtures/tech/`);
+  const a = c.fields(h.array, 'hardware.array', ['rows', 'cols', 'dataflow']);
+  if (typeof a.dataflow !== 'string' || !(DATAFLOWS as readonly string[]).includes(a.dataflow)) c.fail('hardware.array.dataflow', `${JSON.stringify(a.dataflow)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
+  const r = c.fields(h.rom, 'hardware.rom', ['banks', 'wordBits', 'readPorts']);
+  const b = c.fields(h.biasSram, 'hardware.biasSram', ['wordBits', 'banks']);
+  const t = c.fields(h.taskStorage, 'hardware.taskStorage', ['tasks']);
+  const bu = c.fields(h.buffers, 'hardware.buffers', ['ifmapKB', 'ofmapKB', 'bandwidthBitsPerCycle']);
+  const n = c.fields(h.nonlinear, 'hardware.nonlinear', ['gelu', 'exp', 'layerNorm']);
+  const unit = (k: string): UnitConfig => {
+    const u = c.fields(n[k], `hardware.nonlinear.${k}`, ['units', 'elementsPerCycle']);
+    return { units: c.int(u.units, `hardware.nonlinear.${k}.units`, 1, 1 << 16), elementsPerCycle: c.int(u.elementsPerCycle, `hardware.nonlinear.${k}.elementsPerCycle`, 1, 1 << 16) };
+  };
+  const d = c.fields(h.dram, 'hardware.dram', ['bandwidthGBs']);
+  const tl = c.fields(h.taskLoad, 'hardware.taskLoad', ['bandwidthBitsPerCycle']);
+  const pos = (v: Json | undefined, field: string, max: number): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) c.fail(field, `${JSON.stringify(v)} must be a number in (0, ${max}]`);
+    return v;
+  };
+  return {
+    technology: tech,
+    clockMHz: pos(h.clockMHz, 'hardware.clockMHz', 1e5),
+    array: { rows: c.int(a.rows, 'hardware.array.rows', 1, 1 << 14), cols: c.int(a.cols, 'hardware.array.cols', 1, 1 << 14), dataflow: a.dataflow as Dataflow },
+    rom: { banks: c.int(r.banks, 'hardware.rom.banks', 1, 1 << 16), wordBits: c.int(r.wordBits, 'hardware.rom.wordBits', 8, 1 << 16), readPorts: c.int(r.readPorts, 'hardware.rom.readPorts', 1, 16) },
+    biasSram: { wordBits: c.int(b.wordBits, 'hardware.biasSram.wordBits', 8, 1 << 16), banks: c.int(b.banks, 'hardware.biasSram.banks', 1, 1 << 16) },
+    taskStorage: { tasks: c.int(t.tasks, 'hardware.taskStorage.tasks', 1, 1 << 20) },
+    buffers: { ifmapKB: pos(bu.ifmapKB, 'hardware.buffers.ifmapKB', 1 << 20), ofmapKB: pos(bu.ofmapKB, 'hardware.buffers.ofmapKB', 1 << 20), bandwidthBitsPerCycle: c.int(bu.bandwidthBitsPerCycle, 'hardware.buffers.bandwidthBitsPerCycle', 8, 1 << 20) },
+    nonlinear: { gelu: unit('gelu'), exp: unit('exp'), layerNorm: unit('layerNorm') },
+    dram: { bandwidthGBs: pos(d.bandwidthGBs, 'hardware.dram.bandwidthGBs', 1e5) },
+    taskLoad: { bandwidthBitsPerCycle: c.int(tl.bandwidthBitsPerCycle, 'hardware.taskLoad.bandwidthBitsPerCycle', 1, 1 << 20) },
+  };
 }
 
 export function geometryOf(m: ModelConfig): Geometry {

@@ -44,7 +44,7 @@ export interface ImageHeader {
   kind: ImageKind;
   geometry: Geometry;
   variant: VariantId;
-  /** For an SRAM image, the sha256 of the ROM image it was exported against. */
+  /** For an SRAM image, the checksum (imageSha256) of the ROM image it was exported against. */
   romSha256?: string;
   /** Free-form metadata: real scales, provenance. Never read by the integer datapaths. */
   meta: Record<string, unknown>;
@@ -54,6 +54,7 @@ export interface ImageHeader {
 export interface Image {
   header: ImageHeader;
   tensors: Map<string, ImageTensor>;
+  /** The stored checksum: SHA-256 of every byte before the trailer (see imageSha256). */
   sha256: string;
 }
 
@@ -188,10 +189,13 @@ export function decodeImage(bytes: Uint8Array, file: string, expect: DecodeExpec
     if (tensors.has(e.name)) throw new ImageFormatError(file, `toc.${e.name}`, 'appears twice');
     tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data });
   }
-  return { header, tensors, sha256: createHash('sha256').update(buf).digest('hex') };
+  return { header, tensors, sha256: got };
 }
 
-/** sha256 of a whole image file's bytes, as recorded in an SRAM image's romSha256. */
+/**
+ * An image's identity: its stored SHA-256 checksum (of every byte before it), as recorded in an
+ * SRAM image's romSha256. Read from the trailer; decodeImage has verified it.
+ */
 export function imageSha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + bytes.byteLength - HASH_BYTES, HASH_BYTES).toString('hex');
 }

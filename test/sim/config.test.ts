@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, ConfigError } from '../../sim/config.js';
+import { loadConfig, ConfigError, CONFIG_DIR } from '../../sim/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
 function write(name: string, obj: unknown): string {
@@ -11,7 +11,8 @@ function write(name: string, obj: unknown): string {
   return p;
 }
 const base = loadConfig('rom-bert-base');
-const rawBase = { name: 'x', model: { layers: 2, hidden: 8, heads: 2, ffn: 16, seqLen: 4, vocab: 10, maxPositions: 8, typeVocab: 2, numLabels: 2, checkpoint: null, syntheticSeed: 1 }, variants: ['bitfit'], verify: { variant: 'bitfit', calibrationSeed: 1, inputSeed: 2, padTail: 0 } };
+const hardware = JSON.parse(readFileSync(join(CONFIG_DIR, 'rom-bert-base.json'), 'utf8')).hardware;
+const rawBase = { name: 'x', hardware, model: { layers: 2, hidden: 8, heads: 2, ffn: 16, seqLen: 4, vocab: 10, maxPositions: 8, typeVocab: 2, numLabels: 2, checkpoint: null, syntheticSeed: 1 }, variants: ['bitfit'], verify: { variant: 'bitfit', calibrationSeed: 1, inputSeed: 2, padTail: 0 } };
 const withModel = (m: Record<string, unknown>): unknown => ({ ...rawBase, model: { ...rawBase.model, ...m } });
 
 describe('configs', () => {
@@ -19,6 +20,7 @@ describe('configs', () => {
     expect(base.model).toMatchObject({ layers: 12, hidden: 768, heads: 12, ffn: 3072, seqLen: 128, vocab: 30522 });
     expect(loadConfig('rom-bert-tiny').model).toMatchObject({ layers: 2, hidden: 128, heads: 2, ffn: 512, seqLen: 128 });
     expect(loadConfig('odd-geometry').model).toMatchObject({ layers: 5, hidden: 120, heads: 5, ffn: 333, seqLen: 19 });
+    expect(loadConfig('rom-bert-large').model).toMatchObject({ layers: 24, hidden: 1024, heads: 16, ffn: 4096 });
     expect(base.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
   it('merges extends: objects merge, scalars replace', () => {
@@ -41,6 +43,10 @@ describe('configs', () => {
     ['a checkpoint before the reader exists', withModel({ checkpoint: 'x.safetensors' }), /model\.checkpoint/],
     ['duplicate variant', { ...rawBase, variants: ['bitfit', 'bitfit'] }, /variants\[1\]: bitfit is listed twice/],
     ['not JSON', '{ nope', /is not valid JSON/],
+    ['unknown dataflow', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, dataflow: 'rs' } } }, /hardware\.array\.dataflow: "rs" is not a dataflow; allowed: os, ws, is/],
+    ['zero array rows', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, rows: 0 } } }, /hardware\.array\.rows: 0 must be an integer/],
+    ['negative clock', { ...rawBase, hardware: { ...hardware, clockMHz: -1 } }, /hardware\.clockMHz: -1 must be a number/],
+    ['missing hardware', { ...rawBase, hardware: undefined }, /hardware: is missing/],
   ];
   for (const [what, obj, msg] of bad) {
     it(`rejects ${what} with a message naming the field`, () => {
