@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIANTS, type Geometry, type VariantId, geometryProblems } from '../rtl-model/spec/index.js';
+import { SIM_VARIANTS, type SimVariantId } from './variants.js';
 
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/configs');
 
@@ -65,6 +66,8 @@ export interface HardwareConfig {
   dram: { bandwidthGBs: number };
   /** Host interface that loads a task image into SRAM. */
   taskLoad: { bandwidthBitsPerCycle: number };
+  /** Correction unit of the random-subset variants: patched weights applied as extra MACs. */
+  patch: { macsPerCycle: number };
 }
 
 export interface Config {
@@ -72,7 +75,7 @@ export interface Config {
   description: string;
   model: ModelConfig;
   hardware: HardwareConfig;
-  variants: VariantId[];
+  variants: SimVariantId[];
   verify: VerifyConfig;
   /** Where it was loaded from and the sha256 of the merged config. */
   file: string;
@@ -144,6 +147,11 @@ class Checker {
     return v;
   }
 
+  simVariant(v: Json | undefined, field: string): SimVariantId {
+    if (typeof v !== 'string' || !(SIM_VARIANTS as readonly string[]).includes(v)) this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${SIM_VARIANTS.join(', ')}`);
+    return v as SimVariantId;
+  }
+
   variant(v: Json | undefined, field: string): VariantId {
     if (typeof v !== 'string' || !(VARIANTS as readonly string[]).includes(v)) this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${VARIANTS.join(', ')}`);
     return v as VariantId;
@@ -174,7 +182,7 @@ export function loadConfig(arg: string): Config {
   }
   const model: ModelConfig = { ...geometry, checkpoint: null, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1) };
   if (!Array.isArray(root.variants) || root.variants.length === 0) c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
-  const variants = root.variants.map((v, i) => c.variant(v, `variants[${i}]`));
+  const variants = root.variants.map((v, i) => c.simVariant(v, `variants[${i}]`));
   const seen = new Set<string>();
   variants.forEach((v, i) => {
     if (seen.has(v)) c.fail(`variants[${i}]`, `${v} is listed twice`);
@@ -195,7 +203,7 @@ export function loadConfig(arg: string): Config {
 }
 
 function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
-  const h = c.fields(raw, 'hardware', ['technology', 'clockMHz', 'array', 'rom', 'biasSram', 'taskStorage', 'buffers', 'nonlinear', 'dram', 'taskLoad']);
+  const h = c.fields(raw, 'hardware', ['technology', 'clockMHz', 'array', 'rom', 'biasSram', 'taskStorage', 'buffers', 'nonlinear', 'dram', 'taskLoad', 'patch']);
   const tech = c.str(h.technology, 'hardware.technology');
   if (!/^[\w.-]+$/.test(tech)) c.fail('hardware.technology', `${JSON.stringify(tech)} must name a table in fixtures/tech/`);
   const a = c.fields(h.array, 'hardware.array', ['rows', 'cols', 'dataflow']);
@@ -211,6 +219,7 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
   };
   const d = c.fields(h.dram, 'hardware.dram', ['bandwidthGBs']);
   const tl = c.fields(h.taskLoad, 'hardware.taskLoad', ['bandwidthBitsPerCycle']);
+  const pa = c.fields(h.patch, 'hardware.patch', ['macsPerCycle']);
   const pos = (v: Json | undefined, field: string, max: number): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max) c.fail(field, `${JSON.stringify(v)} must be a number in (0, ${max}]`);
     return v;
@@ -226,6 +235,7 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
     nonlinear: { gelu: unit('gelu'), exp: unit('exp'), layerNorm: unit('layerNorm') },
     dram: { bandwidthGBs: pos(d.bandwidthGBs, 'hardware.dram.bandwidthGBs', 1e5) },
     taskLoad: { bandwidthBitsPerCycle: c.int(tl.bandwidthBitsPerCycle, 'hardware.taskLoad.bandwidthBitsPerCycle', 1, 1 << 20) },
+    patch: { macsPerCycle: c.int(pa.macsPerCycle, 'hardware.patch.macsPerCycle', 1, 1 << 20) },
   };
 }
 

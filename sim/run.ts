@@ -2,8 +2,9 @@
 /**
  * sim/run.ts: the command-line entry point.
  *
- *   npx tsx sim/run.ts --config rom-bert-base            export images, verify, summarize variants
+ *   npx tsx sim/run.ts --config rom-bert-base            every variant: cycles, area, energy, task switch, verify
  *   npx tsx sim/run.ts --config rom-bert-base --verify   only the bit-exact check
+ *   npx tsx sim/run.ts --scalesim X.cfg --topology T.csv --out DIR   SCALE-Sim v2 compatible COMPUTE_REPORT.csv
  *
  * Data flow (DESIGN.md §2): config -> float model -> quantize + export (ROM image, SRAM task
  * image) -> datapath (rtl-model) and TensorFlow.js reference (trainer) -> compare -> out/<config>/.
@@ -12,32 +13,45 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, geometryOf, type Config } from './config.js';
+import { ConfigError, loadConfig, geometryOf } from './config.js';
 import { imagesFor, verifyImages, type VerifyReport } from './pipeline.js';
 import { createGemmEngine, GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
 import { BACKENDS, type BackendRequest } from '../trainer/backend.js';
-import { ImageFormatError, VARIANTS, type VariantId, encoderBiasParams, imageLayoutBits } from '../rtl-model/spec/index.js';
+import { ImageFormatError, VARIANTS, type VariantId } from '../rtl-model/spec/index.js';
 import { Progress } from './progress.js';
+import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
+import { evaluate } from './costs.js';
+import { loadTech, listTechNodes, TechModel } from './tech.js';
+import { buildReport, layersCsv, summaryTable } from './report.js';
+import { computeReport, loadScaleSimConfig, loadTopology, type PySum } from './scalesim.js';
 
 const HELP = `Usage: npx tsx sim/run.ts --config <name|path.json> [options]
+       npx tsx sim/run.ts --scalesim <config.cfg> --topology <topology.csv> --out <dir> [--pysum naive|neumaier]
 
-Simulate a ROM-weight / SRAM-bias BERT accelerator design point.
+Simulate a ROM-weight / SRAM-bias BERT accelerator design point: cycles, area, energy and
+task-switch cost of every variant, and a bit-exact check of the integer datapath against the
+TensorFlow.js reference.
 
 Options:
-  --config <name|path>   config name in fixtures/configs (e.g. rom-bert-base, rom-bert-tiny)
-                         or a path to a JSON config (required)
-  --verify               only run the bit-exact check of the integer datapath against the
-                         TensorFlow.js reference and write verify.json
-  --variant <id>         variant whose images are verified (default: the config's verify.variant)
-                         one of: ${VARIANTS.join(', ')}
+  --config <name|path>   config name in fixtures/configs (e.g. rom-bert-base, rom-bert-large,
+                         rom-bert-tiny) or a path to a JSON config (required)
+  --verify               only run the bit-exact check and write verify.json
+  --no-verify            skip the bit-exact check (report.verify is null)
+  --variant <id>         evaluate one variant only: ${SIM_VARIANTS.join(', ')}
+                         (with --verify: the image variant to verify, one of ${VARIANTS.join(', ')})
+  --tech <node>          technology table to use instead of the config's (${listTechNodes().join(', ')})
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
   --out <dir>            output directory (default out/<config name>)
   -h, --help             show this help
 
-Outputs (in the output directory): rom.bin and sram-<variant>.bin (the images), verify.json,
-and without --verify also variants.json. Exit status: 0 ok, 1 mismatch, 2 bad input.
+SCALE-Sim mode reads a SCALE-Sim v2 .cfg and a topology CSV (convolution or GEMM M,N,K layout)
+and writes DIR/COMPUTE_REPORT.csv in SCALE-Sim's columns and conventions (CALC mode);
+--pysum picks the float summation of its averages (naive = Python <= 3.11, neumaier = 3.12+).
+
+Outputs (in the output directory): report.json, layers.csv, verify.json, rom.bin and
+sram-<variant>.bin. Exit status: 0 ok, 1 the two implementations differ, 2 bad input.
 `;
 
 class UsageError extends Error {}
@@ -45,7 +59,10 @@ class UsageError extends Error {}
 interface Args {
   config: string;
   verifyOnly: boolean;
-  variant?: VariantId;
+  noVerify: boolean;
+  variant?: SimVariantId;
+  tech?: string;
+  scalesim?: { cfg: string; topology: string; out: string; pysum: PySum };
   seed?: number;
   backend: BackendRequest;
   gemm: GemmEngineRequest;
@@ -62,7 +79,12 @@ function parse(argv: string[]): Args | null {
       options: {
         config: { type: 'string' },
         verify: { type: 'boolean', default: false },
+        'no-verify': { type: 'boolean', default: false },
         variant: { type: 'string' },
+        tech: { type: 'string' },
+        scalesim: { type: 'string' },
+        topology: { type: 'string' },
+        pysum: { type: 'string', default: 'naive' },
         seed: { type: 'string' },
         backend: { type: 'string', default: 'auto' },
         gemm: { type: 'string', default: 'auto' },
@@ -74,10 +96,20 @@ function parse(argv: string[]): Args | null {
     throw new UsageError((e as Error).message);
   }
   if (v.help) return null;
+  if (v.scalesim !== undefined || v.topology !== undefined) {
+    if (!v.scalesim || !v.topology || !v.out) throw new UsageError('SCALE-Sim mode needs --scalesim CONFIG.cfg, --topology TOPOLOGY.csv and --out DIR');
+    if (v.pysum !== 'naive' && v.pysum !== 'neumaier') throw new UsageError(`--pysum ${v.pysum}: allowed: naive, neumaier`);
+    return { config: '', verifyOnly: false, noVerify: true, backend: 'auto', gemm: 'auto', scalesim: { cfg: v.scalesim, topology: v.topology, out: v.out, pysum: v.pysum } };
+  }
   if (!v.config) throw new UsageError('--config is required (e.g. --config rom-bert-base)');
+  if (v.verify && v['no-verify']) throw new UsageError('--verify and --no-verify exclude each other');
   if (!(BACKENDS as readonly string[]).includes(v.backend!)) throw new UsageError(`--backend ${v.backend}: allowed: ${BACKENDS.join(', ')}`);
   if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!)) throw new UsageError(`--gemm ${v.gemm}: allowed: ${GEMM_ENGINES.join(', ')}`);
-  if (v.variant !== undefined && !(VARIANTS as readonly string[]).includes(v.variant)) throw new UsageError(`--variant ${v.variant}: allowed: ${VARIANTS.join(', ')}`);
+  if (v.variant !== undefined) {
+    const allowed: readonly string[] = v.verify ? VARIANTS : SIM_VARIANTS;
+    if (!allowed.includes(v.variant)) throw new UsageError(`--variant ${v.variant}: allowed${v.verify ? ' with --verify' : ''}: ${allowed.join(', ')}`);
+  }
+  if (v.tech !== undefined && !listTechNodes().includes(v.tech)) throw new UsageError(`--tech ${v.tech}: allowed: ${listTechNodes().join(', ')}`);
   let seed: number | undefined;
   if (v.seed !== undefined) {
     seed = Number(v.seed);
@@ -86,7 +118,9 @@ function parse(argv: string[]): Args | null {
   return {
     config: v.config,
     verifyOnly: v.verify!,
-    variant: v.variant as VariantId | undefined,
+    noVerify: v['no-verify']!,
+    variant: v.variant as SimVariantId | undefined,
+    tech: v.tech,
     seed,
     backend: v.backend as BackendRequest,
     gemm: v.gemm as GemmEngineRequest,
@@ -116,12 +150,18 @@ function printVerify(r: VerifyReport): void {
   if (r.missing.datapathOnly.length || r.missing.referenceOnly.length) console.log(`  tensors produced by one side only: ${JSON.stringify(r.missing)}`);
 }
 
-function variantSummary(cfg: Config): Record<string, unknown>[] {
-  const g = geometryOf(cfg.model);
-  return cfg.variants.map((v) => {
-    const bits = imageLayoutBits(g, v);
-    return { id: v, biasParams: encoderBiasParams(g, v), writableBits: bits.sram, romBits: bits.rom, taskImageBytes: Math.ceil(bits.sram / 8) };
-  });
+function runScaleSim(a: NonNullable<Args['scalesim']>): number {
+  const cfg = loadScaleSimConfig(resolve(a.cfg));
+  const layers = loadTopology(resolve(a.topology));
+  const csv = computeReport(cfg, layers, a.pysum);
+  const dir = resolve(a.out);
+  writeAll(dir, { 'COMPUTE_REPORT.csv': csv });
+  if (cfg.interfaceBandwidth === 'USER') {
+    console.error(`note: ${a.cfg} asks for InterfaceBandwidth USER; this tool reproduces CALC mode (no stall cycles), as SCALE-Sim's USER-mode stalls come from a trace simulation it does not port`);
+  }
+  process.stdout.write(csv);
+  console.log(`wrote ${join(dir, 'COMPUTE_REPORT.csv')} (${layers.length} layers, ${cfg.rows}x${cfg.cols} ${cfg.dataflow})`);
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -130,39 +170,51 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (args.scalesim) return runScaleSim(args.scalesim);
   const cfg = loadConfig(args.config);
-  const variant = args.variant ?? cfg.verify.variant;
-  const seed = args.seed ?? cfg.verify.inputSeed;
   const outDir = resolve(args.out ?? join('out', cfg.name));
-  const progress = new Progress(args.verifyOnly ? 4 : 5);
-  progress.step(`GEMM engine (${args.gemm})`);
-  const engine = await createGemmEngine(args.gemm);
-  try {
-    progress.step(`export images for ${cfg.name} [${variant}] (synthetic seed ${cfg.model.syntheticSeed})`);
-    const ex = await imagesFor(cfg, variant, engine);
-    progress.step(`verify: datapath vs TensorFlow.js (${args.backend})`);
-    const report = await verifyImages(cfg, ex, variant, engine, args.backend, seed);
-    progress.step('write outputs');
-    const files: Record<string, string | Uint8Array> = {
-      'rom.bin': ex.rom,
-      [`sram-${variant}.bin`]: ex.sram,
-      'verify.json': JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: ex.stats }, null, 2) + '\n',
-    };
-    if (!args.verifyOnly) files['variants.json'] = JSON.stringify({ config: { name: cfg.name, sha256: cfg.sha256 }, variants: variantSummary(cfg) }, null, 2) + '\n';
-    writeAll(outDir, files);
-    progress.done();
-    printVerify(report);
-    if (!args.verifyOnly) {
-      console.log('\nvariant          writable bias params   task image bytes   ROM bits');
-      for (const v of variantSummary(cfg)) {
-        console.log(`${String(v.id).padEnd(16)} ${String(v.biasParams).padStart(20)} ${String(v.taskImageBytes).padStart(18)} ${String(v.romBits).padStart(12)}`);
-      }
+  const seed = args.seed ?? cfg.verify.inputSeed;
+  const verifyVariant: VariantId = args.variant && isImageVariant(args.variant) ? args.variant : cfg.verify.variant;
+  const doVerify = !args.noVerify;
+  const progress = new Progress((args.verifyOnly ? 0 : 1) + (doVerify ? 3 : 0) + 1);
+  const files: Record<string, string | Uint8Array> = {};
+  let report: VerifyReport | null = null;
+  let exitCode = 0;
+  if (doVerify) {
+    progress.step(`GEMM engine (${args.gemm})`);
+    const engine = await createGemmEngine(args.gemm);
+    try {
+      progress.step(`export images for ${cfg.name} [${verifyVariant}] (synthetic seed ${cfg.model.syntheticSeed})`);
+      const ex = await imagesFor(cfg, verifyVariant, engine);
+      progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
+      report = await verifyImages(cfg, ex, verifyVariant, engine, args.backend, seed);
+      files['rom.bin'] = ex.rom;
+      files[`sram-${verifyVariant}.bin`] = ex.sram;
+      files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: ex.stats }, null, 2) + '\n';
+      exitCode = report.bitExact ? 0 : 1;
+    } finally {
+      await engine.close?.();
     }
-    console.log(`\nwrote ${Object.keys(files).map((f) => join(outDir, f)).join(', ')}`);
-    return report.bitExact ? 0 : 1;
-  } finally {
-    await engine.close?.();
   }
+  let summary = '';
+  if (!args.verifyOnly) {
+    const tech = new TechModel(loadTech(args.tech ?? cfg.hardware.technology));
+    const variants = args.variant ? [args.variant] : cfg.variants;
+    progress.step(`cost ${variants.length} variant(s) at ${tech.table.node}`);
+    const g = geometryOf(cfg.model);
+    const points = variants.map((v) => evaluate(g, cfg.hardware, tech, v));
+    const command = ['npx tsx sim/run.ts', ...argv].join(' ');
+    files['report.json'] = JSON.stringify(buildReport(cfg, tech, points, report, command), null, 2) + '\n';
+    files['layers.csv'] = layersCsv(points);
+    summary = summaryTable(points, tech.table.node);
+  }
+  progress.step('write outputs');
+  writeAll(outDir, files);
+  progress.done();
+  if (report) printVerify(report);
+  if (summary) console.log(`\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}`);
+  console.log(`\nwrote ${Object.keys(files).map((f) => join(outDir, f)).join(', ')}`);
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -88,11 +88,33 @@ export class TechModel {
   }
 
   /** A formula evaluated with the constants and `vars`; every constant it names is recorded as used. */
-  f(name: string, vars: Record<string, number> = {}): number {
+  f(name: string, vars: Record<string, number> = {}, stack: string[] = []): number {
+    const key = `${name}|${JSON.stringify(vars)}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const value = this.evalFormula(name, vars, stack);
+    this.memo.set(key, value);
+    return value;
+  }
+
+  private readonly memo = new Map<string, number>();
+
+  private evalFormula(name: string, vars: Record<string, number>, stack: string[]): number {
     const fn = this.compiled.get(name);
     if (!fn) throw new ConfigError(this.table.file, `formulas.${name}`, 'is missing (needed by the cost model)');
-    for (const k of Object.keys(this.table.constants)) if (this.table.formulas[name].includes(k)) this.used.add(k);
-    const v = fn.evaluate({ ...this.scope, ...vars });
+    if (stack.includes(name)) throw new ConfigError(this.table.file, `formulas.${name}`, `refers to itself through ${[...stack, name].join(' -> ')}`);
+    const text = this.table.formulas[name];
+    const scope: Record<string, number> = { ...this.scope, ...vars };
+    const mentions = (id: string): boolean => new RegExp(`\\b${id}\\b`).test(text);
+    for (const k of Object.keys(this.table.constants)) if (mentions(k)) this.used.add(k);
+    // A formula may use other formulas by name.
+    for (const other of this.compiled.keys()) if (other !== name && mentions(other)) scope[other] = this.f(other, vars, [...stack, name]);
+    let v: unknown;
+    try {
+      v = fn.evaluate(scope);
+    } catch (e) {
+      throw new ConfigError(this.table.file, `formulas.${name}`, `${JSON.stringify(text)} cannot be evaluated: ${(e as Error).message}`);
+    }
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(this.table.file, `formulas.${name}`, `evaluated to ${String(v)} with ${JSON.stringify(vars)}; a cost must be a finite non-negative number`);
     }

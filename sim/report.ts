@@ -1,0 +1,155 @@
+/**
+ * report.json (schema-versioned), layers.csv and the console summary of a simulator run. Every
+ * figure says where it came from: counts and cycles are computed by this tool's model, costs from
+ * the technology table (whose constants are listed with source and kind), verification results
+ * are measured by running both integer implementations.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+import type { DesignPoint } from './costs.js';
+import { tasksOnChip } from './costs.js';
+import type { TechModel } from './tech.js';
+import type { VerifyReport } from './pipeline.js';
+import { floatParamShapes } from '../rtl-model/export.js';
+import { geometryOf } from './config.js';
+import { SPEC_VERSION, tensorElements } from '../rtl-model/spec/index.js';
+
+export const REPORT_SCHEMA = 'bitfit-rom-accel/report@1';
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function toolVersion(): string {
+  return JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')).version;
+}
+
+export function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function modelParams(cfg: Config): number {
+  let n = 0;
+  for (const shape of floatParamShapes(geometryOf(cfg.model)).values()) n += tensorElements(shape);
+  return n;
+}
+
+function round(x: number, digits = 6): number {
+  return Number(x.toPrecision(digits));
+}
+
+function roundParts(b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)]));
+}
+
+/** Check every number in the report: no NaN, no infinity, no negative counter. */
+export function assertFinite(x: unknown, path = 'report'): void {
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) throw new RangeError(`${path} = ${x}: not a finite number`);
+  } else if (Array.isArray(x)) x.forEach((v, i) => assertFinite(v, `${path}[${i}]`));
+  else if (x && typeof x === 'object') for (const [k, v] of Object.entries(x)) assertFinite(v, `${path}.${k}`);
+}
+
+export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[], verify: VerifyReport | null, command: string): Record<string, unknown> {
+  const hw = cfg.hardware;
+  const report = {
+    schema: REPORT_SCHEMA,
+    config: { name: cfg.name, sha256: cfg.sha256, file: cfg.file },
+    provenance: {
+      tool: `bitfit-rom-accel ${toolVersion()}`,
+      specVersion: SPEC_VERSION,
+      gitCommit: gitCommit(),
+      command,
+      time: new Date().toISOString(),
+      node: process.version,
+    },
+    model: {
+      layers: cfg.model.layers,
+      hidden: cfg.model.hidden,
+      heads: cfg.model.heads,
+      ffn: cfg.model.ffn,
+      seqLen: cfg.model.seqLen,
+      vocab: cfg.model.vocab,
+      params: modelParams(cfg),
+      weights: { kind: 'synthetic', seed: cfg.model.syntheticSeed, note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them' },
+    },
+    hardware: {
+      ...hw,
+      romBitsPerCycle: hw.rom.banks * hw.rom.wordBits * hw.rom.readPorts,
+    },
+    technology: { node: tech.table.node, file: tech.table.file, description: tech.table.description, constants: tech.sources(), formulas: tech.table.formulas },
+    sources: {
+      counts: 'computed by this tool: closed-form schedule of sim/workload.ts on sim/cycles.ts (SCALE-Sim v2 convention, checked against a cycle-stepped array model)',
+      costs: `computed from ${tech.table.node} technology constants (technology.constants lists each with source and kind: measured, derived or assumed)`,
+      verify: 'measured by this tool: datapath (rtl-model) and TensorFlow.js reference (trainer) run on the same images and compared element by element',
+      accuracy: 'null: no fine-tuning results exist for this model (the trainer has not produced fixtures/results for it); published figures are not substituted',
+    },
+    verify: verify
+      ? {
+          bitExact: verify.bitExact,
+          backend: verify.backend,
+          backendFallbacks: verify.backendFallbacks,
+          gemmEngine: verify.gemmEngine,
+          variant: verify.variant,
+          inputSeed: verify.inputSeed,
+          tensorsCompared: verify.tensorsCompared,
+          elementsCompared: verify.elementsCompared,
+          mismatches: verify.mismatches,
+          firstMismatch: verify.firstMismatch,
+        }
+      : null,
+    variants: points.map((p) => ({
+      id: p.variant,
+      biasParams: p.plan.biasParams,
+      writableParams: p.plan.writableParams,
+      writableBits: p.plan.writableBits,
+      romBits: p.plan.romBits,
+      areaMm2: roundParts(p.areaMm2),
+      energyUJ: roundParts(p.energyUJ),
+      cycles: p.cycles,
+      latencyUs: round(p.latencyUs),
+      inferencesPerS: round(p.inferencesPerS),
+      macs: p.counts.macs,
+      counts: p.counts,
+      taskImageBytes: Math.ceil(p.plan.taskImageBits / 8),
+      taskSwitch: { cycles: p.taskSwitch.cycles, energyUJ: round(p.taskSwitch.energyUJ), source: p.taskSwitch.source },
+      tasksOnChip: tasksOnChip(hw, p.plan),
+      tasksPerMiB: p.tasksPerMiB,
+      accuracy: null,
+    })),
+  };
+  assertFinite(report);
+  return report;
+}
+
+/** layers.csv: one row per op and variant. */
+export function layersCsv(points: DesignPoint[]): string {
+  const head = 'variant,layer,op,kind,cycles,added_cycles,stall_cycles,utilization,macs,rom_bits,sram_bits,buffer_bits,dram_bits';
+  const rows = points.flatMap((p) =>
+    p.ops.map((o) => [p.variant, o.layer, o.op, o.kind, o.cycles, o.addedCycles, o.stallCycles, round(o.utilization, 4), o.macs, o.romBits, o.sramBits, o.bufferBits, o.dramBits].join(',')),
+  );
+  return [head, ...rows].join('\n') + '\n';
+}
+
+const fmt = (x: number, d = 2): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+export function summaryTable(points: DesignPoint[], node: string): string {
+  const head = ['variant', 'bias params', 'task image B', `area mm2 (${node})`, 'energy uJ', 'latency us', 'switch cycles', 'switch uJ'];
+  const rows = points.map((p) => [
+    p.variant,
+    String(p.plan.biasParams),
+    String(Math.ceil(p.plan.taskImageBits / 8)),
+    fmt(p.areaMm2.total),
+    fmt(p.energyUJ.total, 1),
+    fmt(p.latencyUs, 1),
+    String(p.taskSwitch.cycles),
+    fmt(p.taskSwitch.energyUJ, 2),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
