@@ -14,8 +14,8 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, geometryOf } from './config.js';
-import { imagesFor, verifyImages, type VerifyReport } from './pipeline.js';
-import { createGemmEngine, GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
+import type { VerifyReport } from './pipeline.js';
+import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
 import { BACKENDS, type BackendRequest } from '../trainer/backend.js';
 import { ImageFormatError, VARIANTS, type VariantId } from '../rtl-model/spec/index.js';
 import { Progress } from './progress.js';
@@ -181,6 +181,9 @@ async function main(argv: string[]): Promise<number> {
   let report: VerifyReport | null = null;
   let exitCode = 0;
   if (doVerify) {
+    // TensorFlow.js and the GEMM kernels load only when needed: flag and config errors stay fast.
+    const { imagesFor, verifyImages } = await import('./pipeline.js');
+    const { createGemmEngine } = await import('../rtl-model/gemm/engines.js');
     progress.step(`GEMM engine (${args.gemm})`);
     const engine = await createGemmEngine(args.gemm);
     try {

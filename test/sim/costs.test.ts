@@ -1,0 +1,66 @@
+import { describe, it, expect } from 'vitest';
+import { evaluate } from '../../sim/costs.js';
+import { loadConfig, geometryOf } from '../../sim/config.js';
+import { loadTech, TechModel, listTechNodes } from '../../sim/tech.js';
+import { SIM_VARIANTS } from '../../sim/variants.js';
+import { buildReport, assertFinite } from '../../sim/report.js';
+
+const cfg = loadConfig('rom-bert-base');
+const g = geometryOf(cfg.model);
+
+describe('design point costs (rom-bert-base)', () => {
+  it('counts the writable encoder bias terms of the paper for BERT-base', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const bias = Object.fromEntries(SIM_VARIANTS.map((v) => [v, evaluate(g, cfg.hardware, t, v).plan.biasParams]));
+    expect(bias).toMatchObject({ bitfit: 101376, 'bitfit-bq-bm2': 46080, 'bitfit-bm2': 36864, 'bitfit-bq': 9216, frozen: 0 });
+  });
+  for (const node of listTechNodes()) {
+    it(`gives every variant non-zero area and energy with finite parts at ${node}`, () => {
+      const t = new TechModel(loadTech(node));
+      for (const v of SIM_VARIANTS) {
+        const p = evaluate(g, cfg.hardware, t, v);
+        expect(p.areaMm2.total, v).toBeGreaterThan(0);
+        expect(p.energyUJ.total, v).toBeGreaterThan(0);
+        expect(p.cycles, v).toBeGreaterThan(0);
+        expect(p.energyUJ.macs, v).toBeGreaterThan(0);
+        expect(p.areaMm2.macArray, v).toBeGreaterThan(0);
+        for (const part of Object.values(p.areaMm2)) expect(Number.isFinite(part) && part >= 0).toBe(true);
+        for (const part of Object.values(p.energyUJ)) expect(Number.isFinite(part) && part >= 0).toBe(true);
+        if (v !== 'full-ft' && v !== 'dram-stream') expect(p.areaMm2.rom, v).toBeGreaterThan(0);
+        if (v === 'dram-stream') expect(p.energyUJ.dram).toBeGreaterThan(0);
+      }
+    });
+  }
+  it('orders the variants as the hardware argument expects', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const p = Object.fromEntries(SIM_VARIANTS.map((v) => [v, evaluate(g, cfg.hardware, t, v)]));
+    // smaller writable sets: smaller task images, cheaper switches, no more area
+    expect(p['bitfit-bq'].plan.taskImageBits).toBeLessThan(p['bitfit-bq-bm2'].plan.taskImageBits);
+    expect(p['bitfit-bq-bm2'].plan.taskImageBits).toBeLessThan(p.bitfit.plan.taskImageBits);
+    expect(p.bitfit.taskSwitch.cycles).toBeLessThan(p['full-ft'].taskSwitch.cycles / 100);
+    // a ROM design beats the all-SRAM design in area and energy per inference
+    expect(p.bitfit.areaMm2.total).toBeLessThan(p['full-ft'].areaMm2.total);
+    expect(p.bitfit.energyUJ.total).toBeLessThan(p['full-ft'].energyUJ.total);
+    // and beats streaming weights from DRAM in energy
+    expect(p.bitfit.energyUJ.total).toBeLessThan(p['dram-stream'].energyUJ.total);
+    // random subsets pay for indices and correction
+    expect(p['rand-uniform'].plan.taskImageBits).toBeGreaterThan(p.bitfit.plan.taskImageBits);
+    expect(p['rand-uniform'].counts.correctionMacs).toBeGreaterThan(0);
+    expect(p['rand-uniform'].areaMm2.correction).toBeGreaterThan(0);
+  });
+  it('builds a report with every field the issue names and no NaN', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const points = SIM_VARIANTS.map((v) => evaluate(g, cfg.hardware, t, v));
+    const r = buildReport(cfg, t, points, null, 'test') as Record<string, any>;
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['schema', 'config', 'provenance', 'model', 'hardware', 'verify', 'variants']));
+    expect(r.model).toMatchObject({ layers: 12, hidden: 768, heads: 12, ffn: 3072, seqLen: 128 });
+    expect(r.model.params).toBeGreaterThan(109e6);
+    for (const v of r.variants) {
+      expect(Object.keys(v)).toEqual(expect.arrayContaining(['id', 'biasParams', 'writableBits', 'romBits', 'areaMm2', 'energyUJ', 'cycles', 'latencyUs', 'taskImageBytes', 'taskSwitch', 'accuracy']));
+      expect(v.accuracy).toBeNull();
+    }
+    expect(r.technology.constants.length).toBeGreaterThan(10);
+    for (const c of r.technology.constants) expect(['measured', 'derived', 'assumed']).toContain(c.kind);
+    expect(() => assertFinite({ a: [1, { b: NaN }] })).toThrow(/a\[1\]\.b = NaN/);
+  });
+});
