@@ -9,9 +9,9 @@
  * docs/integer-spec.md hold for every input and no per-element check is needed.
  */
 import {
-  INT8_MAX, INT8_MIN, LN_IN_MAX, LN_IN_MIN, MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT,
-  SHIFT_MIN_LN_GAIN, EXP_LUT_SIZE, PROB_MAX, type Geometry, layerPrefix, isqrt, recipNormalized, lnSquareShift, type TensorData,
+  MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT, SHIFT_MIN_LN_GAIN, type Geometry, layerPrefix, type TensorData,
 } from './spec/index.js';
+import { VectorUnit, columnConsts } from './vector/vector-unit.js';
 import type { GemmEngine } from './gemm/oracle.js';
 import type { MemorySystem } from './memory.js';
 
@@ -33,28 +33,17 @@ export interface OpCounts {
   reciprocals: number;
 }
 
+/** A GEMM accumulator and the bias to add when it leaves the array (null: none). */
+interface Acc {
+  acc: Int32Array;
+  bias: TensorData | null;
+}
+
 /** Calibration hook: sees a site's integer values before the site's constants are read. */
 export interface CalibrationHook {
   observe(site: string, values: Record<string, ArrayLike<number>>): void;
 }
 
-const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
-const INV_POW2 = Array.from({ length: 64 }, (_, i) => 2 ** -i);
-
-/** Per-column multiplier, 2^(sh-1) and 2^-sh of a per-channel (or broadcast per-tensor) site. */
-function channelConsts(mult: TensorData, shift: TensorData, cols: number): { m: Float64Array; half: Float64Array; inv: Float64Array } {
-  const per = mult.length === cols;
-  const m = new Float64Array(cols);
-  const half = new Float64Array(cols);
-  const inv = new Float64Array(cols);
-  for (let j = 0; j < cols; j++) {
-    const c = per ? j : 0;
-    m[j] = mult[c];
-    half[j] = POW2[shift[c] - 1];
-    inv[j] = INV_POW2[shift[c]];
-  }
-  return { m, half, inv };
-}
 
 function checkedAdd(a: number, b: number): number {
   const s = a + b;
@@ -65,6 +54,7 @@ function checkedAdd(a: number, b: number): number {
 export class Datapath {
   readonly counts: OpCounts = { macs: 0, requants: 0, lutLookups: { exp: 0, gelu: 0, tanh: 0 }, isqrts: 0, reciprocals: 0 };
   private readonly dh: number;
+  private readonly vu = new VectorUnit();
 
   constructor(
     readonly mem: MemorySystem,
@@ -109,147 +99,69 @@ export class Datapath {
     return this.engine.matmulNT(a, b, m, n, k);
   }
 
-  /** acc = x * W^T + bias for a linear layer stored as `<name>.weight` [out, in] and `<name>.bias`. */
-  private async linear(name: string, x: Int8Array, rows: number, out: number, inp: number): Promise<Int32Array> {
+  /**
+   * A linear layer stored as `<name>.weight` [out, in] and `<name>.bias`: the array computes
+   * x * W^T; the bias is added as the accumulator leaves the array, fused into the consumer's
+   * requantization (rq of acc + bias).
+   */
+  private async linear(name: string, x: Int8Array, rows: number, out: number, inp: number): Promise<Acc> {
     const w = this.read(`${name}.weight`) as Int8Array;
     const acc = await this.gemm(x, w, rows, out, inp);
-    const bias = this.read(`${name}.bias`);
-    for (let i = 0; i < rows; i++) {
-      const o = i * out;
-      for (let j = 0; j < out; j++) acc[o + j] += bias[j];
-    }
-    return acc;
+    return { acc, bias: this.read(`${name}.bias`) };
   }
 
-  /** Per-channel requantization of an int32 site to int8 with saturation. */
-  private requantInt8(site: string, acc: Int32Array, rows: number, cols: number): Int8Array {
-    this.hook?.observe(site, { acc });
-    const mult = this.read(`${site}.rq.mult`);
-    const shift = this.read(`${site}.rq.shift`);
-    const { m, half, inv } = channelConsts(mult, shift, cols);
-    const y = new Int8Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const o = i * cols;
-      for (let j = 0; j < cols; j++) {
-        const v = Math.floor((acc[o + j] * m[j] + half[j]) * inv[j]);
-        y[o + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
-      }
-    }
+  /** acc + bias materialized (calibration and the classifier's logits only). */
+  private static withBias(a: Acc, cols: number): Int32Array {
+    const r = a.acc.slice();
+    if (a.bias) for (let i = 0; i < r.length; i++) r[i] += a.bias[i % cols];
+    return r;
+  }
+
+  /** Per-channel requantization of an int32 site (plus its bias) to int8 with saturation. */
+  private requantInt8(site: string, a: Acc, rows: number, cols: number): Int8Array {
+    if (this.hook) this.hook.observe(site, { acc: Datapath.withBias(a, cols) });
+    const c = columnConsts(this.read(`${site}.rq.mult`), this.read(`${site}.rq.shift`), cols);
     this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
-    return y;
+    return this.vu.rqI8(a.acc, a.bias, c, rows, cols);
   }
 
   /**
    * Join two or three terms into the LayerNorm input: x = sat16(sum sat16(rq(term))). Each term has
-   * its own `<site>.rq.*` (per tensor or per channel).
+   * its own `<site>.rq.*` (per tensor or per channel); an int32 term carries its bias.
    */
-  private join(sites: string[], terms: IntTensor[], rows: number, cols: number, site: string): Int16Array {
-    const obs: Record<string, ArrayLike<number>> = {};
-    sites.forEach((s, i) => (obs[s] = terms[i]));
-    this.hook?.observe(site, obs);
-    const x = new Int16Array(rows * cols);
-    const acc = new Int32Array(rows * cols); // at most 3 terms of |.| <= 2^15
-    sites.forEach((s, t) => {
-      const { m, half, inv } = channelConsts(this.read(`${s}.rq.mult`), this.read(`${s}.rq.shift`), cols);
-      const v = terms[t];
-      for (let i = 0; i < rows; i++) {
-        const o = i * cols;
-        for (let j = 0; j < cols; j++) {
-          const r = Math.floor((v[o + j] * m[j] + half[j]) * inv[j]);
-          acc[o + j] += r < LN_IN_MIN ? LN_IN_MIN : r > LN_IN_MAX ? LN_IN_MAX : r;
-        }
-      }
-      this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
+  private join(sites: string[], terms: (Int8Array | Acc)[], rows: number, cols: number, site: string): Int16Array {
+    if (this.hook) {
+      const obs: Record<string, ArrayLike<number>> = {};
+      sites.forEach((s, i) => {
+        const t = terms[i];
+        obs[s] = t instanceof Int8Array ? t : Datapath.withBias(t, cols);
+      });
+      this.hook.observe(site, obs);
+    }
+    const parts = sites.map((s, i) => {
+      const t = terms[i];
+      const c = columnConsts(this.read(`${s}.rq.mult`), this.read(`${s}.rq.shift`), cols);
+      return t instanceof Int8Array ? { src: t, bias: null, c } : { src: t.acc, bias: t.bias, c };
     });
-    for (let i = 0; i < x.length; i++) x[i] = acc[i] < LN_IN_MIN ? LN_IN_MIN : acc[i] > LN_IN_MAX ? LN_IN_MAX : acc[i];
-    return x;
+    this.counts.requants = checkedAdd(this.counts.requants, sites.length * rows * cols);
+    return this.vu.join(parts, rows, cols);
   }
 
-  /**
-   * LayerNorm unit (spec: layerNorm), one row at a time: a sum, a squarer with a right shift,
-   * the isqrt, the normalized reciprocal, then per element normalize, gain, bias and round.
-   */
+  /** LayerNorm unit (spec: layerNorm): statistics pass, per-row isqrt and reciprocal, output pass. */
   private layerNorm(prefix: string, x: Int16Array, rows: number, cols: number): Int8Array {
     const meanMult = this.read(`${prefix}.mean.rq.mult`)[0];
     const meanShift = this.read(`${prefix}.mean.rq.shift`)[0];
     if (this.hook) this.hook.observe(`${prefix}`, { x });
-    const gainMult = this.read(`${prefix}.gain.rq.mult`);
-    const gainShift = this.read(`${prefix}.gain.rq.shift`);
-    const bias = this.read(`${prefix}.bias`);
-    const gHalf = Float64Array.from(gainShift, (sh) => POW2[sh - 1]);
-    const gInv = Float64Array.from(gainShift, (sh) => INV_POW2[sh]);
-    const sqInv = INV_POW2[lnSquareShift(cols)];
-    const mHalf = POW2[meanShift - 1];
-    const mInv = INV_POW2[meanShift];
-    const y = new Int8Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const o = i * cols;
-      let sum = 0;
-      for (let j = 0; j < cols; j++) sum += x[o + j];
-      let m = Math.floor((sum * meanMult + mHalf) * mInv);
-      m = m < LN_IN_MIN ? LN_IN_MIN : m > LN_IN_MAX ? LN_IN_MAX : m;
-      let sumSq = 0;
-      for (let j = 0; j < cols; j++) {
-        const u = Math.floor((x[o + j] - m) * 0.5);
-        sumSq += Math.floor(u * u * sqInv);
-      }
-      const r = Math.max(1, isqrt(sumSq));
-      const { recip, b } = recipNormalized(r);
-      const nHalf = POW2[b - 1];
-      const nInv = INV_POW2[b];
-      for (let j = 0; j < cols; j++) {
-        const n = Math.floor(((x[o + j] - m) * recip + nHalf) * nInv);
-        const ov = Math.floor((n * gainMult[j] + gHalf[j]) * gInv[j]) + bias[j];
-        const v = Math.floor((ov + 128) * (1 / 256));
-        y[o + j] = v < INT8_MIN ? INT8_MIN : v > INT8_MAX ? INT8_MAX : v;
-      }
-    }
+    const gain = columnConsts(this.read(`${prefix}.gain.rq.mult`), this.read(`${prefix}.gain.rq.shift`), cols);
+    const y = this.vu.layerNorm(x, rows, cols, meanMult, meanShift, gain, this.read(`${prefix}.bias`));
     this.counts.isqrts = checkedAdd(this.counts.isqrts, rows);
     this.counts.reciprocals = checkedAdd(this.counts.reciprocals, rows);
     this.counts.requants = checkedAdd(this.counts.requants, rows * (2 * cols + 1));
     return y;
   }
 
-  /**
-   * Softmax unit (spec: softmaxRow) over each row of one head's scores: max, exp-table look-ups
-   * and their sum, one normalized reciprocal per row, one multiply and round per element.
-   */
-  private softmax(scores: Int32Array, mask: Int32Array, mult: number, shift: number, exp: TensorData, probs: Uint8Array, L: number): void {
-    const half = POW2[shift - 1];
-    const inv = INV_POW2[shift];
-    const e = new Int32Array(L);
-    for (let i = 0; i < L; i++) {
-      const o = i * L;
-      let mx = -Infinity;
-      for (let j = 0; j < L; j++) {
-        const v = mask[j] ? scores[o + j] : MASKED_SCORE;
-        if (v > mx) mx = v;
-      }
-      let sum = 0;
-      for (let j = 0; j < L; j++) {
-        if (!mask[j]) {
-          e[j] = 0;
-          continue;
-        }
-        const idx = -Math.floor(((scores[o + j] - mx) * mult + half) * inv);
-        const ev = idx < EXP_LUT_SIZE ? exp[idx] : 0;
-        e[j] = ev;
-        sum += ev;
-      }
-      const { recip, b } = recipNormalized(sum);
-      const pHalf = POW2[b + 2];
-      const pInv = INV_POW2[b + 3];
-      for (let j = 0; j < L; j++) {
-        const p = Math.floor((e[j] * recip + pHalf) * pInv);
-        probs[o + j] = p > PROB_MAX ? PROB_MAX : p;
-      }
-    }
-  }
-
   private lookup(name: string, x: Int8Array, kind: 'gelu' | 'tanh'): Int8Array {
-    const lut = this.read(name);
-    const y = new Int8Array(x.length);
-    for (let i = 0; i < x.length; i++) y[i] = lut[x[i] + 128];
+    const y = this.vu.lookup(x, this.read(name));
     this.counts.lutLookups[kind] = checkedAdd(this.counts.lutLookups[kind], x.length);
     return y;
   }
@@ -278,8 +190,8 @@ export class Datapath {
       if (this.hook) this.hook.observe(`${p}scores`, { scores });
       const mult = this.read(`${p}scores.rq.mult`)[0];
       const shift = this.read(`${p}scores.rq.shift`)[0];
-      const probs = probsAll.subarray(h * L * L, (h + 1) * L * L);
-      this.softmax(scores, mask, mult, shift, exp, probs, L);
+      const probs = this.vu.softmax(scores, mask, L, L, mult, shift, exp);
+      probsAll.set(probs, h * L * L);
       let unmasked = 0;
       for (let j = 0; j < L; j++) if (mask[j]) unmasked++;
       this.counts.lutLookups.exp = checkedAdd(this.counts.lutLookups.exp, L * unmasked);
@@ -293,7 +205,7 @@ export class Datapath {
       for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) ctxAcc[i * H + h * dh + d] = c[i * dh + d];
     }
     rec.set(`${layerPrefix(l)}probs`, probsAll);
-    const ctx = this.requantInt8(`${p}context`, ctxAcc, L, H);
+    const ctx = this.requantInt8(`${p}context`, { acc: ctxAcc, bias: null }, L, H);
     rec.set(`${layerPrefix(l)}context`, ctx);
     return ctx;
   }
@@ -347,7 +259,7 @@ export class Datapath {
     const pre = this.requantInt8('bert.pooler.dense', await this.linear('bert.pooler.dense', cls, 1, H, H), 1, H);
     const pooled = this.lookup('bert.pooler.tanh.lut', pre, 'tanh');
     rec.set('bert.pooler.output', pooled);
-    const logits = await this.linear('classifier', pooled, 1, g.numLabels, H);
+    const logits = Datapath.withBias(await this.linear('classifier', pooled, 1, g.numLabels, H), g.numLabels);
     rec.set('logits', logits);
     return rec;
   }

@@ -1,0 +1,117 @@
+/**
+ * npm run bench [-- --json FILE] [--quick]
+ *
+ * Prints a table a person can compare across commits, and with --json writes the same figures:
+ *   datapath.gemm.gmacPerS            int8 GEMM, 128x768 by 768x3072, one core (wasm SIMD)
+ *   datapath.gemm.gmacPerSParallel    the same on every core (worker_threads)
+ *   datapath.bertBase.forwardMs       one bit-exact BERT-base forward pass, sequence 128, median, all cores
+ *   datapath.bertBase.forwardMsSingle the same on one core
+ *   sim.sweep1000Ms                   1,000 analytic design points (arrays x dataflows x variants x nodes)
+ *   sim.mainJobMs                     `npx tsx sim/run.ts --config rom-bert-base` end to end (incl. verify)
+ */
+import { parseArgs } from 'node:util';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createGemmEngine } from '../rtl-model/gemm/engines.js';
+import { benchGemm } from '../rtl-model/gemm/bench-gemm.js';
+import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
+import { loadConfig, geometryOf } from './config.js';
+import { imagesFor } from './pipeline.js';
+import { Datapath } from '../rtl-model/datapath.js';
+import { MemorySystem } from '../rtl-model/memory.js';
+import { syntheticInput } from '../rtl-model/export.js';
+import { sweep, defaultAxes } from './sweep.js';
+import { gitCommit } from './report.js';
+
+const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: true });
+const reps = values.quick ? 3 : 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function forwardMs(engine: GemmEngine): Promise<{ ms: number; macs: number }> {
+  const cfg = loadConfig('rom-bert-base');
+  const g = geometryOf(cfg.model);
+  const ex = await imagesFor(cfg, cfg.verify.variant, engine);
+  const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
+  const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+  await dp.forward(input); // warm-up: weights packed into the kernels' caches
+  await dp.forward(input);
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await dp.forward(input);
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), macs: dp.counts.macs / (reps + 2) };
+}
+
+const rows: [string, string, string][] = [];
+let gemm: Record<string, number | string> = {};
+let bertBase: Record<string, number> = {};
+
+const single = await createGemmEngine('wasm');
+const parallel = await createGemmEngine('parallel', cpus().length);
+try {
+  const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
+  const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
+  gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
+  rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
+  rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
+  const f2 = await forwardMs(parallel);
+  const f1 = await forwardMs(single);
+  bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
+  rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
+  rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+} finally {
+  await single.close?.();
+  await parallel.close?.();
+}
+
+let sweep1000Ms = 0;
+{
+  const cfg = loadConfig('rom-bert-base');
+  const g = geometryOf(cfg.model);
+  sweep(g, cfg.hardware, defaultAxes(), 100); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const pts = sweep(g, cfg.hardware, defaultAxes(), 1000);
+    times.push(performance.now() - t0);
+    if (pts.length !== 1000) throw new Error(`sweep produced ${pts.length} points`);
+  }
+  sweep1000Ms = median(times);
+  rows.push(['sim.sweep1000Ms', sweep1000Ms.toFixed(0), '1,000 analytic design points (arrays x dataflows x variants x nodes), median']);
+}
+
+let mainJobMs = 0;
+{
+  const out = mkdtempSync(join(tmpdir(), 'bench-main-'));
+  const t0 = performance.now();
+  const r = spawnSync('npx', ['tsx', 'sim/run.ts', '--config', 'rom-bert-base', '--out', out], { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`main job failed (${r.status}): ${r.stderr}`);
+  mainJobMs = ms;
+  rows.push(['sim.mainJobMs', ms.toFixed(0), 'npx tsx sim/run.ts --config rom-bert-base (export, verify on wasm, 9 variants), one run']);
+}
+
+const flat = {
+  commit: gitCommit(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  datapath: { gemm, bertBase },
+  sim: { sweep1000Ms, mainJobMs },
+};
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`bench @ ${flat.commit.slice(0, 10)} on ${flat.cpu} (${cpus().length} cores), node ${process.version}\n`);
+console.log(`${'figure'.padEnd(w)}  ${'value'.padStart(8)}  what`);
+for (const [k, v, what] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(8)}  ${what}`);
+if (values.json) {
+  writeFileSync(values.json, JSON.stringify(flat, null, 2) + '\n');
+  console.log(`\nwrote ${values.json}`);
+}
