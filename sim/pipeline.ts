@@ -8,7 +8,10 @@ import { exportImages, syntheticModel, syntheticTask, syntheticInput, type Expor
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
-import { SPEC_VERSION, type VariantId } from '../rtl-model/spec/index.js';
+import { SPEC_VERSION, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../trainer/backend.js';
 import { TfjsIntReference } from '../trainer/int-reference.js';
 import { compareTensors, type Comparison } from './verify.js';
@@ -28,11 +31,47 @@ export function floatModelFor(cfg: Config): FloatModel {
 }
 
 /** Export ROM + SRAM images of a config for a variant (task = synthetic perturbation of the base). */
-export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEngine, taskSeed = cfg.model.syntheticSeed + 1): Promise<ExportResult> {
+export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEngine, cacheDir?: string): Promise<ExportResult & { cached: boolean }> {
+  const taskSeed = cfg.model.syntheticSeed + 1;
+  const g = geometryOf(cfg.model);
+  const key = cacheKey(g, cfg, variant, taskSeed);
+  const dir = cacheDir ? join(cacheDir, key) : null;
+  if (dir && existsSync(join(dir, 'rom.bin')) && existsSync(join(dir, 'sram.bin')) && existsSync(join(dir, 'stats.json'))) {
+    const rom = new Uint8Array(readFileSync(join(dir, 'rom.bin')));
+    const sram = new Uint8Array(readFileSync(join(dir, 'sram.bin')));
+    const romImage = decodeImage(rom, join(dir, 'rom.bin'), { kind: 'rom', geometry: g });
+    const sramImage = decodeImage(sram, join(dir, 'sram.bin'), { kind: 'sram', geometry: g });
+    return { rom, sram, romImage, sramImage, stats: JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8')), cached: true };
+  }
   const base = floatModelFor(cfg);
-  const g = base.geometry;
-  return exportImages(base, variant, syntheticInput(g, cfg.verify.calibrationSeed), engine, syntheticTask(base, variant, taskSeed));
+  const ex = await exportImages(base, variant, syntheticInput(g, cfg.verify.calibrationSeed), engine, syntheticTask(base, variant, taskSeed));
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    for (const [name, data] of [['rom.bin', ex.rom], ['sram.bin', ex.sram], ['stats.json', JSON.stringify(ex.stats)]] as const) {
+      const tmp = join(dir, `.${name}.tmp-${process.pid}`);
+      writeFileSync(tmp, data);
+      renameSync(tmp, join(dir, name));
+    }
+  }
+  return { ...ex, cached: false };
 }
+
+/**
+ * Images depend only on the geometry, the seeds, the variant and the code that makes them; the
+ * cache key hashes all of these, including the exporter's and the datapath's sources, so a code
+ * change never reuses a stale image.
+ */
+function cacheKey(g: Geometry, cfg: Config, variant: VariantId, taskSeed: number): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ g, seed: cfg.model.syntheticSeed, calib: cfg.verify.calibrationSeed, variant, taskSeed, spec: SPEC_VERSION }));
+  for (const f of EXPORT_SOURCES) h.update(readFileSync(new URL(f, import.meta.url)));
+  return h.digest('hex').slice(0, 24);
+}
+
+const EXPORT_SOURCES = [
+  '../rtl-model/export.ts', '../rtl-model/datapath.ts', '../rtl-model/memory.ts', '../rtl-model/spec/arith.ts', '../rtl-model/spec/model.ts',
+  '../rtl-model/spec/image-format.ts', '../rtl-model/vector/vector.wasm', '../rtl-model/vector/vector-unit.ts',
+];
 
 export interface VerifyReport extends Omit<Comparison, 'perTensor'> {
   backend: string;

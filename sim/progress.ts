@@ -23,6 +23,11 @@ export class Progress {
     this.label = '';
   }
 
+  /** A remark about the current step, printed when it finishes. */
+  note(text: string): void {
+    this.label += ` (${text})`;
+  }
+
   done(): void {
     this.finish();
   }

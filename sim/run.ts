@@ -44,6 +44,8 @@ Options:
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
   --out <dir>            output directory (default out/<config name>)
+  --no-cache             always re-export the images (default: reuse images exported before
+                         by the same code with the same config and seeds, from out/.cache)
   -h, --help             show this help
 
 SCALE-Sim mode reads a SCALE-Sim v2 .cfg and a topology CSV (convolution or GEMM M,N,K layout)
@@ -60,6 +62,7 @@ interface Args {
   config: string;
   verifyOnly: boolean;
   noVerify: boolean;
+  noCache?: boolean;
   variant?: SimVariantId;
   tech?: string;
   scalesim?: { cfg: string; topology: string; out: string; pysum: PySum };
@@ -80,6 +83,7 @@ function parse(argv: string[]): Args | null {
         config: { type: 'string' },
         verify: { type: 'boolean', default: false },
         'no-verify': { type: 'boolean', default: false },
+        'no-cache': { type: 'boolean', default: false },
         variant: { type: 'string' },
         tech: { type: 'string' },
         scalesim: { type: 'string' },
@@ -119,6 +123,7 @@ function parse(argv: string[]): Args | null {
     config: v.config,
     verifyOnly: v.verify!,
     noVerify: v['no-verify']!,
+    noCache: v['no-cache']!,
     variant: v.variant as SimVariantId | undefined,
     tech: v.tech,
     seed,
@@ -188,7 +193,8 @@ async function main(argv: string[]): Promise<number> {
     const engine = await createGemmEngine(args.gemm);
     try {
       progress.step(`export images for ${cfg.name} [${verifyVariant}] (synthetic seed ${cfg.model.syntheticSeed})`);
-      const ex = await imagesFor(cfg, verifyVariant, engine);
+      const ex = await imagesFor(cfg, verifyVariant, engine, args.noCache ? undefined : resolve('out', '.cache'));
+      if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
       progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
       report = await verifyImages(cfg, ex, verifyVariant, engine, args.backend, seed);
       files['rom.bin'] = ex.rom;
