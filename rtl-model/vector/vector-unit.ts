@@ -17,7 +17,7 @@ export interface ColumnConsts {
   inv: Float64Array;
 }
 
-export function columnConsts(mult: TensorData, shift: TensorData, cols: number): ColumnConsts {
+export function columnConsts(mult: ArrayLike<number>, shift: ArrayLike<number>, cols: number): ColumnConsts {
   const per = mult.length === cols;
   const m = new Float64Array(cols);
   const half = new Float64Array(cols);
