@@ -35,16 +35,20 @@ export function split16(x: T): [T, T] {
 }
 
 /** floor(x / 2^k) for int32 x and k in [1, 30] (k broadcastable to x). */
-export function floorShift(x: T, k: T | number): T {
+export function floorShift(x: T, k: T | number, range?: ShiftRange): T {
   const kt = typeof k === 'number' ? int(k) : k;
+  const known = typeof k === 'number' ? { min: k, max: k } : range;
   const [hx, lx] = split16(x);
   // k <= 16: hx * 2^(16-k) (|.| <= 2^30) + floor(lx / 2^k) (lx < 2^16: exact)
-  const kLow = tf.minimum(kt, int(16));
-  const low = tf.add(tf.mul(hx, pow2(tf.sub(int(16), kLow))), tf.floorDiv(lx, pow2(kLow)));
+  const low = (): T => {
+    const kLow = tf.minimum(kt, int(16));
+    return tf.add(tf.mul(hx, pow2(tf.sub(int(16), kLow))), tf.floorDiv(lx, pow2(kLow)));
+  };
   // k > 16: floor(hx / 2^(k-16)) (|hx| <= 2^15: exact)
-  const kHigh = tf.maximum(kt, int(17));
-  const high = tf.floorDiv(hx, pow2(tf.sub(kHigh, int(16))));
-  return broadcastWhere(tf.lessEqual(kt, int(16)), low, high);
+  const high = (): T => tf.floorDiv(hx, pow2(tf.sub(tf.maximum(kt, int(17)), int(16))));
+  if (known && known.max <= 16) return low();
+  if (known && known.min >= 17) return high();
+  return broadcastWhere(tf.lessEqual(kt, int(16)), low(), high());
 }
 
 function broadcastWhere(c: T, a: T, b: T): T {
@@ -60,21 +64,35 @@ function broadcastWhere(c: T, a: T, b: T): T {
  *  sh <= 16: result = H*2^(16-sh) + floor((r + 2^(sh-1)) / 2^sh)          (r + 2^15 < 2^24)
  * The sh <= 16 branch needs |result| < 2^30, which each such site guarantees (spec bounds).
  */
-export function rqT(v: T, mult: T | number, shift: T | number): T {
+export function rqT(v: T, mult: T | number, shift: T | number, range?: ShiftRange): T {
   const m = typeof mult === 'number' ? int(mult) : mult;
   const sh = typeof shift === 'number' ? int(shift) : shift;
+  const known = typeof shift === 'number' ? { min: shift, max: shift } : range;
   const [hi, lo] = split16(v);
   const pHi = tf.mul(hi, m);
   const pLo = tf.mul(lo, m);
   const [q, r] = split16(pLo);
   const h = tf.add(pHi, q);
-  const shA = tf.maximum(sh, int(17));
-  const shAm16 = tf.sub(shA, int(16));
-  // floorShift takes k <= 30; sh - 16 <= 30 since sh <= 46.
-  const resA = floorShift(tf.add(h, pow2(tf.sub(shA, int(17)))), shAm16);
-  const shB = tf.minimum(sh, int(16));
-  const resB = tf.add(tf.mul(h, pow2(tf.sub(int(16), shB))), tf.floorDiv(tf.add(r, pow2(tf.sub(shB, int(1)))), pow2(shB)));
-  return broadcastWhere(tf.greaterEqual(sh, int(17)), resA, resB);
+  // The branch is chosen per element by sh; when the site's shifts (constants of the image) are
+  // known to lie on one side of 17, only that branch is computed.
+  const branchA = (): T => {
+    const shA = tf.maximum(sh, int(17));
+    // floorShift takes k <= 30; sh - 16 <= 30 since sh <= 46.
+    return floorShift(tf.add(h, pow2(tf.sub(shA, int(17)))), tf.sub(shA, int(16)), known ? { min: Math.max(known.min, 17) - 16, max: Math.max(known.max, 17) - 16 } : undefined);
+  };
+  const branchB = (): T => {
+    const shB = tf.minimum(sh, int(16));
+    return tf.add(tf.mul(h, pow2(tf.sub(int(16), shB))), tf.floorDiv(tf.add(r, pow2(tf.sub(shB, int(1)))), pow2(shB)));
+  };
+  if (known && known.min >= 17) return branchA();
+  if (known && known.max <= 16) return branchB();
+  return broadcastWhere(tf.greaterEqual(sh, int(17)), branchA(), branchB());
+}
+
+/** Known bounds of a tensor of shifts (from the image's constants), to skip a branch. */
+export interface ShiftRange {
+  min: number;
+  max: number;
 }
 
 export function clamp(x: T, lo: number, hi: number): T {
@@ -114,26 +132,27 @@ export function recipNormalizedT(x: T): { recip: T; b: T } {
 }
 
 /**
- * Exact int8 matmul: a [..., M, K] times b [..., N, K] transposed -> int32 [..., M, N].
- * Operands hold int8/uint8 values as int32; products are at most 2^15 in magnitude.
+ * Exact int8 matmul: a [..., M, K] times b [..., K, N] -> int32 [..., M, N]. Operands hold
+ * int8/uint8 values as int32; products are at most 2^15 in magnitude. (b is not transposed on the
+ * fly: the wasm backend's transposed-operand path is an order of magnitude slower.)
  */
-export function matmulNT(a: T, b: T): T {
+export function matmul(a: T, b: T): T {
   const k = a.shape[a.shape.length - 1];
   let acc: T | null = null;
   for (let k0 = 0; k0 < k; k0 += MATMUL_K_CHUNK) {
     const len = Math.min(MATMUL_K_CHUNK, k - k0);
-    const as = sliceLast(a, k0, len);
-    const bs = sliceLast(b, k0, len);
-    const p = tf.cast(tf.matMul(tf.cast(as, 'float32'), tf.cast(bs, 'float32'), false, true), 'int32');
+    const as = k0 === 0 && len === k ? a : sliceAxis(a, a.shape.length - 1, k0, len);
+    const bs = k0 === 0 && len === k ? b : sliceAxis(b, b.shape.length - 2, k0, len);
+    const p = tf.cast(tf.matMul(tf.cast(as, 'float32'), tf.cast(bs, 'float32')), 'int32');
     acc = acc ? tf.add(acc, p) : p;
   }
-  if (!acc) throw new Error('matmulNT: K = 0');
+  if (!acc) throw new Error('matmul: K = 0');
   return acc;
 }
 
-function sliceLast(x: T, start: number, len: number): T {
-  const begin = x.shape.map((_, i) => (i === x.shape.length - 1 ? start : 0));
-  const size = x.shape.map((d, i) => (i === x.shape.length - 1 ? len : d));
+function sliceAxis(x: T, axis: number, start: number, len: number): T {
+  const begin = x.shape.map((_, i) => (i === axis ? start : 0));
+  const size = x.shape.map((d, i) => (i === axis ? len : d));
   return tf.slice(x, begin, size);
 }
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   EXP_LUT_SIZE, LN_IN_MAX, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
 } from '../rtl-model/spec/index.js';
-import { clamp, clampInt8, floorShift, int, isqrtT, matmulNT, recipNormalizedT, rqT } from './int-ops.js';
+import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, type ShiftRange } from './int-ops.js';
 
 type T = tf.Tensor;
 
@@ -23,10 +23,27 @@ export class TfjsIntReference {
   private readonly t = new Map<string, T>();
   readonly g: Geometry;
 
+  /** Range of every `.rq.shift` tensor, so rqT computes only the branch its site needs. */
+  private readonly shiftRange = new Map<string, ShiftRange>();
+
   constructor(rom: Image, sram: Image) {
     this.g = rom.header.geometry;
     for (const img of [rom, sram]) {
-      for (const x of img.tensors.values()) this.t.set(x.name, tf.keep(tf.tensor(Int32Array.from(x.data), x.shape, 'int32')));
+      for (const x of img.tensors.values()) {
+        let t = tf.tensor(Int32Array.from(x.data), x.shape, 'int32');
+        // Weight matrices are kept as [in, out] so matmuls need no transposed operand.
+        if (x.name.endsWith('.weight') && !x.name.startsWith('bert.embeddings.')) t = tf.tidy(() => tf.transpose(t));
+        this.t.set(x.name, tf.keep(t));
+        if (x.name.endsWith('.rq.shift')) {
+          let min = Infinity;
+          let max = -Infinity;
+          for (const v of x.data) {
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+          }
+          this.shiftRange.set(x.name, { min, max });
+        }
+      }
     }
   }
 
@@ -41,17 +58,22 @@ export class TfjsIntReference {
     return x;
   }
 
-  /** acc = x W^T + b: x [rows, in], W [out, in]. */
+  /** acc = x W^T + b: x [rows, in], W stored as [in, out]. */
   private linear(name: string, x: T): T {
-    return tf.add(matmulNT(x, this.get(`${name}.weight`)), this.get(`${name}.bias`));
+    return tf.add(matmul(x, this.get(`${name}.weight`)), this.get(`${name}.bias`));
+  }
+
+  /** rq with a site's `<site>.rq.mult` and `<site>.rq.shift`. */
+  private rqSite(site: string, v: T): T {
+    return rqT(v, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`), this.shiftRange.get(`${site}.rq.shift`));
   }
 
   private requant8(site: string, acc: T): T {
-    return clampInt8(rqT(acc, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`)));
+    return clampInt8(this.rqSite(site, acc));
   }
 
   private term16(site: string, v: T): T {
-    return clamp(rqT(v, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`)), LN_IN_MIN, LN_IN_MAX);
+    return clamp(this.rqSite(site, v), LN_IN_MIN, LN_IN_MAX);
   }
 
   private join(sites: string[], terms: T[]): T {
@@ -65,7 +87,7 @@ export class TfjsIntReference {
     const n = x.shape[x.shape.length - 1];
     const s = lnSquareShift(n);
     const sum = tf.sum(x, -1, true); // |.| <= N * 2^15 <= 2^27
-    const m = clamp(rqT(sum, this.get(`${prefix}.mean.rq.mult`), this.get(`${prefix}.mean.rq.shift`)), LN_IN_MIN, LN_IN_MAX);
+    const m = clamp(this.rqSite(`${prefix}.mean`, sum), LN_IN_MIN, LN_IN_MAX);
     const d = tf.sub(x, m); // |d| < 2^16
     const u = tf.floorDiv(d, int(2)); // |d| < 2^24: exact
     const uu = tf.mul(u, u); // <= 2^30
@@ -73,8 +95,8 @@ export class TfjsIntReference {
     const sumSq = tf.sum(sq, -1, true); // <= 2^30
     const r = tf.maximum(isqrtT(sumSq), int(1));
     const { recip, b } = recipNormalizedT(r);
-    const nv = rqT(d, recip, b); // |d * R| < 2^28
-    const o = tf.add(rqT(nv, this.get(`${prefix}.gain.rq.mult`), this.get(`${prefix}.gain.rq.shift`)), this.get(`${prefix}.bias`));
+    const nv = rqT(d, recip, b, { min: 1, max: 16 }); // |d * R| < 2^28; b = bitLength(r), r <= 2^15
+    const o = tf.add(this.rqSite(`${prefix}.gain`, nv), this.get(`${prefix}.bias`));
     return clampInt8(rqT(o, 1, LN_OUT_EXTRA_BITS));
   }
 
@@ -84,14 +106,14 @@ export class TfjsIntReference {
     const masked = tf.where(keep, scores, tf.fill(scores.shape, MASKED_SCORE, 'int32'));
     const mx = tf.max(masked, -1, true);
     const diff = tf.sub(masked, mx); // >= -2^31 + 1: |scores| < 2^30
-    const t = rqT(diff, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`));
+    const t = this.rqSite(site, diff);
     const idx = tf.neg(t);
     const inTable = tf.logicalAnd(keep, tf.lessEqual(idx, int(EXP_LUT_SIZE - 1)));
     const looked = tf.gather(this.get('softmax.exp.lut'), tf.minimum(idx, int(EXP_LUT_SIZE - 1)));
     const e = tf.where(inTable, looked, tf.zerosLike(looked)); // <= 2^15
     const sum = tf.sum(e, -1, true); // in [2^15, L * 2^15]
     const { recip, b } = recipNormalizedT(sum);
-    const p = rqT(tf.mul(e, recip), 1, tf.add(b, int(3))); // e * R <= 2^27
+    const p = rqT(tf.mul(e, recip), 1, tf.add(b, int(3)), { min: 19, max: 34 }); // e * R <= 2^27; b = bitLength(S), S in [2^15, 2^31)
     return tf.minimum(p, int(PROB_MAX));
   }
 
@@ -131,11 +153,10 @@ export class TfjsIntReference {
         record(`${pre}q`, q);
         record(`${pre}k`, k);
         record(`${pre}v`, v);
-        const scores = matmulNT(this.heads(q), this.heads(k)); // [heads, L, L]
+        const scores = matmul(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1])); // [heads, L, dh] x [heads, dh, L]
         const probs = this.softmax(`${a}scores`, scores, mask);
         record(`${pre}probs`, probs);
-        const vt = tf.transpose(this.heads(v), [0, 2, 1]); // [heads, dh, L]
-        const ctxAcc = tf.reshape(tf.transpose(matmulNT(probs, vt), [1, 0, 2]), [L, H]);
+        const ctxAcc = tf.reshape(tf.transpose(matmul(probs, this.heads(v)), [1, 0, 2]), [L, H]); // [heads, L, L] x [heads, L, dh]
         const ctx = this.requant8(`${a}context`, ctxAcc);
         record(`${pre}context`, ctx);
         const m1 = this.linear(`${pre}attention.output.dense`, ctx);

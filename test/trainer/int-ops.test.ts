@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend.js';
-import { rqT, floorShift, isqrtT, recipNormalizedT, split16, matmulNT, bitLengthT } from '../../trainer/int-ops.js';
+import { rqT, floorShift, isqrtT, recipNormalizedT, split16, matmul, bitLengthT } from '../../trainer/int-ops.js';
 import { rq, isqrt, recipNormalized, bitLength, INT32_MAX, INT32_MIN, MULT_MAX, MATMUL_K_CHUNK } from '../../rtl-model/spec/index.js';
 import { matmulNTOracle } from '../../rtl-model/gemm/oracle.js';
 
@@ -60,6 +60,20 @@ for (const backend of ['cpu', 'wasm'] as const) {
       );
     });
 
+    it('rqT with a known shift range computes the same as without', () => {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX })), { minLength: 1, maxLength: 32 }), fc.integer({ min: 6, max: 46 }), (ops, s) => {
+          tf.tidy(() => {
+            const v = i32(ops.map((o) => o[0]));
+            const m = i32(ops.map((o) => o[1]));
+            const sh = i32(ops.map(() => s));
+            expect(arr(rqT(v, m, sh, { min: s, max: s }))).toEqual(ops.map(([a, b]) => rq(a, b, s)));
+          });
+        }),
+        { numRuns: 30 },
+      );
+    });
+
     it('rqT equals rq for small inputs with small shifts (int8 and LayerNorm sites)', () => {
       fc.assert(
         fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 6, max: 46 })), { minLength: 1, maxLength: 64 }), (ops) => {
@@ -106,7 +120,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const a = new Uint8Array(2 * k).fill(255);
       const b = new Int8Array(3 * k).fill(-128);
       b[5] = 127;
-      const got = arr(matmulNT(tf.tensor2d(Int32Array.from(a), [2, k], 'int32'), tf.tensor2d(Int32Array.from(b), [3, k], 'int32')));
+      const got = arr(matmul(tf.tensor2d(Int32Array.from(a), [2, k], 'int32'), tf.transpose(tf.tensor2d(Int32Array.from(b), [3, k], 'int32'))));
       expect(got).toEqual(Array.from(matmulNTOracle(a, b, 2, 3, k)));
       expect(got[1]).toBe(-255 * 128 * k);
     });
@@ -117,7 +131,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24) - 128;
         const a = Int8Array.from({ length: m * k }, r);
         const b = Int8Array.from({ length: n * k }, () => Math.max(-127, r()));
-        const got = tf.tidy(() => arr(matmulNT(tf.tensor2d(Int32Array.from(a), [m, k], 'int32'), tf.tensor2d(Int32Array.from(b), [n, k], 'int32'))));
+        const got = tf.tidy(() => arr(matmul(tf.tensor2d(Int32Array.from(a), [m, k], 'int32'), tf.transpose(tf.tensor2d(Int32Array.from(b), [n, k], 'int32')))));
         expect(got).toEqual(Array.from(matmulNTOracle(a, b, m, n, k)));
       }), { numRuns: 20 });
     });
