@@ -136,18 +136,31 @@ export function recipNormalizedT(x: T): { recip: T; b: T } {
  * int8/uint8 values as int32; products are at most 2^15 in magnitude. (b is not transposed on the
  * fly: the wasm backend's transposed-operand path is an order of magnitude slower.)
  */
-export function matmul(a: T, b: T): T {
+export function matmul(a: T, b: T | T[]): T {
   const k = a.shape[a.shape.length - 1];
+  const chunks = Array.isArray(b) ? b : splitK(b);
   let acc: T | null = null;
-  for (let k0 = 0; k0 < k; k0 += MATMUL_K_CHUNK) {
-    const len = Math.min(MATMUL_K_CHUNK, k - k0);
+  let k0 = 0;
+  for (const bs of chunks) {
+    const len = bs.shape[bs.shape.length - 2];
+    if (len > MATMUL_K_CHUNK) throw new RangeError(`matmul: a K chunk of ${len} exceeds ${MATMUL_K_CHUNK}`);
     const as = k0 === 0 && len === k ? a : sliceAxis(a, a.shape.length - 1, k0, len);
-    const bs = k0 === 0 && len === k ? b : sliceAxis(b, b.shape.length - 2, k0, len);
-    const p = tf.cast(tf.matMul(tf.cast(as, 'float32'), tf.cast(bs, 'float32')), 'int32');
+    const p = tf.cast(tf.matMul(tf.cast(as, 'float32'), bs.dtype === 'float32' ? bs : tf.cast(bs, 'float32')), 'int32');
     acc = acc ? tf.add(acc, p) : p;
+    k0 += len;
   }
-  if (!acc) throw new Error('matmul: K = 0');
+  if (!acc || k0 !== k) throw new Error(`matmul: chunks cover K = ${k0}, operand has K = ${k}`);
   return acc;
+}
+
+/** b [..., K, N] cut along K into chunks of at most MATMUL_K_CHUNK rows (a weight's chunks are made once). */
+export function splitK(b: T): T[] {
+  const axis = b.shape.length - 2;
+  const k = b.shape[axis];
+  if (k <= MATMUL_K_CHUNK) return [b];
+  const out: T[] = [];
+  for (let k0 = 0; k0 < k; k0 += MATMUL_K_CHUNK) out.push(sliceAxis(b, axis, k0, Math.min(MATMUL_K_CHUNK, k - k0)));
+  return out;
 }
 
 function sliceAxis(x: T, axis: number, start: number, len: number): T {

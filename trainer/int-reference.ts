@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   EXP_LUT_SIZE, LN_IN_MAX, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
 } from '../rtl-model/spec/index.js';
-import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, type ShiftRange } from './int-ops.js';
+import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, splitK, type ShiftRange } from './int-ops.js';
 
 type T = tf.Tensor;
 
@@ -23,6 +23,8 @@ export class TfjsIntReference {
   private readonly t = new Map<string, T>();
   readonly g: Geometry;
 
+  /** Weight matrices as float32 [in, out] chunks along K. */
+  private readonly chunks = new Map<string, T[]>();
   /** Range of every `.rq.shift` tensor, so rqT computes only the branch its site needs. */
   private readonly shiftRange = new Map<string, ShiftRange>();
 
@@ -31,8 +33,12 @@ export class TfjsIntReference {
     for (const img of [rom, sram]) {
       for (const x of img.tensors.values()) {
         let t = tf.tensor(Int32Array.from(x.data), x.shape, 'int32');
-        // Weight matrices are kept as [in, out] so matmuls need no transposed operand.
-        if (x.name.endsWith('.weight') && !x.name.startsWith('bert.embeddings.')) t = tf.tidy(() => tf.transpose(t));
+        if (x.name.endsWith('.weight') && !x.name.startsWith('bert.embeddings.')) {
+          // Weight matrices are kept as float32 [in, out] chunks of K: matmuls need no transposed
+          // operand and no per-call slicing or casting (int8 values are exact in float32).
+          const w = t;
+          this.chunks.set(x.name, tf.tidy(() => splitK(tf.cast(tf.transpose(w), 'float32')).map((c) => tf.keep(c.clone()))));
+        }
         this.t.set(x.name, tf.keep(t));
         if (x.name.endsWith('.rq.shift')) {
           let min = Infinity;
@@ -49,7 +55,9 @@ export class TfjsIntReference {
 
   dispose(): void {
     for (const x of this.t.values()) x.dispose();
+    for (const cs of this.chunks.values()) for (const c of cs) c.dispose();
     this.t.clear();
+    this.chunks.clear();
   }
 
   private get(name: string): T {
@@ -60,7 +68,9 @@ export class TfjsIntReference {
 
   /** acc = x W^T + b: x [rows, in], W stored as [in, out]. */
   private linear(name: string, x: T): T {
-    return tf.add(matmul(x, this.get(`${name}.weight`)), this.get(`${name}.bias`));
+    const w = this.chunks.get(`${name}.weight`);
+    if (!w) throw new Error(`reference: no weight ${name}.weight in either image`);
+    return tf.add(matmul(x, w), this.get(`${name}.bias`));
   }
 
   /** rq with a site's `<site>.rq.mult` and `<site>.rq.shift`. */
