@@ -66,6 +66,10 @@ export interface DesignPoint {
   taskSwitch: { cycles: number; energyUJ: number; source: string };
   /** Task images that fit in one MiB of on-chip SRAM. */
   tasksPerMiB: number;
+  /** On-chip SRAM area of one more stored task image. */
+  perTaskAreaMm2: number;
+  /** Processing elements of the array (rows x cols). */
+  arrayPEs: number;
 }
 
 function checkCount(name: string, v: number): number {
@@ -215,6 +219,8 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
     energyUJ: energy,
     taskSwitch: ts,
     tasksPerMiB: Math.floor((8 * 2 ** 20) / plan.taskImageBits),
+    perTaskAreaMm2: plan.taskImageBits * tech.f('sramAreaUm2PerBit') * 1e-6,
+    arrayPEs: hw.array.rows * hw.array.cols,
   };
 }
 

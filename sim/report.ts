@@ -119,11 +119,32 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       taskSwitch: { cycles: p.taskSwitch.cycles, energyUJ: round(p.taskSwitch.energyUJ), source: p.taskSwitch.source },
       tasksOnChip: tasksOnChip(hw, p.plan),
       tasksPerMiB: p.tasksPerMiB,
+      perTaskAreaMm2: round(p.perTaskAreaMm2),
+      cyclesByLayer: byLayer(p, cfg.model.layers),
+      cyclesByOpKind: byKind(p),
       accuracy: null,
     })),
   };
   assertFinite(report);
   return report;
+}
+
+/** Cycles each layer adds (index 0: embeddings, then the encoder layers, last: pooler and head). */
+function byLayer(p: DesignPoint, layers: number): { layer: string; cycles: number; macs: number; utilization: number }[] {
+  const rows = Array.from({ length: layers + 2 }, (_, i) => ({ layer: i === 0 ? 'embeddings' : i === layers + 1 ? 'head' : String(i - 1), cycles: 0, macs: 0, utilization: 0 }));
+  for (const o of p.ops) {
+    const r = rows[o.layer + 1];
+    r.cycles += o.addedCycles;
+    r.macs += o.macs;
+  }
+  for (const r of rows) r.utilization = r.cycles > 0 ? round(r.macs / (r.cycles * p.arrayPEs), 4) : 0;
+  return rows;
+}
+
+function byKind(p: DesignPoint): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const o of p.ops) out[o.kind] = (out[o.kind] ?? 0) + o.addedCycles;
+  return out;
 }
 
 /** layers.csv: one row per op and variant. */

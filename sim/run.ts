@@ -52,8 +52,8 @@ SCALE-Sim mode reads a SCALE-Sim v2 .cfg and a topology CSV (convolution or GEMM
 and writes DIR/COMPUTE_REPORT.csv in SCALE-Sim's columns and conventions (CALC mode);
 --pysum picks the float summation of its averages (naive = Python <= 3.11, neumaier = 3.12+).
 
-Outputs (in the output directory): report.json, layers.csv, verify.json, rom.bin and
-sram-<variant>.bin. Exit status: 0 ok, 1 the two implementations differ, 2 bad input.
+Outputs (in the output directory): report.json, report.html (design-review page, D3 charts),
+layers.csv, verify.json, rom.bin and sram-<variant>.bin. Exit status: 0 ok, 1 the two implementations differ, 2 bad input.
 `;
 
 class UsageError extends Error {}
@@ -213,7 +213,11 @@ async function main(argv: string[]): Promise<number> {
     const g = geometryOf(cfg.model);
     const points = variants.map((v) => evaluate(g, cfg.hardware, tech, v));
     const command = ['npx tsx sim/run.ts', ...argv].join(' ');
-    files['report.json'] = JSON.stringify(buildReport(cfg, tech, points, report, command), null, 2) + '\n';
+    const reportJson = buildReport(cfg, tech, points, report, command);
+    files['report.json'] = JSON.stringify(reportJson, null, 2) + '\n';
+    // The design-review page, built from the report exactly as analysis/report.ts rebuilds it.
+    const { renderPage } = await import('../analysis/html.js');
+    files['report.html'] = renderPage(JSON.parse(files['report.json'] as string));
     files['layers.csv'] = layersCsv(points);
     summary = summaryTable(points, tech.table.node);
   }
