@@ -11,30 +11,51 @@
 
   ;; out_i8[r, j] = sat8(rq(acc[r, j] + bias[j], M[j], sh[j]))
   ;; acc: i32 [rows * cols]; bias: i32 [cols]; m, half, inv: f64 [cols]; out: i8 [rows * cols]
+  ;; Two columns per step with f64x2 (the same f64 operations as the scalar form), scalar tail.
   (func (export "rq_i8") (param $acc i32) (param $bias i32) (param $m i32) (param $half i32) (param $inv i32)
         (param $out i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $j i32) (local $idx i32) (local $v f64)
+    (local $r i32) (local $j i32) (local $pa i32) (local $po i32) (local $v f64) (local $x v128) (local $even i32)
+    (local.set $even (i32.and (local.get $cols) (i32.const -2)))
+    (local.set $pa (local.get $acc))
+    (local.set $po (local.get $out))
     (local.set $r (i32.const 0))
     (block $rdone (loop $rloop
       (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
       (local.set $j (i32.const 0))
       (block $jdone (loop $jloop
-        (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols)))
-        (local.set $idx (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $j)))
-        (local.set $v
-          (f64.floor (f64.mul
-            (f64.add
-              (f64.mul
-                (f64.convert_i32_s (i32.add
-                  (i32.load (i32.add (local.get $acc) (i32.shl (local.get $idx) (i32.const 2))))
-                  (i32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
-                (f64.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
-              (f64.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
-            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
-        (i32.store8 (i32.add (local.get $out) (local.get $idx))
-          (i32.trunc_f64_s (f64.min (f64.max (local.get $v) (f64.const -128)) (f64.const 127))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $even)))
+        (local.set $x
+          (f64x2.floor (f64x2.mul
+            (f64x2.add
+              (f64x2.mul
+                (f64x2.convert_low_i32x4_s (i32x4.add
+                  (v128.load64_zero (i32.add (local.get $pa) (i32.shl (local.get $j) (i32.const 2))))
+                  (v128.load64_zero (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+                (v128.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
+              (v128.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
+            (v128.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
+        (local.set $x (f64x2.min (f64x2.max (local.get $x) (v128.const f64x2 -128 -128)) (v128.const f64x2 127 127)))
+        (local.set $x (i32x4.trunc_sat_f64x2_s_zero (local.get $x)))
+        (local.set $x (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $x) (local.get $x)) (local.get $x)))
+        (v128.store16_lane 0 (i32.add (local.get $po) (local.get $j)) (local.get $x))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
         (br $jloop)))
+      (if (i32.lt_u (local.get $j) (local.get $cols))
+        (then
+          (local.set $v
+            (f64.floor (f64.mul
+              (f64.add
+                (f64.mul
+                  (f64.convert_i32_s (i32.add
+                    (i32.load (i32.add (local.get $pa) (i32.shl (local.get $j) (i32.const 2))))
+                    (i32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+                  (f64.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
+                (f64.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
+              (f64.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
+          (i32.store8 (i32.add (local.get $po) (local.get $j))
+            (i32.trunc_f64_s (f64.min (f64.max (local.get $v) (f64.const -128)) (f64.const 127))))))
+      (local.set $pa (i32.add (local.get $pa) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $po (i32.add (local.get $po) (local.get $cols)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
