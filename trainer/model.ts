@@ -90,7 +90,7 @@ function embed(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
       },
     };
   };
-  const f = tf.customGrad(body as unknown as tf.CustomGradientFunc<tf.Tensor>);
+  const f = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(table, ids);
 }
 
