@@ -126,6 +126,8 @@ export class AdamW {
     private readonly trainable: Trainable,
     readonly opts: AdamWOptions = DEFAULT_ADAMW,
   ) {
+    // matrices outside the trainable set never get a dW product in the backward pass
+    model.frozen = new Set([...model.vars.keys()].filter((n) => !trainable.names.includes(n)));
     for (const n of trainable.names) {
       const w = model.vars.get(n)!;
       this.m.set(n, tf.variable(tf.zerosLike(w), false));

@@ -7,8 +7,8 @@
  * magnitude slower.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Gradient functions are registered separately from tfjs-core's ops.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// Gradient functions are registered by the union package, not by tfjs-core itself.
+import '@tensorflow/tfjs';
 import { layerPrefix, layerLinears, type Geometry } from '../rtl-model/spec/index.js';
 
 export interface BertOptions {
@@ -75,7 +75,7 @@ export function initialParams(g: Geometry, seed: number, withMlmHead = false, ra
 }
 
 /**
- * Embedding look-up whose gradient is a scatter-add (ScatterNd sums repeated indices) instead of
+ * Row gather (embedding look-up, picking masked positions) whose gradient is a scatter-add (ScatterNd sums repeated indices) instead of
  * the UnsortedSegmentSum that tfjs's gather gradient needs and the wasm backend does not have.
  */
 function embed(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
@@ -94,6 +94,32 @@ function embed(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   return f(table, ids);
 }
 
+/**
+ * Matrix product (batched over leading axes) whose gradients use explicit transposes and plain
+ * products: tfjs's own matMul gradient multiplies with a transposed operand, a path the wasm
+ * backend runs an order of magnitude slower than a plain product.
+ */
+export function mm(a: tf.Tensor, b: tf.Tensor, gradB = true): tf.Tensor {
+  const swap = (t: tf.Tensor): tf.Tensor => tf.transpose(t, [...t.shape.map((_, i) => i).slice(0, -2), t.rank - 1, t.rank - 2]);
+  const body = (x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] } => {
+    save([x, y]);
+    return {
+      value: tf.matMul(x, y),
+      gradFunc: (dy, [sx, sy]) => {
+        let dx = tf.matMul(dy, swap(sy));
+        // a frozen right operand (a weight matrix the variant does not train): no dW product at all
+        if (!gradB) return [sx.rank < dx.rank ? tf.sum(dx, [...Array(dx.rank - sx.rank).keys()]) : dx, tf.zerosLike(sy)];
+        let dyy = tf.matMul(swap(sx), dy);
+        // a 2-D right operand used against a batched left one: sum its gradient over the batch
+        if (sy.rank < dyy.rank) dyy = tf.sum(dyy, [...Array(dyy.rank - sy.rank).keys()]);
+        if (sx.rank < dx.rank) dx = tf.sum(dx, [...Array(dx.rank - sx.rank).keys()]);
+        return [dx, dyy];
+      },
+    };
+  };
+  return tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0])(a, b);
+}
+
 export interface BertInputs {
   /** [batch, seq] int32 */
   inputIds: tf.Tensor2D;
@@ -104,6 +130,8 @@ export interface BertInputs {
 export class BertModel {
   /** Variables by HF name; linear weights hold the transpose ([in, out]). */
   readonly vars = new Map<string, tf.Variable>();
+  /** Weight matrices whose gradient is never needed (set by the fine-tuning variant). */
+  frozen = new Set<string>();
   readonly opts: BertOptions;
 
   constructor(
@@ -146,7 +174,7 @@ export class BertModel {
   private dense(name: string, x: tf.Tensor): tf.Tensor {
     const w = this.v(`${name}.weight`);
     const shape = x.shape;
-    const y = tf.add(tf.matMul(tf.reshape(x, [-1, shape[shape.length - 1]]), w), this.v(`${name}.bias`));
+    const y = tf.add(mm(tf.reshape(x, [-1, shape[shape.length - 1]]), w, !this.frozen.has(`${name}.weight`)), this.v(`${name}.bias`));
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1] as number]);
   }
 
@@ -182,9 +210,9 @@ export class BertModel {
       const q = split(this.dense(`${p}attention.self.query`, x));
       const k = split(this.dense(`${p}attention.self.key`, x));
       const v = split(this.dense(`${p}attention.self.value`, x));
-      const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh)), maskAdd);
+      const scores = tf.add(tf.div(mm(q, tf.transpose(k, [0, 1, 3, 2])), Math.sqrt(dh)), maskAdd);
       const probs = this.dropout(tf.softmax(scores), this.opts.attentionDropout, training);
-      const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, L, H]);
+      const ctx = tf.reshape(tf.transpose(mm(probs, v), [0, 2, 1, 3]), [B, L, H]);
       const attn = this.dropout(this.dense(`${p}attention.output.dense`, ctx), this.opts.hiddenDropout, training);
       const a1 = this.layerNorm(`${p}attention.output.LayerNorm`, tf.add(attn, x));
       const up = BertModel.gelu(this.dense(`${p}intermediate.dense`, a1));
@@ -206,10 +234,11 @@ export class BertModel {
   mlmLogits(inp: BertInputs, positions: tf.Tensor1D, training: boolean): tf.Tensor2D {
     const seq = this.encode(inp, training);
     const flat = tf.reshape(seq, [-1, this.g.hidden]);
-    const picked = tf.gather(flat, positions);
+    const picked = embed(flat, positions);
     const t = this.layerNorm('cls.predictions.transform.LayerNorm', BertModel.gelu(this.dense('cls.predictions.transform.dense', picked)));
     // decoder tied to the word embeddings
-    return tf.add(tf.matMul(t, this.v('bert.embeddings.word_embeddings.weight'), false, true), this.v('cls.predictions.bias')) as tf.Tensor2D;
+    // (an explicit transpose: the wasm backend's transposed-operand matmul is much slower)
+    return tf.add(mm(t, tf.transpose(this.v('bert.embeddings.word_embeddings.weight'))), this.v('cls.predictions.bias')) as tf.Tensor2D;
   }
 
   /** Mean loss of a batch of labels: cross-entropy (classification) or MSE (regression). */
