@@ -1,0 +1,303 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * Masked-language-model pre-training of the project's own small BERT.
+ *
+ *   npx tsx trainer/pretrain.ts [--out DIR] [--max-steps N] [--minutes M] [--batch B] [--lr X]
+ *                               [--layers 4 --hidden 128 --heads 2 --ffn 512 --seq 128] [--seed S]
+ *
+ * Data: the corpora of ../shared/data/corpus (one document per line) and the unlabelled sentences
+ * of the GLUE train sets, tokenized with the BERT uncased WordPiece vocabulary and packed into
+ * sequences of --seq tokens ([CLS] ... [SEP]). Every 100th sequence is held out.
+ * Masking: 15% of the non-special tokens; of those 80% [MASK], 10% a random token, 10% unchanged.
+ * Checkpoints (safetensors + config.json + state.json with step, loss curve and provenance) are
+ * written every --every steps and when the time budget ends; a run resumes from DIR when DIR holds
+ * one (AdamW moments restart with a short warm-up, as only weights are checkpointed).
+ */
+import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from './backend.js';
+import { BertModel, initialParams, bertParamShapes, type BertInputs } from './model.js';
+import { AdamW, type Trainable } from './finetune.js';
+import { WordPieceTokenizer } from './tokenizer.js';
+import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
+import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
+import type { Geometry } from '../rtl-model/spec/index.js';
+
+const DATA = resolve(PROJECT_ROOT, '../shared/data');
+
+export interface PretrainState {
+  step: number;
+  tokensSeen: number;
+  losses: { step: number; loss: number; lr: number; timeS: number }[];
+  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number }[];
+  provenance: Record<string, unknown>;
+}
+
+/** Deterministic PRNG (mulberry32) for masking and shuffling. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Tokenize the corpora and GLUE train sentences into one id stream per document, then pack. */
+export function buildSequences(tok: WordPieceTokenizer, seqLen: number, files: string[], extraTexts: string[]): Int32Array[] {
+  const cls = tok.convertTokensToIds(['[CLS]'])[0];
+  const sep = tok.convertTokensToIds(['[SEP]'])[0];
+  const body = seqLen - 2;
+  const seqs: Int32Array[] = [];
+  let buf: number[] = [];
+  const flush = (): void => {
+    while (buf.length >= body) {
+      const s = new Int32Array(seqLen);
+      s[0] = cls;
+      s.set(buf.slice(0, body), 1);
+      s[seqLen - 1] = sep;
+      seqs.push(s);
+      buf = buf.slice(body);
+    }
+  };
+  const add = (text: string): void => {
+    const ids = tok.convertTokensToIds(tok.tokenize(text));
+    for (const id of ids) buf.push(id);
+    buf.push(sep); // document boundary inside a packed sequence
+    flush();
+  };
+  for (const f of files) for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) add(line);
+  for (const t of extraTexts) add(t);
+  return seqs;
+}
+
+export interface MaskedBatch {
+  inputs: BertInputs;
+  positions: tf.Tensor1D;
+  targets: tf.Tensor1D;
+}
+
+/** Apply BERT's 15% / 80-10-10 masking to a batch of sequences. */
+export function maskBatch(seqs: Int32Array[], rand: () => number, vocab: number, maskId: number, special: Set<number>): { ids: Int32Array; positions: number[]; targets: number[] } {
+  const L = seqs[0].length;
+  const ids = new Int32Array(seqs.length * L);
+  const positions: number[] = [];
+  const targets: number[] = [];
+  seqs.forEach((s, b) => {
+    ids.set(s, b * L);
+    for (let i = 0; i < L; i++) {
+      if (special.has(s[i]) || rand() >= 0.15) continue;
+      positions.push(b * L + i);
+      targets.push(s[i]);
+      const r = rand();
+      if (r < 0.8) ids[b * L + i] = maskId;
+      else if (r < 0.9) ids[b * L + i] = Math.floor(rand() * vocab);
+    }
+  });
+  return { ids, positions, targets };
+}
+
+function toTensors(m: { ids: Int32Array; positions: number[]; targets: number[] }, batch: number, L: number): MaskedBatch {
+  return {
+    inputs: { inputIds: tf.tensor2d(m.ids, [batch, L], 'int32'), tokenTypeIds: tf.zeros([batch, L], 'int32') as tf.Tensor2D, attentionMask: tf.ones([batch, L], 'int32') as tf.Tensor2D },
+    positions: tf.tensor1d(m.positions, 'int32'),
+    targets: tf.tensor1d(m.targets, 'int32'),
+  };
+}
+
+function mlmLoss(model: BertModel, b: MaskedBatch, training: boolean): tf.Scalar {
+  const logits = model.mlmLogits(b.inputs, b.positions, training);
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, model.g.vocab), logits) as tf.Scalar;
+}
+
+function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, Tensor>();
+  const shapes = bertParamShapes(g, true);
+  for (const [name, data] of model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt', step: String(state.step) });
+  writeBertConfig(join(dir, 'config.json'), {
+    model_type: 'bert', architectures: ['BertForMaskedLM'], vocab_size: g.vocab, hidden_size: g.hidden, num_hidden_layers: g.layers, num_attention_heads: g.heads,
+    intermediate_size: g.ffn, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: g.maxPositions,
+    type_vocab_size: g.typeVocab, initializer_range: 0.02, layer_norm_eps: 1e-12, num_labels: 2, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' }, label2id: { LABEL_0: 0, LABEL_1: 1 },
+  });
+  const tmp = join(dir, `.state.json.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(state, null, 1) + '\n');
+  renameSync(tmp, join(dir, 'state.json'));
+}
+
+function sha256File(f: string): string {
+  return createHash('sha256').update(readFileSync(f)).digest('hex');
+}
+
+/** Masked-token accuracy on held-out sequences, and the unigram baseline (always the most frequent target). */
+function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: number, maskId: number, special: Set<number>, batch: number): { acc: number; unigram: number; loss: number } {
+  const rand = rng(seed);
+  let correct = 0;
+  let total = 0;
+  let lossSum = 0;
+  const freq = new Map<number, number>();
+  for (let i = 0; i < held.length; i += batch) {
+    const seqs = held.slice(i, i + batch);
+    const m = maskBatch(seqs, rand, vocab, maskId, special);
+    if (m.positions.length === 0) continue;
+    const b = toTensors(m, seqs.length, seqs[0].length);
+    tf.tidy(() => {
+      const logits = model.mlmLogits(b.inputs, b.positions, false);
+      const pred = tf.argMax(logits, -1).dataSync();
+      lossSum += (tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, vocab), logits).dataSync()[0]) * m.targets.length;
+      m.targets.forEach((t, k) => {
+        if (pred[k] === t) correct++;
+        freq.set(t, (freq.get(t) ?? 0) + 1);
+      });
+      total += m.targets.length;
+    });
+    tf.dispose([b.inputs.inputIds, b.inputs.tokenTypeIds, b.inputs.attentionMask, b.positions, b.targets]);
+  }
+  const top = Math.max(...freq.values());
+  return { acc: correct / total, unigram: top / total, loss: lossSum / total };
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      out: { type: 'string', default: 'fixtures/pretrained/bert-l4-h128' },
+      'max-steps': { type: 'string', default: '40000' },
+      minutes: { type: 'string', default: '60' },
+      batch: { type: 'string', default: '32' },
+      lr: { type: 'string', default: '1e-3' },
+      warmup: { type: 'string', default: '1000' },
+      every: { type: 'string', default: '500' },
+      layers: { type: 'string', default: '4' },
+      hidden: { type: 'string', default: '128' },
+      heads: { type: 'string', default: '2' },
+      ffn: { type: 'string', default: '512' },
+      seq: { type: 'string', default: '128' },
+      seed: { type: 'string', default: '1' },
+      backend: { type: 'string', default: 'wasm' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (a.help) {
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
+    return;
+  }
+  const num = (k: keyof typeof a): number => {
+    const v = Number(a[k]);
+    if (!Number.isFinite(v) || v <= 0) {
+      console.error(`error: --${k} ${a[k]}: must be a positive number`);
+      process.exit(2);
+    }
+    return v;
+  };
+  const out = resolve(a.out!);
+  const L = num('seq');
+  const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2 };
+  const backend = await selectBackend(a.backend as 'wasm');
+  const vocabFile = join(DATA, 'bert-base-uncased-vocab.txt');
+  const tok = WordPieceTokenizer.fromVocabFile(vocabFile);
+  const files = ['sotu.txt', 'moby-dick.txt', 'wordnet-glosses.txt'].map((f) => join(DATA, 'corpus', f));
+  const glueTexts: string[] = [];
+  const glueFiles: Record<string, string> = {};
+  for (const t of GLUE_TASKS) {
+    if (t === 'qnli') continue; // dev only: kept for evaluation
+    const d = loadGlue(t, 'train');
+    glueFiles[d.file] = d.sha256;
+    for (const e of d.examples) {
+      glueTexts.push(e.textA);
+      if (e.textB) glueTexts.push(e.textB);
+    }
+  }
+  const t0 = performance.now();
+  const all = buildSequences(tok, L, files, glueTexts);
+  const train = all.filter((_, i) => i % 100 !== 0);
+  const held = all.filter((_, i) => i % 100 === 0).slice(0, 200);
+  console.error(`data: ${all.length} sequences of ${L} tokens (${train.length} train, ${held.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const special = new Set(tok.convertTokensToIds(['[CLS]', '[SEP]', '[PAD]', '[UNK]', '[MASK]']));
+  const maskId = tok.convertTokensToIds(['[MASK]'])[0];
+  let state: PretrainState;
+  let params: Map<string, Float32Array>;
+  if (existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'state.json'))) {
+    const f = readSafetensors(join(out, 'model.safetensors'));
+    params = new Map([...f.tensors].map(([k, t]) => [k, t.data as Float32Array]));
+    state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
+    console.error(`resuming from ${out} at step ${state.step}`);
+  } else {
+    params = initialParams(g, num('seed'), true);
+    state = { step: 0, tokensSeen: 0, losses: [], evals: [], provenance: {} };
+  }
+  state.provenance = {
+    command: ['npx tsx trainer/pretrain.ts', ...process.argv.slice(2)].join(' '),
+    seed: num('seed'),
+    backend: backend.name,
+    geometry: g,
+    batch: num('batch'),
+    lr: num('lr'),
+    vocab: { file: 'bert-base-uncased-vocab.txt', sha256: sha256File(vocabFile) },
+    corpus: Object.fromEntries(files.map((f) => [f.split('/').slice(-2).join('/'), sha256File(f)])),
+    glueTrain: Object.fromEntries(Object.entries(glueFiles).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
+    sequences: { train: train.length, heldOut: held.length },
+    masking: '15% of non-special tokens; 80% [MASK], 10% random, 10% unchanged',
+    sessions: [...((state.provenance.sessions as unknown[]) ?? []), { startedAt: new Date().toISOString(), fromStep: state.step }],
+  };
+  const model = new BertModel(g, params, { hiddenDropout: 0.1, attentionDropout: 0.1 });
+  const names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.') && !n.startsWith('bert.pooler.'));
+  const trainable: Trainable = { names, masks: new Map(), count: 0, total: 0 };
+  const opt = new AdamW(model, trainable, { lr: num('lr'), beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
+  const maxSteps = num('max-steps');
+  const warmup = num('warmup');
+  const batch = num('batch');
+  const deadline = performance.now() + num('minutes') * 60e3;
+  const rand = rng(num('seed') * 1000003 + state.step);
+  const startStep = state.step;
+  const tStart = performance.now();
+  let stop = false;
+  process.on('SIGINT', () => (stop = true));
+  process.on('SIGTERM', () => (stop = true));
+  while (state.step < maxSteps && performance.now() < deadline && !stop) {
+    // linear warm-up (restarted on resume), then linear decay to 0 at maxSteps
+    const sinceStart = state.step - startStep;
+    const lr = num('lr') * Math.min(1, (sinceStart + 1) / (startStep === 0 ? warmup : Math.min(warmup, 200))) * Math.max(0, 1 - state.step / maxSteps);
+    opt.opts.lr = lr;
+    const seqs = Array.from({ length: batch }, () => train[Math.floor(rand() * train.length)]);
+    const m = maskBatch(seqs, rand, g.vocab, maskId, special);
+    const b = toTensors(m, batch, L);
+    const loss = opt.step(() => mlmLoss(model, b, true));
+    tf.dispose([b.inputs.inputIds, b.inputs.tokenTypeIds, b.inputs.attentionMask, b.positions, b.targets]);
+    state.step++;
+    state.tokensSeen += batch * L;
+    if (state.step % 20 === 0) {
+      const el = (performance.now() - tStart) / 1000;
+      state.losses.push({ step: state.step, loss, lr, timeS: el });
+      const rate = (state.step - startStep) / el;
+      process.stderr.write(`\rstep ${state.step}/${maxSteps} loss ${loss.toFixed(3)} lr ${lr.toExponential(2)} ${rate.toFixed(2)} steps/s ${(el / 60).toFixed(1)} min   `);
+    }
+    if (state.step % num('every') === 0) {
+      const ev = evaluateMlm(model, held, 12345, g.vocab, maskId, special, batch);
+      state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss });
+      process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}\n`);
+      saveCheckpoint(out, model, g, state);
+    }
+  }
+  const ev = evaluateMlm(model, held, 12345, g.vocab, maskId, special, batch);
+  state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss });
+  (state.provenance.sessions as { endedAt?: string; toStep?: number; wallS?: number }[]).at(-1)!.endedAt = new Date().toISOString();
+  Object.assign((state.provenance.sessions as object[]).at(-1)!, { toStep: state.step, wallS: (performance.now() - tStart) / 1000 });
+  saveCheckpoint(out, model, g, state);
+  console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%); checkpoint in ${out}`);
+  opt.dispose();
+  model.dispose();
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('pretrain.ts')) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
