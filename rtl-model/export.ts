@@ -12,7 +12,7 @@
 import {
   INT8_MAX, LN_IN_MAX, LN_OUT_EXTRA_BITS, SHIFT_MIN, SHIFT_MIN_INT32_INPUT, SHIFT_MIN_LN_GAIN, WEIGHT_MAX, BIAS_MAX, BIAS_MIN,
   EXP_FRAC_BITS, PROB_FRAC_BITS, type Geometry, type ImageTensor, type VariantId, buildActivationLut, buildExpLut,
-  decodeImage, dtypeArray, encodeImage, gelu, imageSha256, layerPrefix, lnNormUnit, lnNormalize, maxRatio, modelTensors, quantizeMultiplier,
+  decodeImage, dtypeArray, encodeImage, floatParamShapes, gelu, imageSha256, layerPrefix, lnNormUnit, lnNormalize, maxRatio, modelTensors, quantizeMultiplier,
   tensorElements, writableTensors, type Image,
 } from './spec/index.js';
 import { Datapath, type CalibrationHook, type ForwardInput } from './datapath.js';
@@ -46,36 +46,8 @@ export function gaussian(rand: () => number): () => number {
   };
 }
 
-/** Float parameter names and shapes of a BertForSequenceClassification of this geometry. */
-export function floatParamShapes(g: Geometry): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const e = 'bert.embeddings.';
-  m.set(`${e}word_embeddings.weight`, [g.vocab, g.hidden]);
-  m.set(`${e}position_embeddings.weight`, [g.maxPositions, g.hidden]);
-  m.set(`${e}token_type_embeddings.weight`, [g.typeVocab, g.hidden]);
-  m.set(`${e}LayerNorm.weight`, [g.hidden]);
-  m.set(`${e}LayerNorm.bias`, [g.hidden]);
-  for (let l = 0; l < g.layers; l++) {
-    const p = layerPrefix(l);
-    const lin: [string, number, number][] = [
-      ['attention.self.query', g.hidden, g.hidden], ['attention.self.key', g.hidden, g.hidden], ['attention.self.value', g.hidden, g.hidden],
-      ['attention.output.dense', g.hidden, g.hidden], ['intermediate.dense', g.ffn, g.hidden], ['output.dense', g.hidden, g.ffn],
-    ];
-    for (const [s, o, i] of lin) {
-      m.set(`${p}${s}.weight`, [o, i]);
-      m.set(`${p}${s}.bias`, [o]);
-    }
-    for (const ln of ['attention.output.LayerNorm', 'output.LayerNorm']) {
-      m.set(`${p}${ln}.weight`, [g.hidden]);
-      m.set(`${p}${ln}.bias`, [g.hidden]);
-    }
-  }
-  m.set('bert.pooler.dense.weight', [g.hidden, g.hidden]);
-  m.set('bert.pooler.dense.bias', [g.hidden]);
-  m.set('classifier.weight', [g.numLabels, g.hidden]);
-  m.set('classifier.bias', [g.numLabels]);
-  return m;
-}
+/** Float parameter names and shapes (defined with the model layout in the spec). */
+export { floatParamShapes };
 
 /**
  * Seeded synthetic weights with BERT-like statistics (default BERT_INIT_STATS): weight matrices and

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LAYER_BIAS_TERMS, VARIANT_BIAS_TERMS, HEAD_TENSORS, encoderBiasParams, layerLinears, layerPrefix, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { BertInputs, BertModel } from './model.js';
+import { rng } from './random.js';
 
 export const TRAIN_VARIANTS = ['bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol', 'full-ft'] as const;
 export type TrainVariant = (typeof TRAIN_VARIANTS)[number];
@@ -20,17 +21,6 @@ export interface Trainable {
   total: number;
 }
 
-/** mulberry32, for reproducible random subsets. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The encoder's weight matrices with their HF shapes [out, in]. */
 function encoderMatrices(g: Geometry): { name: string; out: number; in: number }[] {

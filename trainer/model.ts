@@ -9,7 +9,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Gradient functions are registered by the union package, not by tfjs-core itself.
 import '@tensorflow/tfjs';
-import { layerPrefix, layerLinears, type Geometry } from '../rtl-model/spec/index.js';
+import { floatParamShapes as bertParamShapes, layerPrefix, type Geometry } from '../rtl-model/spec/index.js';
+
+export { bertParamShapes };
 
 export interface BertOptions {
   hiddenDropout: number;
@@ -21,40 +23,6 @@ export interface BertOptions {
 }
 
 export const DEFAULT_BERT_OPTIONS: BertOptions = { hiddenDropout: 0.1, attentionDropout: 0.1, layerNormEps: 1e-12, head: 'classification', initializerRange: 0.02 };
-
-/** HF names and HF shapes ([out, in] for linear weights) of every parameter, MLM head included when asked. */
-export function bertParamShapes(g: Geometry, withMlmHead = false): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const e = 'bert.embeddings.';
-  m.set(`${e}word_embeddings.weight`, [g.vocab, g.hidden]);
-  m.set(`${e}position_embeddings.weight`, [g.maxPositions, g.hidden]);
-  m.set(`${e}token_type_embeddings.weight`, [g.typeVocab, g.hidden]);
-  m.set(`${e}LayerNorm.weight`, [g.hidden]);
-  m.set(`${e}LayerNorm.bias`, [g.hidden]);
-  for (let l = 0; l < g.layers; l++) {
-    const p = layerPrefix(l);
-    for (const lin of layerLinears(g)) {
-      m.set(`${p}${lin.suffix}.weight`, [lin.out, lin.in]);
-      m.set(`${p}${lin.suffix}.bias`, [lin.out]);
-    }
-    for (const ln of ['attention.output.LayerNorm', 'output.LayerNorm']) {
-      m.set(`${p}${ln}.weight`, [g.hidden]);
-      m.set(`${p}${ln}.bias`, [g.hidden]);
-    }
-  }
-  m.set('bert.pooler.dense.weight', [g.hidden, g.hidden]);
-  m.set('bert.pooler.dense.bias', [g.hidden]);
-  m.set('classifier.weight', [g.numLabels, g.hidden]);
-  m.set('classifier.bias', [g.numLabels]);
-  if (withMlmHead) {
-    m.set('cls.predictions.transform.dense.weight', [g.hidden, g.hidden]);
-    m.set('cls.predictions.transform.dense.bias', [g.hidden]);
-    m.set('cls.predictions.transform.LayerNorm.weight', [g.hidden]);
-    m.set('cls.predictions.transform.LayerNorm.bias', [g.hidden]);
-    m.set('cls.predictions.bias', [g.vocab]);
-  }
-  return m;
-}
 
 /** A linear weight: 2-D and not an embedding table (stored transposed in the variables). */
 export const isLinearWeight = (name: string, shape: number[]): boolean => shape.length === 2 && name.endsWith('.weight') && !name.startsWith('bert.embeddings.');

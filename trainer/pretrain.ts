@@ -25,6 +25,7 @@ import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
 import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
+import { rng } from './random.js';
 
 const DATA = resolve(PROJECT_ROOT, '../shared/data');
 
@@ -36,17 +37,6 @@ export interface PretrainState {
   provenance: Record<string, unknown>;
 }
 
-/** Deterministic PRNG (mulberry32) for masking and shuffling. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Tokenize the corpora and GLUE train sentences into one id stream per document, then pack. */
 export function buildSequences(tok: WordPieceTokenizer, seqLen: number, files: string[], extraTexts: string[]): Int32Array[] {

@@ -190,3 +190,40 @@ export function imageLayoutBits(g: Geometry, variant: VariantId): { rom: number;
   }
   return { rom, sram };
 }
+
+/**
+ * HuggingFace parameter names and shapes ([out, in] for linear weights) of a
+ * BertForSequenceClassification of this geometry, and of BertForMaskedLM's head when asked.
+ */
+export function floatParamShapes(g: Geometry, withMlmHead = false): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  const e = 'bert.embeddings.';
+  m.set(`${e}word_embeddings.weight`, [g.vocab, g.hidden]);
+  m.set(`${e}position_embeddings.weight`, [g.maxPositions, g.hidden]);
+  m.set(`${e}token_type_embeddings.weight`, [g.typeVocab, g.hidden]);
+  m.set(`${e}LayerNorm.weight`, [g.hidden]);
+  m.set(`${e}LayerNorm.bias`, [g.hidden]);
+  for (let l = 0; l < g.layers; l++) {
+    const p = layerPrefix(l);
+    for (const lin of layerLinears(g)) {
+      m.set(`${p}${lin.suffix}.weight`, [lin.out, lin.in]);
+      m.set(`${p}${lin.suffix}.bias`, [lin.out]);
+    }
+    for (const ln of ['attention.output.LayerNorm', 'output.LayerNorm']) {
+      m.set(`${p}${ln}.weight`, [g.hidden]);
+      m.set(`${p}${ln}.bias`, [g.hidden]);
+    }
+  }
+  m.set('bert.pooler.dense.weight', [g.hidden, g.hidden]);
+  m.set('bert.pooler.dense.bias', [g.hidden]);
+  m.set('classifier.weight', [g.numLabels, g.hidden]);
+  m.set('classifier.bias', [g.numLabels]);
+  if (withMlmHead) {
+    m.set('cls.predictions.transform.dense.weight', [g.hidden, g.hidden]);
+    m.set('cls.predictions.transform.dense.bias', [g.hidden]);
+    m.set('cls.predictions.transform.LayerNorm.weight', [g.hidden]);
+    m.set('cls.predictions.transform.LayerNorm.bias', [g.hidden]);
+    m.set('cls.predictions.bias', [g.vocab]);
+  }
+  return m;
+}
