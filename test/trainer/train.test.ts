@@ -1,0 +1,24 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { selectBackend } from '../../trainer/backend.js';
+import { runFinetune } from '../../trainer/train.js';
+
+const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
+if (!existsSync(vocab) && process.env.CI) throw new Error(`BERT vocabulary not found at ${vocab}: set BERT_VOCAB`);
+
+describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, random init)', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+  it('trains a variant, evaluates every epoch and records provenance', async () => {
+    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: 'fixtures/glue-mini', vocab });
+    expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(Object.keys(r.best.dev)).toEqual(['f1', 'accuracy']);
+    expect(r.best.metric).toBe('f1');
+    expect(r.trainable.count).toBe(4 * 128 + 128 + 2 * 128 + 2); // b_q of 4 layers + pooler bias + classifier
+    const p = r.provenance as { data: { train: { sha256: string } }; vocab: { sha256: string } };
+    expect(p.data.train.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(p.vocab.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,249 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * One fine-tuning run of a BitFit variant on a GLUE task.
+ *
+ *   npx tsx trainer/train.ts --task rte --variant bitfit [--checkpoint DIR | --random-init]
+ *       [--lr 1e-3] [--epochs 3] [--batch 16] [--seq 128] [--seed 1] [--train-limit N]
+ *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto]
+ *
+ * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
+ * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric.
+ * Writes a result JSON with provenance (checkpoint hash, data sha256, command, seed, commit, wall time).
+ * Exit status: 0 ok, 2 bad input.
+ */
+import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend, BACKENDS, type BackendRequest } from './backend.js';
+import { BertModel, initialParams } from './model.js';
+import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
+import { WordPieceTokenizer } from './tokenizer.js';
+import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
+import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
+import { evaluate, type Metrics } from './metrics.js';
+import { rng } from './random.js';
+import type { Geometry } from '../rtl-model/spec/index.js';
+
+export interface RunOptions {
+  task: GlueTask;
+  variant: TrainVariant;
+  checkpoint: string | null;
+  lr: number;
+  epochs: number;
+  batch: number;
+  seqLen: number;
+  seed: number;
+  trainLimit: number;
+  glueDir?: string;
+  vocab: string;
+}
+
+export interface RunResult {
+  task: GlueTask;
+  variant: TrainVariant;
+  lr: number;
+  seed: number;
+  trainable: { count: number; total: number; percent: number };
+  epochs: { epoch: number; trainLoss: number; dev: Metrics; train?: Metrics }[];
+  best: { epoch: number; metric: string; value: number; dev: Metrics };
+  provenance: Record<string, unknown>;
+}
+
+function encodeAll(tok: WordPieceTokenizer, ex: GlueExample[], L: number): { ids: Int32Array; types: Int32Array; mask: Int32Array; labels: Float32Array } {
+  const ids = new Int32Array(ex.length * L);
+  const types = new Int32Array(ex.length * L);
+  const mask = new Int32Array(ex.length * L);
+  const labels = new Float32Array(ex.length);
+  ex.forEach((e, i) => {
+    const enc = tok.encode(e.textA, e.textB, { maxLength: L, padToMaxLength: true });
+    ids.set(enc.inputIds, i * L);
+    types.set(enc.tokenTypeIds, i * L);
+    mask.set(enc.attentionMask, i * L);
+    labels[i] = e.label;
+  });
+  return { ids, types, mask, labels };
+}
+
+function predict(model: BertModel, d: ReturnType<typeof encodeAll>, L: number, batch: number): Float32Array {
+  const n = d.labels.length;
+  const regression = model.opts.head === 'regression';
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += batch) {
+    const b = Math.min(batch, n - i);
+    tf.tidy(() => {
+      const inp = {
+        inputIds: tf.tensor2d(d.ids.subarray(i * L, (i + b) * L), [b, L], 'int32'),
+        tokenTypeIds: tf.tensor2d(d.types.subarray(i * L, (i + b) * L), [b, L], 'int32'),
+        attentionMask: tf.tensor2d(d.mask.subarray(i * L, (i + b) * L), [b, L], 'int32'),
+      };
+      const logits = model.classify(inp, false);
+      const p = regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1);
+      out.set(p.dataSync(), i);
+    });
+  }
+  return out;
+}
+
+const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+export async function runFinetune(o: RunOptions, log: (s: string) => void = () => {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const train = loadGlue(o.task, 'train', o.glueDir);
+  const dev = loadGlue(o.task, 'dev', o.glueDir);
+  const tok = WordPieceTokenizer.fromVocabFile(o.vocab);
+  const numLabels = o.task === 'stsb' ? 1 : train.numLabels;
+  let g: Geometry;
+  let params: Map<string, Float32Array>;
+  let ckpt: Record<string, string> | null = null;
+  if (o.checkpoint) {
+    const cfg = readBertConfig(join(o.checkpoint, 'config.json'));
+    g = { ...toGeometry(cfg, o.seqLen), numLabels };
+    const f = readSafetensors(join(o.checkpoint, 'model.safetensors'));
+    const init = initialParams(g, o.seed); // fresh head (and anything the checkpoint lacks)
+    params = new Map(init);
+    for (const [k, t] of f.tensors) if (init.has(k) && !k.startsWith('classifier.')) params.set(k, t.data as Float32Array);
+    ckpt = { dir: o.checkpoint, sha256: sha256(join(o.checkpoint, 'model.safetensors')) };
+  } else {
+    g = { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen: o.seqLen, vocab: tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels };
+    params = initialParams(g, o.seed);
+  }
+  const model = new BertModel(g, params, { head: o.task === 'stsb' ? 'regression' : 'classification' });
+  const trainable = selectTrainable(model, o.variant, o.seed);
+  log(`${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable (${((100 * trainable.count) / trainable.total).toFixed(3)}%)`);
+  const opt = new AdamW(model, trainable, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: o.variant === 'full-ft' ? 0.01 : 0 });
+  const trainEx = train.examples.slice(0, o.trainLimit > 0 ? o.trainLimit : undefined);
+  const trD = encodeAll(tok, trainEx, o.seqLen);
+  const devD = encodeAll(tok, dev.examples, o.seqLen);
+  const rand = rng(o.seed * 7919 + 17);
+  const L = o.seqLen;
+  const metric = taskMetric(o.task).headline;
+  const epochs: RunResult['epochs'] = [];
+  const totalSteps = Math.ceil(trainEx.length / o.batch) * o.epochs;
+  let step = 0;
+  for (let ep = 1; ep <= o.epochs; ep++) {
+    const order = Array.from({ length: trainEx.length }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let lossSum = 0;
+    let batches = 0;
+    for (let s = 0; s < order.length; s += o.batch) {
+      const idx = order.slice(s, s + o.batch);
+      const b = idx.length;
+      const pick = (a: Int32Array): Int32Array => {
+        const r = new Int32Array(b * L);
+        idx.forEach((k, q) => r.set(a.subarray(k * L, (k + 1) * L), q * L));
+        return r;
+      };
+      opt.opts.lr = o.lr * Math.max(0, 1 - step / totalSteps); // linear decay, as the paper's recipe
+      const inp = { inputIds: tf.tensor2d(pick(trD.ids), [b, L], 'int32'), tokenTypeIds: tf.tensor2d(pick(trD.types), [b, L], 'int32'), attentionMask: tf.tensor2d(pick(trD.mask), [b, L], 'int32') };
+      const labels = tf.tensor1d(idx.map((k) => trD.labels[k]), 'float32');
+      lossSum += opt.step(() => model.loss(model.classify(inp, true), labels));
+      tf.dispose([inp.inputIds, inp.tokenTypeIds, inp.attentionMask, labels]);
+      batches++;
+      step++;
+    }
+    const devPred = predict(model, devD, L, 64);
+    const devM = evaluate(o.task, devPred, devD.labels);
+    epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM });
+    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}`);
+  }
+  const best = epochs.reduce((a, b) => ((b.dev[metric] ?? -Infinity) > (a.dev[metric] ?? -Infinity) ? b : a));
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    /* not a git checkout */
+  }
+  opt.dispose();
+  model.dispose();
+  return {
+    task: o.task,
+    variant: o.variant,
+    lr: o.lr,
+    seed: o.seed,
+    trainable: { count: trainable.count, total: trainable.total, percent: (100 * trainable.count) / trainable.total },
+    epochs,
+    best: { epoch: best.epoch, metric, value: best.dev[metric] ?? NaN, dev: best.dev },
+    provenance: {
+      checkpoint: ckpt ?? { kind: 'random-init', seed: o.seed },
+      geometry: g,
+      data: { train: { file: train.file.split('/').slice(-2).join('/'), sha256: train.sha256, used: trainEx.length }, dev: { file: dev.file.split('/').slice(-2).join('/'), sha256: dev.sha256 } },
+      vocab: { file: o.vocab.split('/').pop(), sha256: sha256(o.vocab) },
+      hyper: { lr: o.lr, epochs: o.epochs, batch: o.batch, seqLen: o.seqLen, optimizer: 'AdamW(0.9, 0.999, 1e-6), linear decay', backend: tf.getBackend() },
+      commit,
+      wallS: (performance.now() - t0) / 1000,
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        task: { type: 'string' },
+        variant: { type: 'string', default: 'bitfit' },
+        checkpoint: { type: 'string' },
+        'random-init': { type: 'boolean', default: false },
+        lr: { type: 'string', default: '1e-3' },
+        epochs: { type: 'string', default: '3' },
+        batch: { type: 'string', default: '16' },
+        seq: { type: 'string', default: '128' },
+        seed: { type: 'string', default: '1' },
+        'train-limit': { type: 'string', default: '0' },
+        'glue-dir': { type: 'string' },
+        out: { type: 'string' },
+        backend: { type: 'string', default: 'wasm' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  if (v.help) {
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
+    return 0;
+  }
+  const bad = (msg: string): number => {
+    console.error(`error: ${msg}`);
+    return 2;
+  };
+  if (!v.task || !(GLUE_TASKS as readonly string[]).includes(v.task) || v.task === 'qnli') return bad(`--task ${v.task}: one of ${GLUE_TASKS.filter((t) => t !== 'qnli').join(', ')} (QNLI has no train split here)`);
+  if (!(TRAIN_VARIANTS as readonly string[]).includes(v.variant!)) return bad(`--variant ${v.variant}: one of ${TRAIN_VARIANTS.join(', ')}`);
+  if (!(BACKENDS as readonly string[]).includes(v.backend!)) return bad(`--backend ${v.backend}: one of ${BACKENDS.join(', ')}`);
+  const num = (k: 'lr' | 'epochs' | 'batch' | 'seq' | 'seed' | 'train-limit', integer: boolean, min: number): number => {
+    const x = Number(v[k]);
+    if (!Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) throw new Error(`--${k} ${v[k]}: must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
+    return x;
+  };
+  let o: RunOptions;
+  try {
+    const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
+    if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
+    o = {
+      task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
+      seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'], vocab: resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt'),
+    };
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  await selectBackend(v.backend as BackendRequest);
+  const r = await runFinetune(o, (s) => console.error(s));
+  r.provenance.command = ['npx tsx trainer/train.ts', ...argv].join(' ');
+  const out = resolve(v.out ?? join(PROJECT_ROOT, 'out/results', `${o.task}-${o.variant}-lr${o.lr}-seed${o.seed}.json`));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.tmp`, JSON.stringify(r, null, 1) + '\n');
+  renameSync(`${out}.tmp`, out);
+  console.log(`best epoch ${r.best.epoch}: dev ${r.best.metric} ${r.best.value.toFixed(4)} -> ${out}`);
+  return 0;
+}
+
+if (process.argv[1]?.endsWith('train.ts')) main(process.argv.slice(2)).then((c) => process.exit(c), (e) => (console.error(e), process.exit(1)));
