@@ -11,13 +11,14 @@
  * Exit codes: 0 success, 1 the two implementations differ, 2 bad input (flag, config, image).
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, geometryOf } from './config.js';
 import type { VerifyReport } from './pipeline.js';
 import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
 import { BACKENDS, type BackendRequest } from '../trainer/backend.js';
-import { ImageFormatError, VARIANTS, type VariantId } from '../rtl-model/spec/index.js';
+import { ImageFormatError, VARIANTS, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import type { ExportResult } from '../rtl-model/export.js';
 import { Progress } from './progress.js';
 import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
 import { evaluate } from './costs.js';
@@ -44,6 +45,9 @@ Options:
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
   --out <dir>            output directory (default out/<config name>)
+  --rom <file> --sram <file>
+                         verify these images (made earlier, or elsewhere) instead of exporting;
+                         their magic, versions, checksum and geometry are checked against the config
   --no-cache             always re-export the images (default: reuse images exported before
                          by the same code with the same config and seeds, from out/.cache)
   -h, --help             show this help
@@ -63,6 +67,7 @@ interface Args {
   verifyOnly: boolean;
   noVerify: boolean;
   noCache?: boolean;
+  images?: { rom: string; sram: string };
   variant?: SimVariantId;
   tech?: string;
   scalesim?: { cfg: string; topology: string; out: string; pysum: PySum };
@@ -84,6 +89,8 @@ function parse(argv: string[]): Args | null {
         verify: { type: 'boolean', default: false },
         'no-verify': { type: 'boolean', default: false },
         'no-cache': { type: 'boolean', default: false },
+        rom: { type: 'string' },
+        sram: { type: 'string' },
         variant: { type: 'string' },
         tech: { type: 'string' },
         scalesim: { type: 'string' },
@@ -107,6 +114,7 @@ function parse(argv: string[]): Args | null {
   }
   if (!v.config) throw new UsageError('--config is required (e.g. --config rom-bert-base)');
   if (v.verify && v['no-verify']) throw new UsageError('--verify and --no-verify exclude each other');
+  if ((v.rom === undefined) !== (v.sram === undefined)) throw new UsageError('--rom and --sram go together');
   if (!(BACKENDS as readonly string[]).includes(v.backend!)) throw new UsageError(`--backend ${v.backend}: allowed: ${BACKENDS.join(', ')}`);
   if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!)) throw new UsageError(`--gemm ${v.gemm}: allowed: ${GEMM_ENGINES.join(', ')}`);
   if (v.variant !== undefined) {
@@ -124,6 +132,7 @@ function parse(argv: string[]): Args | null {
     verifyOnly: v.verify!,
     noVerify: v['no-verify']!,
     noCache: v['no-cache']!,
+    images: v.rom || v.sram ? { rom: v.rom ?? '', sram: v.sram ?? '' } : undefined,
     variant: v.variant as SimVariantId | undefined,
     tech: v.tech,
     seed,
@@ -139,6 +148,22 @@ function writeAll(dir: string, files: Record<string, string | Uint8Array>): void
   const tmp = Object.keys(files).map((name) => join(dir, `.${name}.tmp-${process.pid}`));
   Object.values(files).forEach((data, i) => writeFileSync(tmp[i], data));
   Object.keys(files).forEach((name, i) => renameSync(tmp[i], join(dir, name)));
+}
+
+/** Read and check a ROM and an SRAM image file (magic, versions, checksum, geometry, ROM binding). */
+function readImages(romFile: string, sramFile: string, g: Geometry): ExportResult {
+  const load = (f: string): Uint8Array => {
+    if (!existsSync(f)) throw new ImageFormatError(f, '(file)', 'does not exist');
+    return new Uint8Array(readFileSync(f));
+  };
+  const rom = load(romFile);
+  const sram = load(sramFile);
+  const romImage = decodeImage(rom, romFile, { kind: 'rom', geometry: g });
+  const sramImage = decodeImage(sram, sramFile, { kind: 'sram', geometry: g });
+  if (sramImage.header.romSha256 && sramImage.header.romSha256 !== romImage.sha256) {
+    throw new ImageFormatError(sramFile, 'romSha256', `the task image was exported for ROM ${sramImage.header.romSha256.slice(0, 16)}..., not ${romFile} (${romImage.sha256.slice(0, 16)}...)`);
+  }
+  return { rom, sram, romImage, sramImage, stats: { biasSaturated: 0, ratioClamped: 0, romBits: 0, sramBits: 0, calibrationMs: 0 } }; // stats: not exported here
 }
 
 function printVerify(r: VerifyReport): void {
@@ -192,14 +217,20 @@ async function main(argv: string[]): Promise<number> {
     progress.step(`GEMM engine (${args.gemm})`);
     const engine = await createGemmEngine(args.gemm);
     try {
-      progress.step(`export images for ${cfg.name} [${verifyVariant}] (synthetic seed ${cfg.model.syntheticSeed})`);
-      const ex = await imagesFor(cfg, verifyVariant, engine, args.noCache ? undefined : resolve('out', '.cache'));
-      if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
+      let ex;
+      if (args.images) {
+        progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
+        ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
+      } else {
+        progress.step(`export images for ${cfg.name} [${verifyVariant}] (synthetic seed ${cfg.model.syntheticSeed})`);
+        ex = await imagesFor(cfg, verifyVariant, engine, args.noCache ? undefined : resolve('out', '.cache'));
+        if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
+      }
       progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
-      report = await verifyImages(cfg, ex, verifyVariant, engine, args.backend, seed);
+      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed);
       files['rom.bin'] = ex.rom;
-      files[`sram-${verifyVariant}.bin`] = ex.sram;
-      files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: ex.stats }, null, 2) + '\n';
+      files[`sram-${report.variant}.bin`] = ex.sram;
+      files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: args.images ? null : ex.stats }, null, 2) + '\n';
       exitCode = report.bitExact ? 0 : 1;
     } finally {
       await engine.close?.();

@@ -42,6 +42,26 @@ describe('sim/run.ts', () => {
     expect(v.elementsCompared).toBeGreaterThan(100000);
     expect(existsSync(join(out, 'report.json'))).toBe(false);
   });
+  it('verifies image files given with --rom/--sram and refuses corrupt or mismatched ones with exit 2', () => {
+    const out = mkdtempSync(join(tmpdir(), 'run-'));
+    expect(run(['--config', 'odd-geometry', '--verify', '--out', out]).status).toBe(0);
+    const again = mkdtempSync(join(tmpdir(), 'run-'));
+    const ok = run(['--config', 'odd-geometry', '--verify', '--rom', join(out, 'rom.bin'), '--sram', join(out, 'sram-bitfit.bin'), '--out', again]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(again, 'verify.json'), 'utf8')).bitExact).toBe(true);
+    const bad = join(out, 'bad.bin');
+    const bytes = readFileSync(join(out, 'sram-bitfit.bin'));
+    bytes[bytes.length - 100] ^= 1;
+    writeFileSync(bad, bytes);
+    const r1 = run(['--config', 'odd-geometry', '--verify', '--rom', join(out, 'rom.bin'), '--sram', bad, '--out', join(out, 'x')]);
+    expect(r1.status).toBe(2);
+    expect(r1.stderr).toMatch(/bad\.bin: checksum: .* the file is corrupt/);
+    const r2 = run(['--config', 'rom-bert-tiny', '--verify', '--rom', join(out, 'rom.bin'), '--sram', join(out, 'sram-bitfit.bin'), '--out', join(out, 'y')]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/rom\.bin: geometry\.layers: image has 5, the config expects 2/);
+    expect(existsSync(join(out, 'x')) || existsSync(join(out, 'y'))).toBe(false);
+  });
+
   it('runs the main job on rom-bert-tiny: report.json, layers.csv, verify', () => {
     const out = mkdtempSync(join(tmpdir(), 'run-'));
     const r = run(['--config', 'rom-bert-tiny', '--out', out]);
