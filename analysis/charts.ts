@@ -11,7 +11,7 @@ const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'star', 'wy
 
 const W = 720;
 const H = 360;
-const M = { top: 28, right: 170, bottom: 56, left: 72 };
+const M = { top: 28, right: 170, bottom: 72, left: 72 };
 
 // jsdom's elements: the lib "DOM" types are not part of this project's tsconfig.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,7 +42,7 @@ function frame(title: string, id: string): Frame {
 }
 
 function axisTitles(f: Frame, x: string, y: string): void {
-  f.g.append('text').attr('x', f.w / 2).attr('y', f.h + 40).attr('text-anchor', 'middle').text(x);
+  f.g.append('text').attr('x', f.w / 2).attr('y', f.h + 60).attr('text-anchor', 'middle').text(x);
   f.g.append('text').attr('transform', 'rotate(-90)').attr('x', -f.h / 2).attr('y', -56).attr('text-anchor', 'middle').text(y);
 }
 

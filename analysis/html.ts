@@ -78,7 +78,7 @@ ${table(['variant', 'figure', 'A', 'B', 'B − A', 'change'], rows)}
 const CSS = `body{font-family:sans-serif;margin:12px;color:#111;max-width:1500px}h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #999;margin-top:32px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}
 table.sources td:nth-child(5){max-width:520px}.grid{display:flex;flex-wrap:wrap;gap:8px}figure.chart{margin:0;border:1px solid #ddd;padding:4px}
-figure.chart svg{width:720px;height:360px}figcaption{font-size:12px;color:#333;max-width:720px}.ok{color:#005a2b}.bad{color:#a00}
+figure.chart svg{width:690px;height:345px}figcaption{font-size:12px;color:#333;max-width:690px}.ok{color:#005a2b}.bad{color:#a00}
 @media print{figure.chart{break-inside:avoid}}`;
 
 /** The whole page for a report, optionally compared with another. */
