@@ -4,10 +4,12 @@
  *
  *   npx tsx trainer/train.ts --task rte --variant bitfit [--checkpoint DIR | --random-init]
  *       [--lr 1e-3] [--epochs 3] [--batch 16] [--seq 128] [--seed 1] [--train-limit N]
- *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto]
+ *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto] [--no-integer]
  *
  * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
- * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric.
+ * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric;
+ * then exports the best epoch's model to ROM/SRAM images and evaluates the dev set through the
+ * integer datapath (image variants), so results carry float and integer metrics side by side.
  * Writes a result JSON with provenance (checkpoint hash, data sha256, command, seed, commit, wall time).
  * Exit status: 0 ok, 2 bad input.
  */
@@ -26,6 +28,9 @@ import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type Glu
 import { evaluate, type Metrics } from './metrics.js';
 import { rng } from './random.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
+import type { ForwardInput } from '../rtl-model/datapath.js';
+// Orchestration: the integer evaluation exports images and runs the datapath (sim/ owns that).
+import { integerEval, isExportable } from '../sim/int-eval.js';
 
 export interface RunOptions {
   task: GlueTask;
@@ -39,15 +44,19 @@ export interface RunOptions {
   trainLimit: number;
   glueDir?: string;
   vocab: string;
+  /** Evaluate the best epoch through the integer datapath (image variants only). */
+  integer: boolean;
 }
 
 export interface RunResult {
+  /** Dev metrics of the best epoch's model through the integer datapath (null: variant not exportable, or skipped). */
+  integer: { dev: Metrics; images: Record<string, unknown> } | null;
   task: GlueTask;
   variant: TrainVariant;
   lr: number;
   seed: number;
   trainable: { count: number; total: number; percent: number };
-  epochs: { epoch: number; trainLoss: number; dev: Metrics; train?: Metrics }[];
+  epochs: { epoch: number; trainLoss: number; dev: Metrics; train: Metrics }[];
   best: { epoch: number; metric: string; value: number; dev: Metrics };
   provenance: Record<string, unknown>;
 }
@@ -123,6 +132,8 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   const epochs: RunResult['epochs'] = [];
   const totalSteps = Math.ceil(trainEx.length / o.batch) * o.epochs;
   let step = 0;
+  let bestParams: Map<string, Float32Array> | null = null;
+  let bestDev: number | null = null;
   for (let ep = 1; ep <= o.epochs; ep++) {
     const order = Array.from({ length: trainEx.length }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -147,12 +158,26 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
       batches++;
       step++;
     }
-    const devPred = predict(model, devD, L, 64);
-    const devM = evaluate(o.task, devPred, devD.labels);
-    epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM });
-    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}`);
+    const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
+    // train metric on (up to) 1,000 training examples: the generalisation gap of the paper
+    const sub = Math.min(trainEx.length, 1000);
+    const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub) };
+    const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
+    epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
+    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}, train ${JSON.stringify(trM)}`);
+    if (!bestParams || (devM[metric] ?? -Infinity) > (bestDev ?? -Infinity)) {
+      bestParams = model.exportParams();
+      bestDev = devM[metric] ?? -Infinity;
+    }
   }
   const best = epochs.reduce((a, b) => ((b.dev[metric] ?? -Infinity) > (a.dev[metric] ?? -Infinity) ? b : a));
+  let integer: RunResult['integer'] = null;
+  if (o.integer && isExportable(o.variant) && bestParams) {
+    const toInput = (d: typeof devD, i: number): ForwardInput => ({ inputIds: d.ids.slice(i * L, (i + 1) * L), tokenTypeIds: d.types.slice(i * L, (i + 1) * L), attentionMask: d.mask.slice(i * L, (i + 1) * L) });
+    const ie = await integerEval(g, params, bestParams, o.variant, toInput(trD, 0), dev.examples.map((_, i) => toInput(devD, i)), o.task === 'stsb');
+    integer = { dev: evaluate(o.task, ie.predictions, devD.labels), images: ie.images };
+    log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)}`);
+  }
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
@@ -169,6 +194,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     trainable: { count: trainable.count, total: trainable.total, percent: (100 * trainable.count) / trainable.total },
     epochs,
     best: { epoch: best.epoch, metric, value: best.dev[metric] ?? NaN, dev: best.dev },
+    integer,
     provenance: {
       checkpoint: ckpt ?? { kind: 'random-init', seed: o.seed },
       geometry: g,
@@ -198,6 +224,7 @@ async function main(argv: string[]): Promise<number> {
         seq: { type: 'string', default: '128' },
         seed: { type: 'string', default: '1' },
         'train-limit': { type: 'string', default: '0' },
+        'no-integer': { type: 'boolean', default: false },
         'glue-dir': { type: 'string' },
         out: { type: 'string' },
         backend: { type: 'string', default: 'wasm' },
@@ -231,6 +258,7 @@ async function main(argv: string[]): Promise<number> {
     o = {
       task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
       seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'], vocab: resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt'),
+      integer: !v['no-integer'],
     };
   } catch (e) {
     return bad((e as Error).message);

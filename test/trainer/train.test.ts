@@ -12,10 +12,13 @@ describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, ra
     await selectBackend('wasm');
   });
   it('trains a variant, evaluates every epoch and records provenance', async () => {
-    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: 'fixtures/glue-mini', vocab });
+    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: 'fixtures/glue-mini', vocab, integer: true });
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(Object.keys(r.best.dev)).toEqual(['f1', 'accuracy']);
     expect(r.best.metric).toBe('f1');
+    expect(Object.keys(r.integer!.dev)).toEqual(['f1', 'accuracy']);
+    expect(r.integer!.images.romSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(r.epochs[0].train)).toEqual(['f1', 'accuracy']);
     expect(r.trainable.count).toBe(4 * 128 + 128 + 2 * 128 + 2); // b_q of 4 layers + pooler bias + classifier
     const p = r.provenance as { data: { train: { sha256: string } }; vocab: { sha256: string } };
     expect(p.data.train.sha256).toMatch(/^[0-9a-f]{64}$/);
