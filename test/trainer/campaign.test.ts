@@ -1,0 +1,17 @@
+import { describe, it, expect } from 'vitest';
+import { expandPlan, PAPER_LR, type Plan } from '../../trainer/campaign.js';
+
+describe('campaign plans', () => {
+  it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
+    const plan: Plan = { name: 't', checkpoint: null, tasks: ['rte', 'sst2'], variants: ['bitfit', 'full-ft'], seeds: [1, 2], lr: PAPER_LR, epochs: 1, batch: 8, seq: 32, trainLimit: { sst2: 100 } };
+    const runs = expandPlan(plan, '/r');
+    expect(runs.length).toBe(2 * (4 + 4) * 2);
+    expect(new Set(runs.map((r) => r.out)).size).toBe(runs.length);
+    expect(runs.filter((r) => r.variant === 'full-ft').every((r) => PAPER_LR.full.includes(r.lr))).toBe(true);
+    expect(runs.filter((r) => r.variant === 'bitfit').every((r) => PAPER_LR.bias.includes(r.lr))).toBe(true);
+    const sst = runs.find((r) => r.task === 'sst2')!;
+    expect(sst.args).toContain('--train-limit');
+    expect(sst.args).toContain('--random-init');
+    expect(runs[0].out).toBe('/r/rte-bitfit-lr0.0001-seed1.json');
+  });
+});
