@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { glueMiniDir } from './glue-mini.js';
 import {
   DEFAULT_GLUE_DIR,
   GLUE_TASKS,
@@ -18,7 +18,7 @@ import {
   type GlueTask,
 } from '../../trainer/glue.js';
 
-const MINI = fileURLToPath(new URL('../../fixtures/glue-mini', import.meta.url));
+const MINI = glueMiniDir();
 const sha256Of = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** The error thrown by fn (fails the test if none is). */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { selectBackend } from '../../trainer/backend.js';
 import { runFinetune } from '../../trainer/train.js';
+import { glueMiniDir } from './glue-mini.js';
 
 const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
 if (!existsSync(vocab) && process.env.CI) throw new Error(`BERT vocabulary not found at ${vocab}: set BERT_VOCAB`);
@@ -12,7 +13,7 @@ describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, ra
     await selectBackend('wasm');
   });
   it('trains a variant, evaluates every epoch and records provenance', async () => {
-    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: 'fixtures/glue-mini', vocab, integer: true });
+    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: glueMiniDir(), vocab, integer: true });
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(Object.keys(r.best.dev)).toEqual(['f1', 'accuracy']);
     expect(r.best.metric).toBe('f1');
