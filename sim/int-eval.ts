@@ -26,7 +26,7 @@ export async function integerEval(
   examples: ForwardInput[],
   regression: boolean,
 ): Promise<IntegerEval> {
-  const engine = await createGemmEngine('auto');
+  const engine = await createGemmEngine('wasm'); // one thread: campaigns run one process per core
   try {
     const pick = (p: Map<string, Float32Array>): Map<string, Float32Array> => new Map([...p].filter(([k]) => !k.startsWith('cls.')));
     const baseModel: FloatModel = { geometry: g, params: pick(base), source: { kind: 'checkpoint' } };

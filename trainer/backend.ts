@@ -27,6 +27,7 @@ async function load(name: BackendName): Promise<void> {
     await import(/* @vite-ignore */ mod);
   } else if (name === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
+    shareIdentityOnWasm();
   } else {
     await import('@tensorflow/tfjs-backend-cpu');
   }
@@ -38,6 +39,28 @@ async function load(name: BackendName): Promise<void> {
     const b = tf.backend() as unknown as { firstUse?: boolean };
     b.firstUse = false;
   }
+}
+
+/**
+ * The wasm backend's Identity kernel copies its input; the engine calls it for every tensor a
+ * gradient saves (and for tf.clone), which cost about a third of a fine-tuning step. Tensors are
+ * immutable and no wasm kernel writes into an input, so sharing the buffer by reference count,
+ * as the cpu backend and the wasm backend's own Reshape do, gives the same values without the copy.
+ */
+let identityShared = false;
+function shareIdentityOnWasm(): void {
+  if (identityShared) return;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  identityShared = true;
 }
 
 /** Select a backend; `auto` falls back gpu -> wasm -> cpu. A named backend that fails throws. */

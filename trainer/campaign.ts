@@ -7,7 +7,7 @@
  *
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
- *   "epochs", "batch", "seq", "trainLimit": { "sst2": 8000 } }
+ *   "epochs", "batch", "seq", "trainLimit": { "sst2": 8000, "*": 1000 } }   ("*": every other task)
  * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance).
  * The learning-rate grids default to the paper's (bias-only and full fine-tuning).
  */
@@ -44,15 +44,17 @@ export interface PlannedRun {
 
 export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
   const runs: PlannedRun[] = [];
-  for (const task of p.tasks) {
-    for (const variant of p.variants) {
-      for (const lr of variant === 'full-ft' ? p.lr.full : p.lr.bias) {
-        for (const seed of p.seeds) {
+  // seeds outermost: a campaign cut short still has every task and variant at the first seeds
+  for (const seed of p.seeds) {
+    for (const task of p.tasks) {
+      for (const variant of p.variants) {
+        for (const lr of variant === 'full-ft' ? p.lr.full : p.lr.bias) {
           const out = join(resultsDir, `${task}-${variant}-lr${lr}-seed${seed}.json`);
           const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
           if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
           else args.push('--random-init');
-          if (p.trainLimit[task]) args.push('--train-limit', String(p.trainLimit[task]));
+          const limit = p.trainLimit[task] ?? p.trainLimit['*'];
+          if (limit) args.push('--train-limit', String(limit));
           runs.push({ task, variant, lr, seed, out, args });
         }
       }

@@ -61,36 +61,55 @@ export interface RunResult {
   provenance: Record<string, unknown>;
 }
 
-function encodeAll(tok: WordPieceTokenizer, ex: GlueExample[], L: number): { ids: Int32Array; types: Int32Array; mask: Int32Array; labels: Float32Array } {
+type Encoded = { ids: Int32Array; types: Int32Array; mask: Int32Array; labels: Float32Array; lengths: Int32Array };
+
+function encodeAll(tok: WordPieceTokenizer, ex: GlueExample[], L: number): Encoded {
   const ids = new Int32Array(ex.length * L);
   const types = new Int32Array(ex.length * L);
   const mask = new Int32Array(ex.length * L);
   const labels = new Float32Array(ex.length);
+  const lengths = new Int32Array(ex.length);
   ex.forEach((e, i) => {
     const enc = tok.encode(e.textA, e.textB, { maxLength: L, padToMaxLength: true });
     ids.set(enc.inputIds, i * L);
     types.set(enc.tokenTypeIds, i * L);
     mask.set(enc.attentionMask, i * L);
     labels[i] = e.label;
+    lengths[i] = enc.attentionMask.reduce((a, m) => a + m, 0);
   });
-  return { ids, types, mask, labels };
+  return { ids, types, mask, labels, lengths };
 }
 
-function predict(model: BertModel, d: ReturnType<typeof encodeAll>, L: number, batch: number): Float32Array {
+/**
+ * The examples `idx` as a batch trimmed to its longest sequence (rounded up to a multiple of 8, at most L).
+ * Exact in the model's arithmetic: padded keys get an additive mask of -10000, whose softmax weight is
+ * exactly 0 in float32, and nothing else reads the padded positions, so [CLS] does not change.
+ */
+function batchInputs(d: Encoded, idx: ArrayLike<number>, L: number): { inputIds: tf.Tensor2D; tokenTypeIds: tf.Tensor2D; attentionMask: tf.Tensor2D } {
+  let longest = 1;
+  for (let q = 0; q < idx.length; q++) longest = Math.max(longest, d.lengths[idx[q]]);
+  const Lb = Math.min(L, Math.ceil(longest / 8) * 8);
+  const b = idx.length;
+  const pick = (a: Int32Array): tf.Tensor2D => {
+    const r = new Int32Array(b * Lb);
+    for (let q = 0; q < b; q++) r.set(a.subarray(idx[q] * L, idx[q] * L + Lb), q * Lb);
+    return tf.tensor2d(r, [b, Lb], 'int32');
+  };
+  return { inputIds: pick(d.ids), tokenTypeIds: pick(d.types), attentionMask: pick(d.mask) };
+}
+
+/** Predictions for every example; batches are formed in order of length so little padding is computed. */
+function predict(model: BertModel, d: Encoded, L: number, batch: number): Float32Array {
   const n = d.labels.length;
   const regression = model.opts.head === 'regression';
   const out = new Float32Array(n);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d.lengths[a] - d.lengths[b] || a - b);
   for (let i = 0; i < n; i += batch) {
-    const b = Math.min(batch, n - i);
+    const idx = order.slice(i, i + batch);
     tf.tidy(() => {
-      const inp = {
-        inputIds: tf.tensor2d(d.ids.subarray(i * L, (i + b) * L), [b, L], 'int32'),
-        tokenTypeIds: tf.tensor2d(d.types.subarray(i * L, (i + b) * L), [b, L], 'int32'),
-        attentionMask: tf.tensor2d(d.mask.subarray(i * L, (i + b) * L), [b, L], 'int32'),
-      };
-      const logits = model.classify(inp, false);
-      const p = regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1);
-      out.set(p.dataSync(), i);
+      const logits = model.classify(batchInputs(d, idx, L), false);
+      const p = (regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1)).dataSync();
+      idx.forEach((k, q) => (out[k] = p[q]));
     });
   }
   return out;
@@ -142,29 +161,25 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     }
     let lossSum = 0;
     let batches = 0;
+    const tEp = performance.now();
     for (let s = 0; s < order.length; s += o.batch) {
       const idx = order.slice(s, s + o.batch);
-      const b = idx.length;
-      const pick = (a: Int32Array): Int32Array => {
-        const r = new Int32Array(b * L);
-        idx.forEach((k, q) => r.set(a.subarray(k * L, (k + 1) * L), q * L));
-        return r;
-      };
       opt.opts.lr = o.lr * Math.max(0, 1 - step / totalSteps); // linear decay, as the paper's recipe
-      const inp = { inputIds: tf.tensor2d(pick(trD.ids), [b, L], 'int32'), tokenTypeIds: tf.tensor2d(pick(trD.types), [b, L], 'int32'), attentionMask: tf.tensor2d(pick(trD.mask), [b, L], 'int32') };
+      const inp = batchInputs(trD, idx, L);
       const labels = tf.tensor1d(idx.map((k) => trD.labels[k]), 'float32');
       lossSum += opt.step(() => model.loss(model.classify(inp, true), labels));
       tf.dispose([inp.inputIds, inp.tokenTypeIds, inp.attentionMask, labels]);
       batches++;
       step++;
     }
+    const tTrain = performance.now();
     const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
     // train metric on (up to) 1,000 training examples: the generalisation gap of the paper
     const sub = Math.min(trainEx.length, 1000);
-    const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub) };
+    const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub), lengths: trD.lengths.subarray(0, sub) };
     const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
-    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}, train ${JSON.stringify(trM)}`);
+    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}, train ${JSON.stringify(trM)} (${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`);
     if (!bestParams || (devM[metric] ?? -Infinity) > (bestDev ?? -Infinity)) {
       bestParams = model.exportParams();
       bestDev = devM[metric] ?? -Infinity;
@@ -174,9 +189,10 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   let integer: RunResult['integer'] = null;
   if (o.integer && isExportable(o.variant) && bestParams) {
     const toInput = (d: typeof devD, i: number): ForwardInput => ({ inputIds: d.ids.slice(i * L, (i + 1) * L), tokenTypeIds: d.types.slice(i * L, (i + 1) * L), attentionMask: d.mask.slice(i * L, (i + 1) * L) });
+    const tInt = performance.now();
     const ie = await integerEval(g, params, bestParams, o.variant, toInput(trD, 0), dev.examples.map((_, i) => toInput(devD, i)), o.task === 'stsb');
     integer = { dev: evaluate(o.task, ie.predictions, devD.labels), images: ie.images };
-    log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)}`);
+    log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
   }
   let commit = 'unknown';
   try {

@@ -13,5 +13,17 @@ describe('campaign plans', () => {
     expect(sst.args).toContain('--train-limit');
     expect(sst.args).toContain('--random-init');
     expect(runs[0].out).toBe('/r/rte-bitfit-lr0.0001-seed1.json');
+    expect(runs.find((r) => r.task === 'rte')!.args).not.toContain('--train-limit');
+  });
+
+  it('orders runs seed by seed, and applies the "*" training limit to tasks without their own', () => {
+    const plan: Plan = { name: 't', checkpoint: 'ck', tasks: ['rte', 'sst2'], variants: ['bitfit'], seeds: [1, 2, 3], lr: { bias: [1e-3], full: [5e-5] }, epochs: 1, batch: 8, seq: 32, trainLimit: { sst2: 100, '*': 50 } };
+    const runs = expandPlan(plan, '/r');
+    expect(runs.map((r) => r.seed)).toEqual([1, 1, 2, 2, 3, 3]);
+    const limit = (r: (typeof runs)[number]): string => r.args[r.args.indexOf('--train-limit') + 1];
+    expect(runs.filter((r) => r.task === 'rte').map(limit)).toEqual(['50', '50', '50']);
+    expect(runs.filter((r) => r.task === 'sst2').map(limit)).toEqual(['100', '100', '100']);
+    expect(runs[0].args.slice(-2)).not.toContain('--random-init');
+    expect(runs[0].args).toContain('ck');
   });
 });
