@@ -27,7 +27,7 @@ import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
 import { evaluate, type Metrics } from './metrics.js';
 import { rng } from './random.js';
-import type { Geometry } from '../rtl-model/spec/index.js';
+import { LAYER_BIAS_TERMS, layerPrefix, type BiasTerm, type Geometry } from '../rtl-model/spec/index.js';
 import type { ForwardInput } from '../rtl-model/datapath.js';
 // Orchestration: the integer evaluation exports images and runs the datapath (sim/ owns that).
 import { integerEval, isExportable } from '../sim/int-eval.js';
@@ -58,6 +58,8 @@ export interface RunResult {
   trainable: { count: number; total: number; percent: number };
   epochs: { epoch: number; trainLoss: number; dev: Metrics; train: Metrics }[];
   best: { epoch: number; metric: string; value: number; dev: Metrics };
+  /** Mean |b_F - b_0| of each bias term, per layer, for the best epoch's model (the paper's Figure 1). */
+  biasChange: Record<BiasTerm, number[]>;
   provenance: Record<string, unknown>;
 }
 
@@ -110,6 +112,23 @@ function predict(model: BertModel, d: Encoded, L: number, batch: number): Float3
       const logits = model.classify(batchInputs(d, idx, L), false);
       const p = (regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1)).dataSync();
       idx.forEach((k, q) => (out[k] = p[q]));
+    });
+  }
+  return out;
+}
+
+/** Mean absolute change of every encoder bias term, per layer, between two parameter sets. */
+export function biasChange(g: Geometry, before: Map<string, Float32Array>, after: Map<string, Float32Array>): Record<BiasTerm, number[]> {
+  const out = {} as Record<BiasTerm, number[]>;
+  for (const [term, suffix] of Object.entries(LAYER_BIAS_TERMS) as [BiasTerm, string][]) {
+    out[term] = Array.from({ length: g.layers }, (_, l) => {
+      const name = layerPrefix(l) + suffix;
+      const a = before.get(name);
+      const b = after.get(name);
+      if (!a || !b) throw new Error(`biasChange: ${name} is missing`);
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += Math.abs(b[i] - a[i]);
+      return sum / a.length;
     });
   }
   return out;
@@ -210,6 +229,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     trainable: { count: trainable.count, total: trainable.total, percent: (100 * trainable.count) / trainable.total },
     epochs,
     best: { epoch: best.epoch, metric, value: best.dev[metric] ?? NaN, dev: best.dev },
+    biasChange: biasChange(g, params, bestParams!),
     integer,
     provenance: {
       checkpoint: ckpt ?? { kind: 'random-init', seed: o.seed },

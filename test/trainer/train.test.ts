@@ -24,5 +24,9 @@ describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, ra
     const p = r.provenance as { data: { train: { sha256: string } }; vocab: { sha256: string } };
     expect(p.data.train.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(p.vocab.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // Figure 1 data: only b_q trains in this variant, so only b_q moves
+    expect(r.biasChange.b_q.length).toBe(4);
+    expect(r.biasChange.b_q.every((x) => x > 0)).toBe(true);
+    for (const t of ['b_k', 'b_v', 'b_m1', 'b_LN1', 'b_m2', 'b_m3', 'b_LN2'] as const) expect(r.biasChange[t]).toEqual([0, 0, 0, 0]);
   });
 });
