@@ -10,6 +10,7 @@ import { dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIANTS, type Geometry, type VariantId, geometryProblems } from '../rtl-model/spec/index.js';
 import { SIM_VARIANTS, type SimVariantId } from './variants.js';
+import { readBertConfig, type BertConfig } from '../trainer/checkpoint.js';
 
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/configs');
 
@@ -160,6 +161,38 @@ class Checker {
 
 const GEOMETRY_FIELDS = ['layers', 'hidden', 'heads', 'ffn', 'seqLen', 'vocab', 'maxPositions', 'typeVocab', 'numLabels'] as const;
 
+/** Project root: relative checkpoint paths in configs are resolved against it. */
+export const PROJECT_ROOT = resolve(CONFIG_DIR, '../..');
+
+/** Absolute directory of a config's checkpoint (config.json + model.safetensors). */
+export const checkpointDir = (checkpoint: string): string => resolve(PROJECT_ROOT, checkpoint);
+
+/**
+ * `model.checkpoint`: a directory (relative to the project root, or absolute) holding HuggingFace
+ * `config.json` and `model.safetensors`; the config's geometry must be the checkpoint's.
+ */
+function checkCheckpoint(c: Checker, v: Json | undefined, g: Geometry): string {
+  if (typeof v !== 'string' || v === '') c.fail('model.checkpoint', `${JSON.stringify(v)} must be null (seeded synthetic weights) or a checkpoint directory`);
+  const dir = checkpointDir(v);
+  for (const f of ['config.json', 'model.safetensors']) {
+    if (!existsSync(resolve(dir, f))) c.fail('model.checkpoint', `${JSON.stringify(v)}: ${resolve(dir, f)} does not exist (a checkpoint directory holds config.json and model.safetensors)`);
+  }
+  let hf: BertConfig;
+  try {
+    hf = readBertConfig(resolve(dir, 'config.json'));
+  } catch (e) {
+    c.fail('model.checkpoint', `${JSON.stringify(v)}: ${(e as Error).message}`);
+  }
+  const theirs: Partial<Record<keyof Geometry, number>> = {
+    layers: hf.num_hidden_layers, hidden: hf.hidden_size, heads: hf.num_attention_heads, ffn: hf.intermediate_size,
+    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size, numLabels: hf.num_labels,
+  };
+  for (const [k, x] of Object.entries(theirs) as [keyof Geometry, number][]) {
+    if (g[k] !== x) c.fail(`model.${k}`, `${g[k]} but the checkpoint ${JSON.stringify(v)} has ${x} (its config.json); the geometry must be the checkpoint's`);
+  }
+  return v;
+}
+
 /** Load, merge `extends`, validate. */
 export function loadConfig(arg: string): Config {
   const file = resolveConfigPath(arg);
@@ -177,10 +210,8 @@ export function loadConfig(arg: string): Config {
     const field = /^(\w+) =/.exec(p)?.[1] ?? 'geometry';
     c.fail(`model.${field}`, p);
   }
-  if (m.checkpoint !== null) {
-    c.fail('model.checkpoint', `${JSON.stringify(m.checkpoint)}: only null (seeded synthetic weights) is supported until the trainer's checkpoint reader lands`);
-  }
-  const model: ModelConfig = { ...geometry, checkpoint: null, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1) };
+  const checkpoint = m.checkpoint === null ? null : checkCheckpoint(c, m.checkpoint, geometry);
+  const model: ModelConfig = { ...geometry, checkpoint, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1) };
   if (!Array.isArray(root.variants) || root.variants.length === 0) c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
   const variants = root.variants.map((v, i) => c.simVariant(v, `variants[${i}]`));
   const seen = new Set<string>();

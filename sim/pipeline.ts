@@ -3,12 +3,13 @@
  * images for a variant, run both integer implementations and compare them.
  */
 import type { Config } from './config.js';
-import { geometryOf } from './config.js';
+import { checkpointDir, geometryOf } from './config.js';
+import { readSafetensors, validateAgainstShapes } from '../trainer/checkpoint.js';
 import { exportImages, syntheticModel, syntheticTask, syntheticInput, type ExportResult, type FloatModel } from '../rtl-model/export.js';
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
-import { SPEC_VERSION, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import { SPEC_VERSION, decodeImage, floatParamShapes, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,16 +19,37 @@ import { compareTensors, type Comparison } from './verify.js';
 
 const baseCache = new Map<string, FloatModel>();
 
-/** The config's float model (synthetic, seeded); cached per geometry and seed within a process. */
+/**
+ * The config's float model: its checkpoint's weights (the pretraining head cls.* left out), or
+ * seeded synthetic weights; cached per geometry and seed or checkpoint within a process.
+ */
 export function floatModelFor(cfg: Config): FloatModel {
   const g = geometryOf(cfg.model);
-  const key = JSON.stringify([g, cfg.model.syntheticSeed]);
+  const key = JSON.stringify([g, cfg.model.checkpoint ?? cfg.model.syntheticSeed]);
   let m = baseCache.get(key);
   if (!m) {
-    m = syntheticModel(g, cfg.model.syntheticSeed);
+    m = cfg.model.checkpoint === null ? syntheticModel(g, cfg.model.syntheticSeed) : checkpointModel(g, cfg.model.checkpoint);
     baseCache.set(key, m);
   }
   return m;
+}
+
+function checkpointModel(g: Geometry, checkpoint: string): FloatModel {
+  const file = join(checkpointDir(checkpoint), 'model.safetensors');
+  const tensors = validateAgainstShapes(readSafetensors(file).tensors, floatParamShapes(g), file);
+  const params = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
+  return { geometry: g, params, source: { kind: 'checkpoint', path: checkpoint, sha256: checkpointSha256(checkpoint) } };
+}
+
+const shaCache = new Map<string, string>();
+/** sha256 of a checkpoint's model.safetensors (the identity results and images refer to). */
+export function checkpointSha256(checkpoint: string): string {
+  let h = shaCache.get(checkpoint);
+  if (!h) {
+    h = createHash('sha256').update(readFileSync(join(checkpointDir(checkpoint), 'model.safetensors'))).digest('hex');
+    shaCache.set(checkpoint, h);
+  }
+  return h;
 }
 
 /** Export ROM + SRAM images of a config for a variant (task = synthetic perturbation of the base). */
@@ -63,7 +85,8 @@ export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEng
  */
 function cacheKey(g: Geometry, cfg: Config, variant: VariantId, taskSeed: number): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ g, seed: cfg.model.syntheticSeed, calib: cfg.verify.calibrationSeed, variant, taskSeed, spec: SPEC_VERSION }));
+  const weights = cfg.model.checkpoint === null ? { seed: cfg.model.syntheticSeed } : { checkpoint: checkpointSha256(cfg.model.checkpoint) };
+  h.update(JSON.stringify({ g, ...weights, calib: cfg.verify.calibrationSeed, variant, taskSeed, spec: SPEC_VERSION }));
   for (const f of EXPORT_SOURCES) h.update(readFileSync(new URL(f, import.meta.url)));
   return h.digest('hex').slice(0, 24);
 }

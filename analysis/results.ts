@@ -1,0 +1,167 @@
+/**
+ * Fine-tuning results (fixtures/results/<plan>/*.json, written by trainer/train.ts) read and
+ * summarised: per task and variant the best learning rate by mean dev score, then mean ± sample
+ * standard deviation over seeds, for the float model and through the integer datapath. Scores are
+ * the task's headline dev metric (accuracy for RTE and SST-2, F1 for MRPC, Matthews correlation for
+ * CoLA, Spearman for STS-B) times 100, as in the paper's tables. This module is the one place those
+ * summaries are computed; the simulator's report and the Table 3 CLI both use it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The parts of a trainer/train.ts result file this module reads. */
+export interface RunResultFile {
+  task: string;
+  variant: string;
+  lr: number;
+  seed: number;
+  trainable: { count: number; total: number; percent: number };
+  epochs: { epoch: number; trainLoss: number; dev: Record<string, number>; train: Record<string, number> }[];
+  best: { epoch: number; metric: string; value: number; dev: Record<string, number> };
+  integer: { dev: Record<string, number> } | null;
+  biasChange?: Record<string, number[]>;
+  provenance: { checkpoint: { sha256?: string; dir?: string; kind?: string }; commit?: string; wallS?: number; [k: string]: unknown };
+  /** File it was read from. */
+  file: string;
+}
+
+export class ResultsError extends Error {}
+
+/** Every result file in a directory (sorted by name); a file that is not a result is an error naming it. */
+export function readResults(dir: string): RunResultFile[] {
+  if (!existsSync(dir)) throw new ResultsError(`${dir}: results directory does not exist`);
+  const out: RunResultFile[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const file = join(dir, f);
+    let r: RunResultFile;
+    try {
+      r = { ...(JSON.parse(readFileSync(file, 'utf8')) as RunResultFile), file };
+    } catch (e) {
+      throw new ResultsError(`${file}: not JSON (${(e as Error).message})`);
+    }
+    for (const k of ['task', 'variant', 'lr', 'seed', 'best', 'provenance'] as const) {
+      if (r[k] === undefined) throw new ResultsError(`${file}: field ${k} is missing; not a trainer/train.ts result`);
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+export interface Stat {
+  mean: number;
+  /** Sample standard deviation (n - 1); 0 for a single seed. */
+  std: number;
+  n: number;
+}
+
+export function stat(xs: number[]): Stat {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, std: NaN, n };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+export interface CellSummary {
+  task: string;
+  variant: string;
+  metric: string;
+  /** Learning rate chosen (best mean float dev score among the rates run). */
+  lr: number;
+  seeds: number[];
+  /** Headline dev score x 100 of each seed's best epoch, float model. */
+  float: Stat;
+  /** The same model through the integer datapath; null when the variant has no images. */
+  integer: Stat | null;
+  /** Train-subset score x 100 at the best epoch (generalisation gap = train - dev). */
+  train: Stat;
+  perSeed: { seed: number; float: number; integer: number | null; train: number }[];
+}
+
+const score = (x: number | undefined): number => (x === undefined ? NaN : 100 * x);
+
+/** Per (task, variant): best learning rate by mean float dev score, stats over seeds. */
+export function summarize(results: RunResultFile[]): CellSummary[] {
+  const groups = new Map<string, RunResultFile[]>();
+  for (const r of results) {
+    const k = `${r.task}\u0000${r.variant}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const cells: CellSummary[] = [];
+  for (const rs of groups.values()) {
+    const byLr = new Map<number, RunResultFile[]>();
+    for (const r of rs) byLr.set(r.lr, [...(byLr.get(r.lr) ?? []), r]);
+    let best: RunResultFile[] | null = null;
+    let bestMean = -Infinity;
+    for (const [, g] of [...byLr].sort((a, b) => a[0] - b[0])) {
+      const m = stat(g.map((r) => score(r.best.value))).mean;
+      if (best === null || m > bestMean) [best, bestMean] = [g, m];
+    }
+    const runs = [...best!].sort((a, b) => a.seed - b.seed);
+    const metric = runs[0].best.metric;
+    const perSeed = runs.map((r) => {
+      const ep = r.epochs.find((e) => e.epoch === r.best.epoch);
+      return { seed: r.seed, float: score(r.best.value), integer: r.integer ? score(r.integer.dev[metric]) : null, train: score(ep?.train[metric]) };
+    });
+    const ints = perSeed.map((p) => p.integer);
+    cells.push({
+      task: runs[0].task,
+      variant: runs[0].variant,
+      metric,
+      lr: runs[0].lr,
+      seeds: runs.map((r) => r.seed),
+      float: stat(perSeed.map((p) => p.float)),
+      integer: ints.every((x) => x !== null) ? stat(ints as number[]) : null,
+      train: stat(perSeed.map((p) => p.train)),
+      perSeed,
+    });
+  }
+  return cells;
+}
+
+export interface VariantSummary {
+  variant: string;
+  tasks: string[];
+  /** Seeds present for every task. */
+  seeds: number[];
+  /** Per seed, the average over tasks of the headline score; then mean ± std over those seeds. */
+  float: Stat;
+  integer: Stat | null;
+}
+
+/** Average over tasks per seed (only seeds every task has), then stats over seeds. */
+export function averageOverTasks(cells: CellSummary[], variant: string, tasks: string[]): VariantSummary | null {
+  const mine = tasks.map((t) => cells.find((c) => c.task === t && c.variant === variant));
+  if (mine.some((c) => !c)) return null;
+  const seeds = mine[0]!.seeds.filter((s) => mine.every((c) => c!.seeds.includes(s)));
+  if (seeds.length === 0) return null;
+  const avg = (pick: (p: CellSummary['perSeed'][number]) => number | null): number[] | null => {
+    const xs: number[] = [];
+    for (const s of seeds) {
+      let sum = 0;
+      for (const c of mine) {
+        const v = pick(c!.perSeed.find((p) => p.seed === s)!);
+        if (v === null) return null;
+        sum += v;
+      }
+      xs.push(sum / mine.length);
+    }
+    return xs;
+  };
+  const ints = avg((p) => p.integer);
+  return { variant, tasks, seeds, float: stat(avg((p) => p.float)!), integer: ints ? stat(ints) : null };
+}
+
+/** Mean |b_F - b_0| per bias term and layer, averaged over the given runs (the paper's Figure 1). */
+export function meanBiasChange(runs: RunResultFile[]): Record<string, number[]> | null {
+  const withChange = runs.filter((r) => r.biasChange);
+  if (withChange.length === 0) return null;
+  const out: Record<string, number[]> = {};
+  for (const term of Object.keys(withChange[0].biasChange!)) {
+    const layers = withChange[0].biasChange![term].length;
+    out[term] = Array.from({ length: layers }, (_, l) => withChange.reduce((a, r) => a + r.biasChange![term][l], 0) / withChange.length);
+  }
+  return out;
+}
+
+export const fmtStat = (s: Stat | null, digits = 1): string => (s === null || Number.isNaN(s.mean) ? '—' : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`);

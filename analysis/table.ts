@@ -1,0 +1,139 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * The paper's Table 3 (variants x tasks, mean ± std over seeds) from a campaign's results, float and
+ * through the integer datapath, with the generalisation gap, the bias-change profile (Figure 1) and,
+ * given a second results directory, the difference against it (e.g. random initialisation).
+ *
+ *   npx tsx analysis/table.ts --results fixtures/results/bitfit-small [--compare fixtures/results/random-init]
+ *       [--out FILE.md] [--json FILE.json]
+ *
+ * Exit status: 0 ok, 2 bad input (missing directory, a file that is not a result).
+ */
+import { parseArgs } from 'node:util';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { averageOverTasks, fmtStat, meanBiasChange, readResults, ResultsError, summarize, type CellSummary, type RunResultFile } from './results.js';
+
+const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
+const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
+const TASK_LABEL: Record<string, string> = { qnli: 'QNLI', sst2: 'SST-2', cola: 'CoLA', stsb: 'STS-B', mrpc: 'MRPC', rte: 'RTE' };
+const order = (list: string[], ref: string[]): string[] => [...list].sort((a, b) => (ref.indexOf(a) + 1 || 99) - (ref.indexOf(b) + 1 || 99) || a.localeCompare(b));
+
+export interface TableInput {
+  name: string;
+  runs: RunResultFile[];
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function buildTables(main: TableInput, compare?: TableInput): { markdown: string; json: Record<string, unknown> } {
+  const cells = summarize(main.runs);
+  const tasks = order([...new Set(cells.map((c) => c.task))], TASK_ORDER);
+  const variants = order([...new Set(cells.map((c) => c.variant))], VARIANT_ORDER);
+  const cell = (t: string, v: string): CellSummary | undefined => cells.find((c) => c.task === t && c.variant === v);
+  const metricOf = (t: string): string => cells.find((c) => c.task === t)!.metric;
+  const header = ['variant', 'trainable %', ...tasks.map((t) => `${TASK_LABEL[t] ?? t} (${metricOf(t)})`), 'avg'];
+  const pct = (v: string): string => {
+    const r = main.runs.find((x) => x.variant === v);
+    return r ? r.trainable.percent.toFixed(3) : '—';
+  };
+  const rowsOf = (kind: 'float' | 'integer'): string[][] =>
+    variants.map((v) => [v, pct(v), ...tasks.map((t) => fmtStat(cell(t, v)?.[kind] ?? null)), fmtStat(averageOverTasks(cells, v, tasks)?.[kind] ?? null)]);
+  const checkpoints = [...new Set(main.runs.map((r) => r.provenance.checkpoint.sha256 ?? r.provenance.checkpoint.kind ?? '?'))];
+  const lrs = [...new Set(cells.map((c) => `${c.variant} ${c.lr}`))];
+  const seeds = [...new Set(cells.flatMap((c) => c.seeds))].sort((a, b) => a - b);
+  const wall = main.runs.reduce((a, r) => a + (r.provenance.wallS ?? 0), 0);
+  const parts: string[] = [];
+  parts.push(`# ${main.name}: ${main.runs.length} runs`);
+  parts.push(
+    `Model: ${checkpoints.map((c) => (c.length === 64 ? `checkpoint sha256 ${c.slice(0, 16)}…` : c)).join(', ')}; seeds ${seeds.join(', ')}; ` +
+      `dev scores of each run's best epoch, headline metric × 100, mean ± sample std over seeds; learning rate per variant: best mean dev among those run. ` +
+      `Total training wall time ${(wall / 3600).toFixed(2)} h.`,
+  );
+  parts.push('## Float model (Table 3 layout)', table(header, rowsOf('float')));
+  parts.push('## Through the integer datapath (ROM/SRAM images of the best epoch)', table(header, rowsOf('integer')));
+  parts.push(
+    '## Generalisation gap (train subset − dev, best epoch, float)',
+    table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t)], variants.map((v) => [v, ...tasks.map((t) => {
+      const c = cell(t, v);
+      return c ? (c.train.mean - c.float.mean).toFixed(1) : '—';
+    })])),
+  );
+  const fig1 = meanBiasChange(main.runs.filter((r) => r.variant === 'bitfit'));
+  if (fig1) {
+    const layers = Object.values(fig1)[0].length;
+    parts.push(
+      '## Bias change |b_F − b_0| of bitfit (mean over tasks and seeds; the paper\'s Figure 1)',
+      table(['term', ...Array.from({ length: layers }, (_, l) => `layer ${l}`)], Object.entries(fig1).map(([t, xs]) => [t, ...xs.map((x) => x.toExponential(2))])),
+    );
+  }
+  let comparison: Record<string, unknown> | null = null;
+  if (compare) {
+    const other = summarize(compare.runs);
+    const shared = variants.filter((v) => other.some((c) => c.variant === v));
+    const rows = shared.map((v) => [
+      v,
+      ...tasks.map((t) => {
+        const a = cell(t, v);
+        const b = other.find((c) => c.task === t && c.variant === v);
+        return a && b ? `${fmtStat(a.float)} vs ${fmtStat(b.float)} (${(a.float.mean - b.float.mean >= 0 ? '+' : '') + (a.float.mean - b.float.mean).toFixed(1)})` : '—';
+      }),
+      (() => {
+        const a = averageOverTasks(cells, v, tasks);
+        const b = averageOverTasks(other, v, tasks);
+        return a && b ? `${(a.float.mean - b.float.mean >= 0 ? '+' : '') + (a.float.mean - b.float.mean).toFixed(1)}` : '—';
+      })(),
+    ]);
+    parts.push(`## ${main.name} vs ${compare.name} (float dev score; difference in brackets)`, table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t), 'avg diff'], rows));
+    comparison = { name: compare.name, cells: other };
+  }
+  parts.push(`Learning rates: ${lrs.join('; ')}.`);
+  return {
+    markdown: parts.join('\n\n') + '\n',
+    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, comparison },
+  };
+}
+
+function main(argv: string[]): number {
+  let v;
+  try {
+    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (e) {
+    console.error(`analysis/table.ts: ${(e as Error).message} (see --help)`);
+    return 2;
+  }
+  if (v.help) {
+    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json]');
+    return 0;
+  }
+  if (!v.results) {
+    console.error('analysis/table.ts: --results DIR is required (a campaign directory under fixtures/results)');
+    return 2;
+  }
+  let t;
+  try {
+    const load = (d: string): TableInput => ({ name: relative(process.cwd(), resolve(d)) || d, runs: readResults(resolve(d)) });
+    const main = load(v.results);
+    if (main.runs.length === 0) throw new ResultsError(`${v.results}: no result files`);
+    t = buildTables(main, v.compare ? load(v.compare) : undefined);
+  } catch (e) {
+    if (e instanceof ResultsError) {
+      console.error(`analysis/table.ts: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const write = (f: string, s: string): void => {
+    mkdirSync(dirname(resolve(f)), { recursive: true });
+    writeFileSync(`${f}.tmp`, s);
+    renameSync(`${f}.tmp`, f);
+  };
+  if (v.out) write(v.out, t.markdown);
+  if (v.json) write(v.json, JSON.stringify(t.json, null, 2) + '\n');
+  process.stdout.write(t.markdown);
+  return 0;
+}
+
+if (process.argv[1]?.endsWith('table.ts')) process.exitCode = main(process.argv.slice(2));
