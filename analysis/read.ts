@@ -28,7 +28,16 @@ export interface VariantJson {
   perTaskAreaMm2: number;
   cyclesByLayer: { layer: string; cycles: number; macs: number; utilization: number }[];
   cyclesByOpKind: Record<string, number>;
-  accuracy: { mean: number; std: number; metric: string; seeds: number[]; task?: string } | null;
+  accuracy: {
+    mean: number;
+    std: number;
+    metric: string;
+    seeds: number[];
+    task?: string;
+    integer?: { mean: number; std: number } | null;
+    perTask?: { task: string; metric: string; lr: number; float: { mean: number; std: number }; integer: { mean: number; std: number } | null }[];
+    from?: string;
+  } | null;
 }
 
 export interface ReportJson {

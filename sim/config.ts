@@ -29,6 +29,8 @@ export interface ModelConfig extends Geometry {
   /** Path to a checkpoint (safetensors); null means seeded synthetic weights. */
   checkpoint: string | null;
   syntheticSeed: number;
+  /** Fine-tuning results of this checkpoint (a campaign directory under fixtures/results); null: none. */
+  results: string | null;
 }
 
 export interface VerifyConfig {
@@ -199,7 +201,7 @@ export function loadConfig(arg: string): Config {
   const raw = readJson(file, []);
   const c: Checker = new Checker(file);
   const root = c.fields(raw, '', ['name', 'model', 'hardware', 'variants', 'verify'], ['description', 'extends']);
-  const m = c.fields(root.model, 'model', [...GEOMETRY_FIELDS, 'checkpoint', 'syntheticSeed']);
+  const m = c.fields(root.model, 'model', [...GEOMETRY_FIELDS, 'checkpoint', 'syntheticSeed'], ['results']);
   const geometry = {} as Geometry;
   for (const k of GEOMETRY_FIELDS) {
     const v = m[k];
@@ -211,7 +213,14 @@ export function loadConfig(arg: string): Config {
     c.fail(`model.${field}`, p);
   }
   const checkpoint = m.checkpoint === null ? null : checkCheckpoint(c, m.checkpoint, geometry);
-  const model: ModelConfig = { ...geometry, checkpoint, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1) };
+  let results: string | null = null;
+  if (m.results !== undefined && m.results !== null) {
+    if (typeof m.results !== 'string' || m.results === '') c.fail('model.results', `${JSON.stringify(m.results)} must be null or a results directory (e.g. fixtures/results/<campaign>)`);
+    if (checkpoint === null) c.fail('model.results', `${JSON.stringify(m.results)}: results need a model.checkpoint (synthetic weights have no measured accuracy)`);
+    if (!existsSync(resolve(PROJECT_ROOT, m.results))) c.fail('model.results', `${JSON.stringify(m.results)}: ${resolve(PROJECT_ROOT, m.results)} does not exist`);
+    results = m.results;
+  }
+  const model: ModelConfig = { ...geometry, checkpoint, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1), results };
   if (!Array.isArray(root.variants) || root.variants.length === 0) c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
   const variants = root.variants.map((v, i) => c.simVariant(v, `variants[${i}]`));
   const seen = new Set<string>();

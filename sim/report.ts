@@ -14,7 +14,10 @@ import { tasksOnChip } from './costs.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
 import { floatParamShapes } from '../rtl-model/export.js';
-import { geometryOf } from './config.js';
+import { geometryOf, PROJECT_ROOT } from './config.js';
+import { checkpointSha256 } from './pipeline.js';
+import { SIM_VARIANTS } from './variants.js';
+import { averageOverTasks, readResults, summarize, type Stat } from '../analysis/results.js';
 import { SPEC_VERSION, tensorElements } from '../rtl-model/spec/index.js';
 
 export const REPORT_SCHEMA = 'bitfit-rom-accel/report@1';
@@ -56,6 +59,7 @@ export function assertFinite(x: unknown, path = 'report'): void {
 
 export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[], verify: VerifyReport | null, command: string): Record<string, unknown> {
   const hw = cfg.hardware;
+  const acc = accuracyOf(cfg);
   const report = {
     schema: REPORT_SCHEMA,
     config: { name: cfg.name, sha256: cfg.sha256, file: cfg.file },
@@ -75,7 +79,10 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       seqLen: cfg.model.seqLen,
       vocab: cfg.model.vocab,
       params: modelParams(cfg),
-      weights: { kind: 'synthetic', seed: cfg.model.syntheticSeed, note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them' },
+      weights:
+        cfg.model.checkpoint === null
+          ? { kind: 'synthetic', seed: cfg.model.syntheticSeed, note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them' }
+          : { kind: 'checkpoint', path: cfg.model.checkpoint, sha256: checkpointSha256(cfg.model.checkpoint), note: 'weights of the checkpoint; the verification task image perturbs its writable tensors with a seeded synthetic task' },
     },
     hardware: {
       ...hw,
@@ -86,7 +93,7 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       counts: 'computed by this tool: closed-form schedule of sim/workload.ts on sim/cycles.ts (SCALE-Sim v2 convention, checked against a cycle-stepped array model)',
       costs: `computed from ${tech.table.node} technology constants (technology.constants lists each with source and kind: measured, derived or assumed)`,
       verify: 'measured by this tool: datapath (rtl-model) and TensorFlow.js reference (trainer) run on the same images and compared element by element',
-      accuracy: 'null: no fine-tuning results exist for this model (the trainer has not produced fixtures/results for it); published figures are not substituted',
+      accuracy: acc.source,
     },
     verify: verify
       ? {
@@ -122,11 +129,64 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       perTaskAreaMm2: round(p.perTaskAreaMm2),
       cyclesByLayer: byLayer(p, cfg.model.layers),
       cyclesByOpKind: byKind(p),
-      accuracy: null,
+      accuracy: acc.byVariant.get(p.variant) ?? null,
     })),
   };
   assertFinite(report);
   return report;
+}
+
+export interface VariantAccuracy {
+  /** Per seed, the average over `task` of the headline dev score x 100 (float model); mean ± std over seeds. */
+  mean: number;
+  std: number;
+  metric: string;
+  seeds: number[];
+  task: string;
+  /** The same through the integer datapath (images of each run's best epoch); null when the variant has no images. */
+  integer: { mean: number; std: number } | null;
+  perTask: { task: string; metric: string; lr: number; float: { mean: number; std: number }; integer: { mean: number; std: number } | null }[];
+  /** Variant whose fine-tuning results these are (dram-stream hosts full fine-tuning). */
+  from: string;
+}
+
+/**
+ * Accuracy per simulated variant from the config's results directory: only runs of this exact
+ * checkpoint (sha256) and sequence length count; others are left out and the source says how many.
+ */
+export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccuracy>; source: string } {
+  const byVariant = new Map<string, VariantAccuracy>();
+  if (cfg.model.checkpoint === null) return { byVariant, source: 'null: seeded synthetic weights have no measured accuracy; published figures are not substituted' };
+  if (cfg.model.results === null) return { byVariant, source: `null: the config names no fine-tuning results (model.results) for checkpoint ${cfg.model.checkpoint}` };
+  const sha = checkpointSha256(cfg.model.checkpoint);
+  const all = readResults(resolve(PROJECT_ROOT, cfg.model.results));
+  const runs = all.filter((r) => r.provenance.checkpoint.sha256 === sha && (r.provenance.geometry as { seqLen?: number } | undefined)?.seqLen === cfg.model.seqLen);
+  const cells = summarize(runs);
+  const tasks = [...new Set(cells.map((c) => c.task))].sort();
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const st = (s: Stat): { mean: number; std: number } => ({ mean: r1(s.mean), std: r1(s.std) });
+  for (const v of SIM_VARIANTS) {
+    const from = v === 'dram-stream' ? 'full-ft' : v;
+    const avg = averageOverTasks(cells, from, tasks);
+    if (!avg) continue;
+    byVariant.set(v, {
+      ...st(avg.float),
+      metric: 'average of headline dev scores x 100 (accuracy: RTE, SST-2; F1: MRPC; MCC: CoLA; Spearman: STS-B), float model',
+      seeds: avg.seeds,
+      task: tasks.join(', '),
+      integer: avg.integer ? st(avg.integer) : null,
+      perTask: cells.filter((c) => c.variant === from).map((c) => ({ task: c.task, metric: c.metric, lr: c.lr, float: st(c.float), integer: c.integer ? st(c.integer) : null })),
+      from,
+    });
+  }
+  const left = all.length - runs.length;
+  return {
+    byVariant,
+    source:
+      `measured by this tool: ${runs.length} fine-tuning runs in ${cfg.model.results} (trainer/train.ts; checkpoint sha256 ${sha.slice(0, 16)}…, sequence ${cfg.model.seqLen}; ` +
+      `dev sets of GLUE ${tasks.join(', ')}; seeds and learning rates per variant in accuracy)` +
+      (left ? `; ${left} runs of other checkpoints or sequence lengths left out` : ''),
+  };
 }
 
 /** Cycles each layer adds (index 0: embeddings, then the encoder layers, last: pooler and head). */

@@ -222,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
         progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
         ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
       } else {
-        progress.step(`export images for ${cfg.name} [${verifyVariant}] (synthetic seed ${cfg.model.syntheticSeed})`);
+        progress.step(`export images for ${cfg.name} [${verifyVariant}] (${cfg.model.checkpoint === null ? `synthetic seed ${cfg.model.syntheticSeed}` : `checkpoint ${cfg.model.checkpoint}`})`);
         ex = await imagesFor(cfg, verifyVariant, engine, args.noCache ? undefined : resolve('out', '.cache'));
         if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
       }

@@ -40,7 +40,9 @@ describe('configs', () => {
     ['unknown top-level field', { ...rawBase, colour: 'red' }, /colour: unknown field/],
     ['sequence longer than positions', withModel({ seqLen: 9 }), /seqLen = 9 exceeds maxPositions = 8/],
     ['padding the whole sequence', { ...rawBase, verify: { ...rawBase.verify, padTail: 4 } }, /verify\.padTail: 4 must be an integer in \[0, 3\]/],
-    ['a checkpoint before the reader exists', withModel({ checkpoint: 'x.safetensors' }), /model\.checkpoint/],
+    ['a checkpoint directory that does not exist', withModel({ checkpoint: 'no/such/dir' }), /model\.checkpoint: "no\/such\/dir": .*config\.json does not exist/],
+    ['a checkpoint of another geometry', withModel({ checkpoint: 'fixtures/pretrained/bert-l4-h128' }), /model\.layers: 2 but the checkpoint "fixtures\/pretrained\/bert-l4-h128" has 4/],
+    ['results without a checkpoint', withModel({ results: 'fixtures/results' }), /model\.results: "fixtures\/results": results need a model\.checkpoint/],
     ['duplicate variant', { ...rawBase, variants: ['bitfit', 'bitfit'] }, /variants\[1\]: bitfit is listed twice/],
     ['not JSON', '{ nope', /is not valid JSON/],
     ['unknown dataflow', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, dataflow: 'rs' } } }, /hardware\.array\.dataflow: "rs" is not a dataflow; allowed: os, ws, is/],
@@ -56,6 +58,12 @@ describe('configs', () => {
       expect(() => loadConfig(p)).toThrow(p);
     });
   }
+  it('loads the config of the project\'s own checkpoint, whose geometry is the checkpoint\'s', () => {
+    const c = loadConfig('bert-l4-h128');
+    expect(c.model).toMatchObject({ layers: 4, hidden: 128, heads: 2, ffn: 512, vocab: 30522, checkpoint: 'fixtures/pretrained/bert-l4-h128' });
+    const p = write('ck-bad-results.json', { extends: 'bert-l4-h128', name: 'r', model: { results: 'fixtures/results/no-such-campaign' } });
+    expect(() => loadConfig(p)).toThrow(/model\.results: "fixtures\/results\/no-such-campaign": .* does not exist/);
+  });
   it('rejects a missing file and an extends cycle', () => {
     expect(() => loadConfig('no-such-config')).toThrow(/does not exist/);
     write('a.json', { extends: './b.json' });

@@ -1,0 +1,108 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { averageOverTasks, meanBiasChange, readResults, ResultsError, stat, summarize, type RunResultFile } from '../../analysis/results.js';
+import { buildTables } from '../../analysis/table.js';
+import { loadConfig } from '../../sim/config.js';
+import { accuracyOf } from '../../sim/report.js';
+import { checkpointSha256 } from '../../sim/pipeline.js';
+
+/** A result file as trainer/train.ts writes it, with the fields the summaries read. */
+function run(task: string, variant: string, lr: number, seed: number, dev: number, integer: number | null, sha = 'a'.repeat(64), seqLen = 64): Omit<RunResultFile, 'file'> {
+  const metric = task === 'cola' ? 'mcc' : 'accuracy';
+  return {
+    task, variant, lr, seed,
+    trainable: { count: 10, total: 1000, percent: 1 },
+    epochs: [{ epoch: 1, trainLoss: 0.5, dev: { [metric]: dev }, train: { [metric]: dev + 0.1 } }],
+    best: { epoch: 1, metric, value: dev, dev: { [metric]: dev } },
+    integer: integer === null ? null : { dev: { [metric]: integer } },
+    biasChange: { b_q: [seed, 2 * seed], b_k: [0, 0] },
+    provenance: { checkpoint: { sha256: sha }, geometry: { seqLen }, wallS: 10 },
+  };
+}
+
+function dirWith(runs: Omit<RunResultFile, 'file'>[]): string {
+  const d = mkdtempSync(join(tmpdir(), 'results-'));
+  runs.forEach((r, i) => writeFileSync(join(d, `r${i}.json`), JSON.stringify(r)));
+  return d;
+}
+
+describe('results summaries', () => {
+  it('computes the sample standard deviation', () => {
+    expect(stat([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(5 / 3), n: 4 });
+    expect(stat([7])).toEqual({ mean: 7, std: 0, n: 1 });
+  });
+
+  it('picks the learning rate with the best mean dev score, then takes mean ± std over seeds, x 100', () => {
+    const runs = readResults(dirWith([
+      run('rte', 'bitfit', 1e-4, 1, 0.5, 0.5), run('rte', 'bitfit', 1e-4, 2, 0.7, 0.6),
+      run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), run('rte', 'bitfit', 1e-3, 2, 0.62, 0.6),
+    ]));
+    const [c] = summarize(runs);
+    expect(c.lr).toBe(1e-3); // mean 0.61 beats 0.60
+    expect(c.float.mean).toBeCloseTo(61, 10);
+    expect(c.float.std).toBeCloseTo(Math.sqrt(2) * 1, 10);
+    expect(c.integer!.mean).toBeCloseTo(57.5, 10);
+    expect(c.train.mean).toBeCloseTo(71, 10);
+  });
+
+  it('averages over tasks seed by seed, using only seeds every task has; no integer figure if a run has none', () => {
+    const cells = summarize(readResults(dirWith([
+      run('rte', 'bitfit', 1e-3, 1, 0.5, 0.4), run('rte', 'bitfit', 1e-3, 2, 0.7, 0.6), run('rte', 'bitfit', 1e-3, 3, 0.9, 0.9),
+      run('cola', 'bitfit', 1e-3, 1, 0.1, 0.1), run('cola', 'bitfit', 1e-3, 2, 0.3, 0.3),
+      run('rte', 'rand-uniform', 1e-3, 1, 0.5, null), run('cola', 'rand-uniform', 1e-3, 1, 0.2, null),
+    ])));
+    const a = averageOverTasks(cells, 'bitfit', ['rte', 'cola'])!;
+    expect(a.seeds).toEqual([1, 2]);
+    expect(a.float.mean).toBeCloseTo(40, 10); // seed 1: (50 + 10) / 2 = 30; seed 2: (70 + 30) / 2 = 50
+    expect(a.float.std).toBeCloseTo(Math.sqrt(200), 10);
+    expect(a.integer!.mean).toBeCloseTo(35, 10);
+    const r = averageOverTasks(cells, 'rand-uniform', ['rte', 'cola'])!;
+    expect(r.integer).toBeNull();
+    expect(r.float.mean).toBeCloseTo(35, 10);
+    expect(averageOverTasks(cells, 'full-ft', ['rte'])).toBeNull();
+  });
+
+  it('averages the bias change of the paper\'s Figure 1 over runs', () => {
+    const runs = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.5, 0.5), run('rte', 'bitfit', 1e-3, 3, 0.5, 0.5)]));
+    expect(meanBiasChange(runs)).toEqual({ b_q: [2, 4], b_k: [0, 0] });
+  });
+
+  it('names a file that is not a result', () => {
+    const d = dirWith([]);
+    writeFileSync(join(d, 'x.json'), JSON.stringify({ task: 'rte' }));
+    expect(() => readResults(d)).toThrow(ResultsError);
+    expect(() => readResults(d)).toThrow(/x\.json: field variant is missing/);
+    expect(() => readResults(join(d, 'none'))).toThrow(/does not exist/);
+  });
+
+  it('lays out Table 3 with float and integer rows and the comparison against another campaign', () => {
+    const main = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), run('rte', 'full-ft', 5e-5, 1, 0.7, 0.7)]));
+    const other = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.5, 0.5, 'random-init')]));
+    const t = buildTables({ name: 'main', runs: main }, { name: 'random', runs: other });
+    expect(t.markdown).toContain('| full-ft | 1.000 | 70.0 ± 0.0 | 70.0 ± 0.0 |');
+    expect(t.markdown).toContain('| bitfit | 1.000 | 55.0 ± 0.0 | 55.0 ± 0.0 |'); // integer table
+    expect(t.markdown).toContain('60.0 ± 0.0 vs 50.0 ± 0.0 (+10.0)');
+  });
+});
+
+describe('accuracy in the simulator report', () => {
+  it('reads only runs of the config\'s checkpoint and sequence length; dram-stream reports full fine-tuning', () => {
+    const cfg0 = loadConfig('bert-l4-h128');
+    const sha = checkpointSha256(cfg0.model.checkpoint!);
+    const d = dirWith([
+      run('rte', 'bitfit', 1e-3, 1, 0.6, 0.5, sha), run('rte', 'bitfit', 1e-3, 2, 0.8, 0.7, sha),
+      run('rte', 'full-ft', 5e-5, 1, 0.9, 0.9, sha),
+      run('rte', 'bitfit', 1e-3, 3, 0.1, 0.1, 'b'.repeat(64)), // another checkpoint
+      run('rte', 'bitfit', 1e-3, 4, 0.1, 0.1, sha, 128), // another sequence length
+    ]);
+    const cfg = { ...cfg0, model: { ...cfg0.model, results: d } };
+    const acc = accuracyOf(cfg);
+    expect(acc.byVariant.get('bitfit')).toMatchObject({ mean: 70, std: 14.1, seeds: [1, 2], integer: { mean: 60, std: 14.1 }, task: 'rte' });
+    expect(acc.byVariant.get('dram-stream')).toMatchObject({ mean: 90, from: 'full-ft' });
+    expect(acc.byVariant.has('frozen')).toBe(false);
+    expect(acc.source).toMatch(/3 fine-tuning runs .*; 2 runs of other checkpoints or sequence lengths left out/);
+    expect(accuracyOf(loadConfig('rom-bert-base')).source).toMatch(/^null: seeded synthetic weights/);
+  });
+});
