@@ -9,6 +9,9 @@
  *   sim.sweep1000Ms                   1,000 analytic design points (arrays x dataflows x variants x nodes)
  *   sim.mainJobMs                     `npx tsx sim/run.ts --config rom-bert-base --no-cache` end to end (incl. verify)
  *   sim.mainJobWarmMs                 the same with its images reused from out/.cache
+ *   trainer.stepMs.<variant>          one fine-tuning step (AdamW, batch 16, sequence 128) of the project's
+ *                                     L4/H128 model on wasm, median: bias-only variants against full-ft
+ * --only SECTIONS runs a comma-separated subset of: gemm, forward, sweep, main, trainer.
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -25,9 +28,18 @@ import { MemorySystem } from '../rtl-model/memory.js';
 import { syntheticInput } from '../rtl-model/export.js';
 import { sweep, defaultAxes } from './sweep.js';
 import { gitCommit } from './report.js';
+import { stepTimes } from '../trainer/bench-step.js';
 
-const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: true });
+const SECTIONS = ['gemm', 'forward', 'sweep', 'main', 'trainer'] as const;
+const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
 const reps = values.quick ? 3 : 7;
+const only = new Set(values.only ? values.only.split(',') : SECTIONS);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s)) {
+    console.error(`bench: --only ${values.only}: unknown section "${s}"; allowed: ${SECTIONS.join(', ')}`);
+    process.exit(2);
+  }
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,24 +70,28 @@ let bertBase: Record<string, number> = {};
 
 const single = await createGemmEngine('wasm');
 const parallel = await createGemmEngine('parallel', cpus().length);
-try {
+if (only.has('gemm')) {
   const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
   const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
   gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
   rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
   rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
-  const f2 = await forwardMs(parallel);
-  const f1 = await forwardMs(single);
-  bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
-  rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
-  rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+}
+try {
+  if (only.has('forward')) {
+    const f2 = await forwardMs(parallel);
+    const f1 = await forwardMs(single);
+    bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
+    rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
+    rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+  }
 } finally {
   await single.close?.();
   await parallel.close?.();
 }
 
 let sweep1000Ms = 0;
-{
+if (only.has('sweep')) {
   const cfg = loadConfig('rom-bert-base');
   const g = geometryOf(cfg.model);
   sweep(g, cfg.hardware, defaultAxes(), 100); // warm-up
@@ -92,7 +108,7 @@ let sweep1000Ms = 0;
 
 let mainJobMs = 0;
 let mainJobWarmMs = 0;
-{
+if (only.has('main')) {
   const out = mkdtempSync(join(tmpdir(), 'bench-main-'));
   const job = (extra: string[]): number => {
     const t0 = performance.now();
@@ -107,12 +123,23 @@ let mainJobWarmMs = 0;
   rows.push(['sim.mainJobWarmMs', mainJobWarmMs.toFixed(0), 'same with the images reused from out/.cache']);
 }
 
+const stepMs: Record<string, number> = {};
+if (only.has('trainer')) {
+  const st = await stepTimes(['full-ft', 'rand-uniform', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bq', 'frozen'], { reps: values.quick ? 3 : 5 });
+  const full = st.timings.find((t) => t.variant === 'full-ft')!.ms;
+  for (const t of st.timings) {
+    stepMs[t.variant] = t.ms;
+    rows.push([`trainer.stepMs.${t.variant}`, t.ms.toFixed(0), `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`]);
+  }
+}
+
 const flat = {
   commit: gitCommit(),
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
   datapath: { gemm, bertBase },
   sim: { sweep1000Ms, mainJobMs, mainJobWarmMs },
+  trainer: { stepMs },
 };
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(`bench @ ${flat.commit.slice(0, 10)} on ${flat.cpu} (${cpus().length} cores), node ${process.version}\n`);
