@@ -65,6 +65,8 @@ export function stat(xs: number[]): Stat {
 export interface CellSummary {
   task: string;
   variant: string;
+  /** Training examples used (runs with different training-set sizes are summarised apart). */
+  trainExamples: number;
   metric: string;
   /** Learning rate chosen (best mean float dev score among the rates run). */
   lr: number;
@@ -78,13 +80,16 @@ export interface CellSummary {
   perSeed: { seed: number; float: number; integer: number | null; train: number }[];
 }
 
+/** Training examples a run used (provenance.data.train.used); 0 if the file does not say. */
+export const trainExamples = (r: RunResultFile): number => ((r.provenance.data as { train?: { used?: number } } | undefined)?.train?.used ?? 0);
+
 const score = (x: number | undefined): number => (x === undefined ? NaN : 100 * x);
 
 /** Per (task, variant): best learning rate by mean float dev score, stats over seeds. */
 export function summarize(results: RunResultFile[]): CellSummary[] {
   const groups = new Map<string, RunResultFile[]>();
   for (const r of results) {
-    const k = `${r.task}\u0000${r.variant}`;
+    const k = `${r.task}\u0000${r.variant}\u0000${trainExamples(r)}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const cells: CellSummary[] = [];
@@ -107,6 +112,7 @@ export function summarize(results: RunResultFile[]): CellSummary[] {
     cells.push({
       task: runs[0].task,
       variant: runs[0].variant,
+      trainExamples: trainExamples(runs[0]),
       metric,
       lr: runs[0].lr,
       seeds: runs.map((r) => r.seed),

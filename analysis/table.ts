@@ -61,6 +61,18 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
       return c ? (c.train.mean - c.float.mean).toFixed(1) : '—';
     })])),
   );
+  // the paper's Figure 2: the same task and variant at several training-set sizes
+  const sized = new Map<string, CellSummary[]>();
+  for (const c of cells) sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
+  for (const t of tasks) {
+    const curves = variants.map((v) => sized.get(`${t} ${v}`) ?? []).filter((cs) => cs.length > 1);
+    if (curves.length === 0) continue;
+    const sizes = [...new Set(curves.flat().map((c) => c.trainExamples))].sort((a, b) => a - b);
+    parts.push(
+      `## ${TASK_LABEL[t] ?? t} dev score against training-set size (the paper's Figure 2)`,
+      table(['variant', ...sizes.map(String)], curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))])),
+    );
+  }
   const fig1 = meanBiasChange(main.runs.filter((r) => r.variant === 'bitfit'));
   if (fig1) {
     const layers = Object.values(fig1)[0].length;

@@ -8,6 +8,7 @@
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
  *   "epochs", "batch", "seq", "trainLimit": { "sst2": 8000, "*": 1000 } }   ("*": every other task)
+ *   optional "trainSizes": [100, 400, 1600]: one run per size (first N training examples; Figure 2)
  * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance).
  * The learning-rate grids default to the paper's (bias-only and full fine-tuning).
  */
@@ -29,6 +30,8 @@ export interface Plan {
   batch: number;
   seq: number;
   trainLimit: Record<string, number>;
+  /** Training-set sizes to sweep (the paper's Figure 2); each run uses the first N examples. Overrides trainLimit. */
+  trainSizes?: number[];
 }
 
 export const PAPER_LR = { bias: [1e-4, 4e-4, 7e-4, 1e-3], full: [1e-5, 2e-5, 3e-5, 5e-5] };
@@ -49,13 +52,16 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
     for (const task of p.tasks) {
       for (const variant of p.variants) {
         for (const lr of variant === 'full-ft' ? p.lr.full : p.lr.bias) {
-          const out = join(resultsDir, `${task}-${variant}-lr${lr}-seed${seed}.json`);
-          const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
-          if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
-          else args.push('--random-init');
-          const limit = p.trainLimit[task] ?? p.trainLimit['*'];
-          if (limit) args.push('--train-limit', String(limit));
-          runs.push({ task, variant, lr, seed, out, args });
+          const sizes = p.trainSizes ?? [p.trainLimit[task] ?? p.trainLimit['*'] ?? 0];
+          for (const size of sizes) {
+            const tag = p.trainSizes ? `-n${size}` : '';
+            const out = join(resultsDir, `${task}-${variant}-lr${lr}${tag}-seed${seed}.json`);
+            const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
+            if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
+            else args.push('--random-init');
+            if (size) args.push('--train-limit', String(size));
+            runs.push({ task, variant, lr, seed, out, args });
+          }
         }
       }
     }
@@ -71,7 +77,7 @@ function loadPlan(file: string): Plan {
   };
   return {
     name: need('name'), checkpoint: raw.checkpoint ?? null, tasks: need('tasks'), variants: need('variants'), seeds: need('seeds'),
-    lr: raw.lr ?? PAPER_LR, epochs: raw.epochs ?? 3, batch: raw.batch ?? 16, seq: raw.seq ?? 128, trainLimit: raw.trainLimit ?? {},
+    lr: raw.lr ?? PAPER_LR, epochs: raw.epochs ?? 3, batch: raw.batch ?? 16, seq: raw.seq ?? 128, trainLimit: raw.trainLimit ?? {}, trainSizes: raw.trainSizes,
   };
 }
 

@@ -69,6 +69,20 @@ describe('results summaries', () => {
     expect(meanBiasChange(runs)).toEqual({ b_q: [2, 4], b_k: [0, 0] });
   });
 
+  it('summarises training-set sizes apart and lays them out as the paper\'s Figure 2', () => {
+    const sized = (n: number, seed: number, dev: number, v = 'bitfit'): Omit<RunResultFile, 'file'> => {
+      const r = run('sst2', v, 1e-3, seed, dev, dev);
+      return { ...r, provenance: { ...r.provenance, data: { train: { used: n } } } };
+    };
+    const runs = readResults(dirWith([sized(100, 1, 0.6), sized(100, 2, 0.62), sized(400, 1, 0.7), sized(400, 2, 0.74), sized(100, 1, 0.5, 'full-ft'), sized(400, 1, 0.8, 'full-ft')]));
+    const cells = summarize(runs).filter((c) => c.variant === 'bitfit');
+    expect(cells.map((c) => [c.trainExamples, c.float.mean])).toEqual([[100, 61], [400, 72]]);
+    const t = buildTables({ name: 'f2', runs });
+    expect(t.markdown).toContain('| variant | 100 | 400 |');
+    expect(t.markdown).toContain('| bitfit | 61.0 ± 1.4 | 72.0 ± 2.8 |');
+    expect(t.markdown).toContain('| full-ft | 50.0 ± 0.0 | 80.0 ± 0.0 |');
+  });
+
   it('names a file that is not a result', () => {
     const d = dirWith([]);
     writeFileSync(join(d, 'x.json'), JSON.stringify({ task: 'rte' }));

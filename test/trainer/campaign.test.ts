@@ -26,4 +26,11 @@ describe('campaign plans', () => {
     expect(runs[0].args.slice(-2)).not.toContain('--random-init');
     expect(runs[0].args).toContain('ck');
   });
+
+  it('sweeps training-set sizes, one result file per size', () => {
+    const plan: Plan = { name: 'f2', checkpoint: 'ck', tasks: ['sst2'], variants: ['bitfit', 'full-ft'], seeds: [1], lr: { bias: [1e-3], full: [5e-5] }, epochs: 1, batch: 8, seq: 32, trainLimit: { '*': 50 }, trainSizes: [100, 400] };
+    const runs = expandPlan(plan, '/r');
+    expect(runs.map((r) => r.out)).toEqual(['/r/sst2-bitfit-lr0.001-n100-seed1.json', '/r/sst2-bitfit-lr0.001-n400-seed1.json', '/r/sst2-full-ft-lr0.00005-n100-seed1.json', '/r/sst2-full-ft-lr0.00005-n400-seed1.json']);
+    expect(runs.map((r) => r.args[r.args.indexOf('--train-limit') + 1])).toEqual(['100', '400', '100', '400']);
+  });
 });
