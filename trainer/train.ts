@@ -193,8 +193,8 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     }
     const tTrain = performance.now();
     const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
-    // train metric on (up to) 1,000 training examples: the generalisation gap of the paper
-    const sub = Math.min(trainEx.length, 1000);
+    // train metric on (up to) 256 training examples: the generalisation gap of the paper
+    const sub = Math.min(trainEx.length, 256);
     const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub), lengths: trD.lengths.subarray(0, sub) };
     const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
