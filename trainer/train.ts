@@ -5,6 +5,7 @@
  *   npx tsx trainer/train.ts --task rte --variant bitfit [--checkpoint DIR | --random-init]
  *       [--lr 1e-3] [--epochs 3] [--batch 16] [--seq 128] [--seed 1] [--train-limit N]
  *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto] [--no-integer]
+ *   npx tsx trainer/train.ts --list-variants [--checkpoint DIR | --random-init]   (trainable count and % per variant)
  *
  * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
  * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric;
@@ -136,27 +137,44 @@ export function biasChange(g: Geometry, before: Map<string, Float32Array>, after
 
 const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+/**
+ * The model a run starts from: a checkpoint's weights with a fresh (seeded) head, or a seeded random
+ * initialisation of the project's L4/H128 geometry.
+ */
+export function startingPoint(checkpoint: string | null, seqLen: number, numLabels: number, seed: number, vocab: number): { g: Geometry; params: Map<string, Float32Array>; ckpt: Record<string, string> | null } {
+  if (!checkpoint) {
+    const g: Geometry = { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen, vocab, maxPositions: 512, typeVocab: 2, numLabels };
+    return { g, params: initialParams(g, seed), ckpt: null };
+  }
+  const cfg = readBertConfig(join(checkpoint, 'config.json'));
+  const g = { ...toGeometry(cfg, seqLen), numLabels };
+  const f = readSafetensors(join(checkpoint, 'model.safetensors'));
+  const init = initialParams(g, seed); // fresh head (and anything the checkpoint lacks)
+  const params = new Map(init);
+  for (const [k, t] of f.tensors) if (init.has(k) && !k.startsWith('classifier.')) params.set(k, t.data as Float32Array);
+  return { g, params, ckpt: { dir: checkpoint, sha256: sha256(join(checkpoint, 'model.safetensors')) } };
+}
+
+/** Trainable parameter count and percentage of every variant for a starting point. */
+export function variantCounts(g: Geometry, params: Map<string, Float32Array>): { variant: TrainVariant; count: number; total: number; percent: number }[] {
+  const model = new BertModel(g, params, { head: 'classification' });
+  try {
+    return TRAIN_VARIANTS.map((variant) => {
+      const t = selectTrainable(model, variant, 1);
+      return { variant, count: t.count, total: t.total, percent: (100 * t.count) / t.total };
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
 export async function runFinetune(o: RunOptions, log: (s: string) => void = () => {}): Promise<RunResult> {
   const t0 = performance.now();
   const train = loadGlue(o.task, 'train', o.glueDir);
   const dev = loadGlue(o.task, 'dev', o.glueDir);
   const tok = WordPieceTokenizer.fromVocabFile(o.vocab);
   const numLabels = o.task === 'stsb' ? 1 : train.numLabels;
-  let g: Geometry;
-  let params: Map<string, Float32Array>;
-  let ckpt: Record<string, string> | null = null;
-  if (o.checkpoint) {
-    const cfg = readBertConfig(join(o.checkpoint, 'config.json'));
-    g = { ...toGeometry(cfg, o.seqLen), numLabels };
-    const f = readSafetensors(join(o.checkpoint, 'model.safetensors'));
-    const init = initialParams(g, o.seed); // fresh head (and anything the checkpoint lacks)
-    params = new Map(init);
-    for (const [k, t] of f.tensors) if (init.has(k) && !k.startsWith('classifier.')) params.set(k, t.data as Float32Array);
-    ckpt = { dir: o.checkpoint, sha256: sha256(join(o.checkpoint, 'model.safetensors')) };
-  } else {
-    g = { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen: o.seqLen, vocab: tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels };
-    params = initialParams(g, o.seed);
-  }
+  const { g, params, ckpt } = startingPoint(o.checkpoint, o.seqLen, numLabels, o.seed, tok.vocabSize);
   const model = new BertModel(g, params, { head: o.task === 'stsb' ? 'regression' : 'classification' });
   const trainable = selectTrainable(model, o.variant, o.seed);
   log(`${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable (${((100 * trainable.count) / trainable.total).toFixed(3)}%)`);
@@ -264,6 +282,7 @@ async function main(argv: string[]): Promise<number> {
         'glue-dir': { type: 'string' },
         out: { type: 'string' },
         backend: { type: 'string', default: 'wasm' },
+        'list-variants': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -279,6 +298,15 @@ async function main(argv: string[]): Promise<number> {
     console.error(`error: ${msg}`);
     return 2;
   };
+  if (v['list-variants']) {
+    const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
+    if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
+    await selectBackend(v.backend as BackendRequest);
+    const { g, params } = startingPoint(checkpoint, 128, 2, 1, 30522);
+    console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
+    for (const c of variantCounts(g, params)) console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
+    return 0;
+  }
   if (!v.task || !(GLUE_TASKS as readonly string[]).includes(v.task) || v.task === 'qnli') return bad(`--task ${v.task}: one of ${GLUE_TASKS.filter((t) => t !== 'qnli').join(', ')} (QNLI has no train split here)`);
   if (!(TRAIN_VARIANTS as readonly string[]).includes(v.variant!)) return bad(`--variant ${v.variant}: one of ${TRAIN_VARIANTS.join(', ')}`);
   if (!(BACKENDS as readonly string[]).includes(v.backend!)) return bad(`--backend ${v.backend}: one of ${BACKENDS.join(', ')}`);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { selectBackend } from '../../trainer/backend.js';
-import { runFinetune } from '../../trainer/train.js';
+import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.js';
 import { glueMiniDir } from './glue-mini.js';
 
 const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
@@ -28,5 +28,21 @@ describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, ra
     expect(r.biasChange.b_q.length).toBe(4);
     expect(r.biasChange.b_q.every((x) => x > 0)).toBe(true);
     for (const t of ['b_k', 'b_v', 'b_m1', 'b_LN1', 'b_m2', 'b_m3', 'b_LN2'] as const) expect(r.biasChange[t]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('trainable counts per variant', () => {
+  it('counts biases, head and pooler bias of the project geometry as the paper defines the variants', async () => {
+    await selectBackend('wasm');
+    const { g, params } = startingPoint(null, 16, 2, 1, 100);
+    const c = Object.fromEntries(variantCounts(g, params).map((x) => [x.variant, x.count]));
+    const H = 128, F = 512, L = 4;
+    const head = H + 2 * H + 2; // pooler bias + classifier
+    expect(c.frozen).toBe(head);
+    expect(c['bitfit-bq']).toBe(head + L * H);
+    expect(c['bitfit-bm2']).toBe(head + L * F);
+    expect(c.bitfit).toBe(head + L * (7 * H + F)); // q, k, v, m1, LN1, m3, LN2 of width H; m2 of width F
+    expect(c['rand-uniform']).toBe(c.bitfit);
+    expect(c['full-ft']).toBe(variantCounts(g, params)[0].total);
   });
 });
