@@ -85,8 +85,9 @@ function encodeAll(tok: WordPieceTokenizer, ex: GlueExample[], L: number): Encod
 
 /**
  * The examples `idx` as a batch trimmed to its longest sequence (rounded up to a multiple of 8, at most L).
- * Exact in the model's arithmetic: padded keys get an additive mask of -10000, whose softmax weight is
- * exactly 0 in float32, and nothing else reads the padded positions, so [CLS] does not change.
+ * The same model: padded keys get an additive mask of -10000, whose softmax weight is exactly 0 in
+ * float32, and nothing else reads the padded positions, so [CLS] changes only by the summation order
+ * of products over a different length (float rounding), not in what is computed.
  */
 function batchInputs(d: Encoded, idx: ArrayLike<number>, L: number): { inputIds: tf.Tensor2D; tokenTypeIds: tf.Tensor2D; attentionMask: tf.Tensor2D } {
   let longest = 1;
@@ -134,6 +135,9 @@ export function biasChange(g: Geometry, before: Map<string, Float32Array>, after
   }
   return out;
 }
+
+/** A dev metric for choosing the best epoch: undefined or NaN (e.g. Spearman of constant predictions) ranks last. */
+const orMinus = (x: number | undefined): number => (x === undefined || Number.isNaN(x) ? -Infinity : x);
 
 const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -217,12 +221,12 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
     log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}, train ${JSON.stringify(trM)} (${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`);
-    if (!bestParams || (devM[metric] ?? -Infinity) > (bestDev ?? -Infinity)) {
+    if (!bestParams || orMinus(devM[metric]) > (bestDev ?? -Infinity)) {
       bestParams = model.exportParams();
-      bestDev = devM[metric] ?? -Infinity;
+      bestDev = orMinus(devM[metric]);
     }
   }
-  const best = epochs.reduce((a, b) => ((b.dev[metric] ?? -Infinity) > (a.dev[metric] ?? -Infinity) ? b : a));
+  const best = epochs.reduce((a, b) => (orMinus(b.dev[metric]) > orMinus(a.dev[metric]) ? b : a));
   let integer: RunResult['integer'] = null;
   if (o.integer && isExportable(o.variant) && bestParams) {
     const toInput = (d: typeof devD, i: number): ForwardInput => ({ inputIds: d.ids.slice(i * L, (i + 1) * L), tokenTypeIds: d.types.slice(i * L, (i + 1) * L), attentionMask: d.mask.slice(i * L, (i + 1) * L) });
