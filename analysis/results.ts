@@ -83,7 +83,8 @@ export interface CellSummary {
 /** Training examples a run used (provenance.data.train.used); 0 if the file does not say. */
 export const trainExamples = (r: RunResultFile): number => ((r.provenance.data as { train?: { used?: number } } | undefined)?.train?.used ?? 0);
 
-const score = (x: number | undefined): number => (x === undefined ? NaN : 100 * x);
+/** Score x 100; a missing metric, or NaN (written to JSON as null), is NaN, never 0. */
+const score = (x: number | null | undefined): number => (x === undefined || x === null || Number.isNaN(x) ? NaN : 100 * x);
 
 /** Per (task, variant): best learning rate by mean float dev score, stats over seeds. */
 export function summarize(results: RunResultFile[]): CellSummary[] {
@@ -96,13 +97,16 @@ export function summarize(results: RunResultFile[]): CellSummary[] {
   for (const rs of groups.values()) {
     const byLr = new Map<number, RunResultFile[]>();
     for (const r of rs) byLr.set(r.lr, [...(byLr.get(r.lr) ?? []), r]);
-    let best: RunResultFile[] | null = null;
+    // rates compared on the seeds every rate has finished; a rate whose mean is NaN ranks last
+    const lrs = [...byLr].sort((a, b) => a[0] - b[0]);
+    const common = [...new Set(rs.map((r) => r.seed))].filter((seed) => lrs.every(([, g]) => g.some((r) => r.seed === seed)));
+    let best: RunResultFile[] = lrs[0][1];
     let bestMean = -Infinity;
-    for (const [, g] of [...byLr].sort((a, b) => a[0] - b[0])) {
-      const m = stat(g.map((r) => score(r.best.value))).mean;
-      if (best === null || m > bestMean) [best, bestMean] = [g, m];
+    for (const [, g] of lrs) {
+      const m = stat(g.filter((r) => common.includes(r.seed)).map((r) => score(r.best.value))).mean;
+      if (!Number.isNaN(m) && m > bestMean) [best, bestMean] = [g, m];
     }
-    const runs = [...best!].sort((a, b) => a.seed - b.seed);
+    const runs = [...best].sort((a, b) => a.seed - b.seed);
     const metric = runs[0].best.metric;
     const perSeed = runs.map((r) => {
       const ep = r.epochs.find((e) => e.epoch === r.best.epoch);
@@ -125,6 +129,44 @@ export function summarize(results: RunResultFile[]): CellSummary[] {
   return cells;
 }
 
+/**
+ * One cell per task and variant for Table 3: where a campaign holds several training-set sizes
+ * (a Figure 2 sweep), the largest.
+ */
+export function primaryCells(cells: CellSummary[]): CellSummary[] {
+  const best = new Map<string, CellSummary>();
+  for (const c of cells) {
+    const k = `${c.task}\u0000${c.variant}`;
+    const b = best.get(k);
+    if (!b || c.trainExamples > b.trainExamples) best.set(k, c);
+  }
+  return cells.filter((c) => best.get(`${c.task}\u0000${c.variant}`) === c);
+}
+
+/**
+ * The model and recipe a set of runs shares; runs of different checkpoints (sha256), sequence
+ * lengths or epoch counts are different experiments and are refused together.
+ */
+export function experimentOf(runs: RunResultFile[], where: string): { checkpoint: string; seqLen: number; epochs: number } {
+  const keyOf = (r: RunResultFile): string => {
+    const hyper = (r.provenance.hyper ?? {}) as { seqLen?: number; epochs?: number };
+    return JSON.stringify([r.provenance.checkpoint.sha256 ?? r.provenance.checkpoint.kind ?? '?', hyper.seqLen ?? 0, hyper.epochs ?? 0]);
+  };
+  const groups = new Map<string, string[]>();
+  for (const r of runs) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r.file]);
+  if (groups.size > 1) {
+    const list = [...groups].map(([k, fs]) => `${k} (${fs.length} runs, e.g. ${fs[0]})`).join('; ');
+    throw new ResultsError(`${where}: runs of different experiments [checkpoint, seqLen, epochs] are mixed: ${list}; move the stale runs out or re-run them`);
+  }
+  const [checkpoint, seqLen, epochs] = JSON.parse([...groups.keys()][0] ?? '["?",0,0]') as [string, number, number];
+  return { checkpoint, seqLen, epochs };
+}
+
+/** The runs a cell summarises (its task, variant, learning rate and training-set size). */
+export function runsOf(runs: RunResultFile[], c: CellSummary): RunResultFile[] {
+  return runs.filter((r) => r.task === c.task && r.variant === c.variant && r.lr === c.lr && trainExamples(r) === c.trainExamples);
+}
+
 export interface VariantSummary {
   variant: string;
   tasks: string[];
@@ -135,8 +177,9 @@ export interface VariantSummary {
   integer: Stat | null;
 }
 
-/** Average over tasks per seed (only seeds every task has), then stats over seeds. */
-export function averageOverTasks(cells: CellSummary[], variant: string, tasks: string[]): VariantSummary | null {
+/** Average over tasks per seed (only seeds every task has), then stats over seeds; Table 3 cells (primaryCells). */
+export function averageOverTasks(allCells: CellSummary[], variant: string, tasks: string[]): VariantSummary | null {
+  const cells = primaryCells(allCells);
   const mine = tasks.map((t) => cells.find((c) => c.task === t && c.variant === variant));
   if (mine.some((c) => !c)) return null;
   const seeds = mine[0]!.seeds.filter((s) => mine.every((c) => c!.seeds.includes(s)));
@@ -170,4 +213,6 @@ export function meanBiasChange(runs: RunResultFile[]): Record<string, number[]> 
   return out;
 }
 
-export const fmtStat = (s: Stat | null, digits = 1): string => (s === null || Number.isNaN(s.mean) ? '—' : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`);
+/** "mean ± std"; "mean ± —" for a single seed (no spread to report); "—" when there is no figure. */
+export const fmtStat = (s: Stat | null, digits = 1): string =>
+  s === null || Number.isNaN(s.mean) ? '—' : `${s.mean.toFixed(digits)} ± ${s.n < 2 ? '—' : s.std.toFixed(digits)}`;

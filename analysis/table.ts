@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { averageOverTasks, fmtStat, meanBiasChange, readResults, ResultsError, summarize, type CellSummary, type RunResultFile } from './results.js';
+import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, summarize, type CellSummary, type RunResultFile } from './results.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
@@ -29,27 +29,32 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function buildTables(main: TableInput, compare?: TableInput): { markdown: string; json: Record<string, unknown> } {
-  const cells = summarize(main.runs);
+  const exp = experimentOf(main.runs, main.name);
+  if (compare) experimentOf(compare.runs, compare.name);
+  const allCells = summarize(main.runs);
+  const cells = primaryCells(allCells);
   const tasks = order([...new Set(cells.map((c) => c.task))], TASK_ORDER);
   const variants = order([...new Set(cells.map((c) => c.variant))], VARIANT_ORDER);
   const cell = (t: string, v: string): CellSummary | undefined => cells.find((c) => c.task === t && c.variant === v);
   const metricOf = (t: string): string => cells.find((c) => c.task === t)!.metric;
   const header = ['variant', 'trainable %', ...tasks.map((t) => `${TASK_LABEL[t] ?? t} (${metricOf(t)})`), 'avg'];
+  // trainable share on a two-label task (STS-B's one-output head is slightly smaller)
   const pct = (v: string): string => {
-    const r = main.runs.find((x) => x.variant === v);
+    const r = main.runs.find((x) => x.variant === v && x.task !== 'stsb') ?? main.runs.find((x) => x.variant === v);
     return r ? r.trainable.percent.toFixed(3) : '—';
   };
   const rowsOf = (kind: 'float' | 'integer'): string[][] =>
     variants.map((v) => [v, pct(v), ...tasks.map((t) => fmtStat(cell(t, v)?.[kind] ?? null)), fmtStat(averageOverTasks(cells, v, tasks)?.[kind] ?? null)]);
-  const checkpoints = [...new Set(main.runs.map((r) => r.provenance.checkpoint.sha256 ?? r.provenance.checkpoint.kind ?? '?'))];
+  const sizes = [...new Set(cells.map((c) => c.trainExamples))].sort((a, b) => a - b);
   const lrs = [...new Set(cells.map((c) => `${c.variant} ${c.lr}`))];
   const seeds = [...new Set(cells.flatMap((c) => c.seeds))].sort((a, b) => a - b);
   const wall = main.runs.reduce((a, r) => a + (r.provenance.wallS ?? 0), 0);
   const parts: string[] = [];
   parts.push(`# ${main.name}: ${main.runs.length} runs`);
   parts.push(
-    `Model: ${checkpoints.map((c) => (c.length === 64 ? `checkpoint sha256 ${c.slice(0, 16)}…` : c)).join(', ')}; seeds ${seeds.join(', ')}; ` +
-      `dev scores of each run's best epoch, headline metric × 100, mean ± sample std over seeds; learning rate per variant: best mean dev among those run. ` +
+    `Model: ${exp.checkpoint.length === 64 ? `checkpoint sha256 ${exp.checkpoint.slice(0, 16)}…` : exp.checkpoint}; sequence ${exp.seqLen}; ${exp.epochs} epochs; ` +
+      `training examples per task: ${sizes.join(', ')}; seeds ${seeds.join(', ')}; ` +
+      `dev scores of each run's best epoch, headline metric × 100, mean ± sample std over seeds (± — for a single seed); learning rate per variant: best mean dev among those run. ` +
       `Total training wall time ${(wall / 3600).toFixed(2)} h.`,
   );
   parts.push('## Float model (Table 3 layout)', table(header, rowsOf('float')));
@@ -63,7 +68,7 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
   );
   // the paper's Figure 2: the same task and variant at several training-set sizes
   const sized = new Map<string, CellSummary[]>();
-  for (const c of cells) sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
+  for (const c of allCells) sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
   for (const t of tasks) {
     const curves = variants.map((v) => sized.get(`${t} ${v}`) ?? []).filter((cs) => cs.length > 1);
     if (curves.length === 0) continue;
@@ -73,17 +78,17 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
       table(['variant', ...sizes.map(String)], curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))])),
     );
   }
-  const fig1 = meanBiasChange(main.runs.filter((r) => r.variant === 'bitfit'));
+  const fig1 = meanBiasChange(cells.filter((c) => c.variant === 'bitfit').flatMap((c) => runsOf(main.runs, c)));
   if (fig1) {
     const layers = Object.values(fig1)[0].length;
     parts.push(
-      '## Bias change |b_F − b_0| of bitfit (mean over tasks and seeds; the paper\'s Figure 1)',
+      '## Bias change |b_F − b_0| of bitfit (mean over the Table 3 runs of every task and seed; the paper\'s Figure 1)',
       table(['term', ...Array.from({ length: layers }, (_, l) => `layer ${l}`)], Object.entries(fig1).map(([t, xs]) => [t, ...xs.map((x) => x.toExponential(2))])),
     );
   }
   let comparison: Record<string, unknown> | null = null;
   if (compare) {
-    const other = summarize(compare.runs);
+    const other = primaryCells(summarize(compare.runs));
     const shared = variants.filter((v) => other.some((c) => c.variant === v));
     const rows = shared.map((v) => [
       v,

@@ -65,32 +65,35 @@ async function forwardMs(engine: GemmEngine): Promise<{ ms: number; macs: number
 }
 
 const rows: [string, string, string][] = [];
-let gemm: Record<string, number | string> = {};
-let bertBase: Record<string, number> = {};
+// null: the section did not run (--only)
+let gemm: Record<string, number | string> | null = null;
+let bertBase: Record<string, number> | null = null;
 
-const single = await createGemmEngine('wasm');
-const parallel = await createGemmEngine('parallel', cpus().length);
-if (only.has('gemm')) {
-  const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
-  const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
-  gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
-  rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
-  rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
-}
-try {
-  if (only.has('forward')) {
-    const f2 = await forwardMs(parallel);
-    const f1 = await forwardMs(single);
-    bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
-    rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
-    rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+if (only.has('gemm') || only.has('forward')) {
+  const single = await createGemmEngine('wasm');
+  const parallel = await createGemmEngine('parallel', cpus().length);
+  try {
+    if (only.has('gemm')) {
+      const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
+      const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
+      gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
+      rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
+      rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
+    }
+    if (only.has('forward')) {
+      const f2 = await forwardMs(parallel);
+      const f1 = await forwardMs(single);
+      bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
+      rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
+      rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+    }
+  } finally {
+    await single.close?.();
+    await parallel.close?.();
   }
-} finally {
-  await single.close?.();
-  await parallel.close?.();
 }
 
-let sweep1000Ms = 0;
+let sweep1000Ms: number | null = null;
 if (only.has('sweep')) {
   const cfg = loadConfig('rom-bert-base');
   const g = geometryOf(cfg.model);
@@ -106,8 +109,8 @@ if (only.has('sweep')) {
   rows.push(['sim.sweep1000Ms', sweep1000Ms.toFixed(0), '1,000 analytic design points (arrays x dataflows x variants x nodes), median']);
 }
 
-let mainJobMs = 0;
-let mainJobWarmMs = 0;
+let mainJobMs: number | null = null;
+let mainJobWarmMs: number | null = null;
 if (only.has('main')) {
   const out = mkdtempSync(join(tmpdir(), 'bench-main-'));
   const job = (extra: string[]): number => {
@@ -123,10 +126,11 @@ if (only.has('main')) {
   rows.push(['sim.mainJobWarmMs', mainJobWarmMs.toFixed(0), 'same with the images reused from out/.cache']);
 }
 
-const stepMs: Record<string, number> = {};
+let stepMs: Record<string, number> | null = null;
 if (only.has('trainer')) {
   const st = await stepTimes(['full-ft', 'rand-uniform', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bq', 'frozen'], { reps: values.quick ? 3 : 5 });
   const full = st.timings.find((t) => t.variant === 'full-ft')!.ms;
+  stepMs = {};
   for (const t of st.timings) {
     stepMs[t.variant] = t.ms;
     rows.push([`trainer.stepMs.${t.variant}`, t.ms.toFixed(0), `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`]);

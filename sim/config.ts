@@ -187,8 +187,8 @@ function checkCheckpoint(c: Checker, v: Json | undefined, g: Geometry): string {
   }
   const theirs: Partial<Record<keyof Geometry, number>> = {
     layers: hf.num_hidden_layers, hidden: hf.hidden_size, heads: hf.num_attention_heads, ffn: hf.intermediate_size,
-    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size, numLabels: hf.num_labels,
-  };
+    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size,
+  }; // numLabels is the task head's, not the checkpoint's (its head is not used)
   for (const [k, x] of Object.entries(theirs) as [keyof Geometry, number][]) {
     if (g[k] !== x) c.fail(`model.${k}`, `${g[k]} but the checkpoint ${JSON.stringify(v)} has ${x} (its config.json); the geometry must be the checkpoint's`);
   }

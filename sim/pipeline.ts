@@ -28,17 +28,28 @@ export function floatModelFor(cfg: Config): FloatModel {
   const key = JSON.stringify([g, cfg.model.checkpoint ?? cfg.model.syntheticSeed]);
   let m = baseCache.get(key);
   if (!m) {
-    m = cfg.model.checkpoint === null ? syntheticModel(g, cfg.model.syntheticSeed) : checkpointModel(g, cfg.model.checkpoint);
+    m = cfg.model.checkpoint === null ? syntheticModel(g, cfg.model.syntheticSeed) : checkpointModel(g, cfg.model.checkpoint, cfg.model.syntheticSeed);
     baseCache.set(key, m);
   }
   return m;
 }
 
-function checkpointModel(g: Geometry, checkpoint: string): FloatModel {
+/**
+ * A checkpoint's weights. Its task head (classifier.*) is not used: a pre-training checkpoint's head
+ * is no task's, and the config's numLabels may differ; the head, and a pooler the checkpoint lacks
+ * (HF BertForMaskedLM saves none), come from the seeded synthetic model, as a task image would.
+ */
+function checkpointModel(g: Geometry, checkpoint: string, seed: number): FloatModel {
   const file = join(checkpointDir(checkpoint), 'model.safetensors');
-  const tensors = validateAgainstShapes(readSafetensors(file).tensors, floatParamShapes(g), file);
+  const head = ['classifier.weight', 'classifier.bias'];
+  const synthetic = ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', ...head];
+  const all = readSafetensors(file).tensors;
+  const tensors = validateAgainstShapes(new Map([...all].filter(([k]) => !head.includes(k))), floatParamShapes(g), file, { optional: synthetic });
   const params = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
-  return { geometry: g, params, source: { kind: 'checkpoint', path: checkpoint, sha256: checkpointSha256(checkpoint) } };
+  const filled = synthetic.filter((k) => !params.has(k));
+  const syn = syntheticModel(g, seed).params;
+  for (const k of filled) params.set(k, syn.get(k)!);
+  return { geometry: g, params, source: { kind: 'checkpoint', path: checkpoint, sha256: checkpointSha256(checkpoint), synthetic: filled } };
 }
 
 const shaCache = new Map<string, string>();

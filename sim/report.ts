@@ -14,10 +14,10 @@ import { tasksOnChip } from './costs.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
 import { floatParamShapes } from '../rtl-model/export.js';
-import { geometryOf, PROJECT_ROOT } from './config.js';
+import { ConfigError, geometryOf, PROJECT_ROOT } from './config.js';
 import { checkpointSha256 } from './pipeline.js';
 import { SIM_VARIANTS } from './variants.js';
-import { averageOverTasks, readResults, summarize, type Stat } from '../analysis/results.js';
+import { averageOverTasks, experimentOf, primaryCells, readResults, ResultsError, summarize, type Stat } from '../analysis/results.js';
 import { SPEC_VERSION, tensorElements } from '../rtl-model/spec/index.js';
 
 export const REPORT_SCHEMA = 'bitfit-rom-accel/report@1';
@@ -82,7 +82,7 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       weights:
         cfg.model.checkpoint === null
           ? { kind: 'synthetic', seed: cfg.model.syntheticSeed, note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them' }
-          : { kind: 'checkpoint', path: cfg.model.checkpoint, sha256: checkpointSha256(cfg.model.checkpoint), note: 'weights of the checkpoint; the verification task image perturbs its writable tensors with a seeded synthetic task' },
+          : { kind: 'checkpoint', path: cfg.model.checkpoint, sha256: checkpointSha256(cfg.model.checkpoint), note: 'weights of the checkpoint (its classifier head, and a pooler it lacks, seeded synthetic); the verification task image perturbs the writable tensors with a seeded synthetic task' },
     },
     hardware: {
       ...hw,
@@ -161,7 +161,13 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
   const sha = checkpointSha256(cfg.model.checkpoint);
   const all = readResults(resolve(PROJECT_ROOT, cfg.model.results));
   const runs = all.filter((r) => r.provenance.checkpoint.sha256 === sha && (r.provenance.geometry as { seqLen?: number } | undefined)?.seqLen === cfg.model.seqLen);
-  const cells = summarize(runs);
+  try {
+    experimentOf(runs, cfg.model.results);
+  } catch (e) {
+    if (e instanceof ResultsError) throw new ConfigError(cfg.file, 'model.results', e.message);
+    throw e;
+  }
+  const cells = primaryCells(summarize(runs));
   const tasks = [...new Set(cells.map((c) => c.task))].sort();
   const r1 = (x: number): number => Math.round(x * 10) / 10;
   const st = (s: Stat): { mean: number; std: number } => ({ mean: r1(s.mean), std: r1(s.std) });

@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -41,8 +42,31 @@ export interface PlannedRun {
   variant: string;
   lr: number;
   seed: number;
+  /** Training examples (0: the whole training set). */
+  limit: number;
   out: string;
   args: string[];
+}
+
+/**
+ * Why an existing result file does not belong to this plan (another checkpoint, sequence length,
+ * epoch count, batch or training-set size), or null when it does and the run can be skipped.
+ */
+export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha: string | null): string | null {
+  let res: { provenance?: { checkpoint?: { sha256?: string; kind?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } } };
+  try {
+    res = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return `unreadable (${(e as Error).message})`;
+  }
+  const pv = res.provenance ?? {};
+  const ck = checkpointSha ?? 'random-init';
+  const theirs = pv.checkpoint?.sha256 ?? pv.checkpoint?.kind ?? '?';
+  if (theirs !== ck) return `checkpoint ${theirs.slice(0, 12)}, plan ${ck.slice(0, 12)}`;
+  const h = pv.hyper ?? {};
+  if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch) return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
+  if (r.limit > 0 && pv.data?.train?.used !== r.limit) return `${pv.data?.train?.used} training examples, plan ${r.limit}`;
+  return null;
 }
 
 export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
@@ -60,7 +84,7 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
             if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
             else args.push('--random-init');
             if (size) args.push('--train-limit', String(size));
-            runs.push({ task, variant, lr, seed, out, args });
+            runs.push({ task, variant, lr, seed, limit: size, out, args });
           }
         }
       }
@@ -87,7 +111,15 @@ async function main(): Promise<void> {
   const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
   mkdirSync(dir, { recursive: true });
   const runs = expandPlan(plan, dir);
-  const todo = runs.filter((r) => !existsSync(r.out));
+  const ckSha = plan.checkpoint ? createHash('sha256').update(readFileSync(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors'))).digest('hex') : null;
+  const stale: string[] = [];
+  const todo = runs.filter((r) => {
+    if (!existsSync(r.out)) return true;
+    const why = staleReason(r.out, r, plan, ckSha);
+    if (why) stale.push(`${r.out}: ${why}`);
+    return why !== null;
+  });
+  if (stale.length) console.error(`${stale.length} existing results do not match the plan and will be re-run:\n  ${stale.slice(0, 10).join('\n  ')}${stale.length > 10 ? '\n  ...' : ''}`);
   console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${v.jobs} at a time`);
   if (v['dry-run']) {
     for (const r of todo) console.log(['npx', ...r.args].join(' '));

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { averageOverTasks, meanBiasChange, readResults, ResultsError, stat, summarize, type RunResultFile } from '../../analysis/results.js';
+import { averageOverTasks, experimentOf, meanBiasChange, readResults, ResultsError, stat, summarize, type RunResultFile } from '../../analysis/results.js';
 import { buildTables } from '../../analysis/table.js';
 import { loadConfig } from '../../sim/config.js';
 import { accuracyOf } from '../../sim/report.js';
@@ -80,7 +80,27 @@ describe('results summaries', () => {
     const t = buildTables({ name: 'f2', runs });
     expect(t.markdown).toContain('| variant | 100 | 400 |');
     expect(t.markdown).toContain('| bitfit | 61.0 ± 1.4 | 72.0 ± 2.8 |');
-    expect(t.markdown).toContain('| full-ft | 50.0 ± 0.0 | 80.0 ± 0.0 |');
+    expect(t.markdown).toContain('| full-ft | 50.0 ± — | 80.0 ± — |');
+    expect(t.markdown).toMatch(/\| bitfit \| 1\.000 \| 72\.0 ± 2\.8 \| 72\.0 ± 2\.8 \|/); // Table 3 takes the largest size
+  });
+
+  it('refuses runs of different checkpoints or recipes in one table, and NaN scores are not zeros', () => {
+    const a = run('rte', 'bitfit', 1e-3, 1, 0.6, 0.6);
+    const b = run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6, 'c'.repeat(64));
+    expect(() => buildTables({ name: 'mixed', runs: readResults(dirWith([a, b])) })).toThrow(/mixed: runs of different experiments/);
+    const hyper = (r: Omit<RunResultFile, 'file'>, epochs: number): Omit<RunResultFile, 'file'> => ({ ...r, provenance: { ...r.provenance, hyper: { seqLen: 64, epochs } } });
+    expect(() => experimentOf(readResults(dirWith([hyper(a, 2), hyper(run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6), 3)])), 'x')).toThrow(ResultsError);
+    const nan = { ...run('stsb', 'bitfit', 1e-3, 1, 0.5, 0.5), best: { epoch: 1, metric: 'spearman', value: null as unknown as number, dev: {} } };
+    const [c] = summarize(readResults(dirWith([nan])));
+    expect(Number.isNaN(c.float.mean)).toBe(true);
+  });
+
+  it('chooses the learning rate on the seeds every rate has, ignoring a rate whose mean is NaN', () => {
+    const nanRun = { ...run('rte', 'bitfit', 1e-4, 1, 0.5, 0.5), best: { epoch: 1, metric: 'accuracy', value: null as unknown as number, dev: {} } };
+    const cells = summarize(readResults(dirWith([nanRun, run('rte', 'bitfit', 1e-3, 1, 0.55, 0.5), run('rte', 'bitfit', 1e-3, 2, 0.2, 0.2)])));
+    expect(cells[0].lr).toBe(1e-3);
+    const partial = summarize(readResults(dirWith([run('rte', 'bitfit', 1e-4, 1, 0.6, 0.6), run('rte', 'bitfit', 1e-3, 1, 0.5, 0.5), run('rte', 'bitfit', 1e-3, 2, 0.9, 0.9)])));
+    expect(partial[0].lr).toBe(1e-4); // compared on seed 1 only: 60 > 50
   });
 
   it('names a file that is not a result', () => {
@@ -95,9 +115,9 @@ describe('results summaries', () => {
     const main = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), run('rte', 'full-ft', 5e-5, 1, 0.7, 0.7)]));
     const other = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.5, 0.5, 'random-init')]));
     const t = buildTables({ name: 'main', runs: main }, { name: 'random', runs: other });
-    expect(t.markdown).toContain('| full-ft | 1.000 | 70.0 ± 0.0 | 70.0 ± 0.0 |');
-    expect(t.markdown).toContain('| bitfit | 1.000 | 55.0 ± 0.0 | 55.0 ± 0.0 |'); // integer table
-    expect(t.markdown).toContain('60.0 ± 0.0 vs 50.0 ± 0.0 (+10.0)');
+    expect(t.markdown).toContain('| full-ft | 1.000 | 70.0 ± — | 70.0 ± — |'); // one seed: no spread
+    expect(t.markdown).toContain('| bitfit | 1.000 | 55.0 ± — | 55.0 ± — |'); // integer table
+    expect(t.markdown).toContain('60.0 ± — vs 50.0 ± — (+10.0)');
   });
 });
 
@@ -118,5 +138,8 @@ describe('accuracy in the simulator report', () => {
     expect(acc.byVariant.has('frozen')).toBe(false);
     expect(acc.source).toMatch(/3 fine-tuning runs .*; 2 runs of other checkpoints or sequence lengths left out/);
     expect(accuracyOf(loadConfig('rom-bert-base')).source).toMatch(/^null: seeded synthetic weights/);
+    // runs of two recipes for the same checkpoint are a config error naming model.results
+    const d2 = dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.5, sha), { ...run('rte', 'bitfit', 1e-3, 2, 0.6, 0.5, sha), provenance: { checkpoint: { sha256: sha }, geometry: { seqLen: 64 }, hyper: { seqLen: 64, epochs: 9 } } }]);
+    expect(() => accuracyOf({ ...cfg0, model: { ...cfg0.model, results: d2 } })).toThrow(/model\.results: .*runs of different experiments/);
   });
 });

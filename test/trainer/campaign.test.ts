@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { expandPlan, PAPER_LR, type Plan } from '../../trainer/campaign.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expandPlan, PAPER_LR, staleReason, type Plan } from '../../trainer/campaign.js';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
@@ -32,5 +35,23 @@ describe('campaign plans', () => {
     const runs = expandPlan(plan, '/r');
     expect(runs.map((r) => r.out)).toEqual(['/r/sst2-bitfit-lr0.001-n100-seed1.json', '/r/sst2-bitfit-lr0.001-n400-seed1.json', '/r/sst2-full-ft-lr0.00005-n100-seed1.json', '/r/sst2-full-ft-lr0.00005-n400-seed1.json']);
     expect(runs.map((r) => r.args[r.args.indexOf('--train-limit') + 1])).toEqual(['100', '400', '100', '400']);
+  });
+
+  it('re-runs results of another checkpoint, recipe or training-set size instead of skipping them', () => {
+    const plan: Plan = { name: 's', checkpoint: 'ck', tasks: ['rte'], variants: ['bitfit'], seeds: [1], lr: { bias: [1e-3], full: [5e-5] }, epochs: 2, batch: 16, seq: 64, trainLimit: { '*': 400 } };
+    const [r] = expandPlan(plan, '/r');
+    const d = mkdtempSync(join(tmpdir(), 'stale-'));
+    const file = (name: string, pv: unknown): string => {
+      writeFileSync(join(d, name), JSON.stringify({ provenance: pv }));
+      return join(d, name);
+    };
+    const ok = { checkpoint: { sha256: 'a'.repeat(64) }, hyper: { seqLen: 64, epochs: 2, batch: 16 }, data: { train: { used: 400 } } };
+    expect(staleReason(file('ok.json', ok), r, plan, 'a'.repeat(64))).toBeNull();
+    expect(staleReason(file('ck.json', { ...ok, checkpoint: { sha256: 'b'.repeat(64) } }), r, plan, 'a'.repeat(64))).toMatch(/checkpoint bbbb/);
+    expect(staleReason(file('ep.json', { ...ok, hyper: { seqLen: 64, epochs: 3, batch: 16 } }), r, plan, 'a'.repeat(64))).toMatch(/seq\/epochs\/batch 64\/3\/16/);
+    expect(staleReason(file('n.json', { ...ok, data: { train: { used: 640 } } }), r, plan, 'a'.repeat(64))).toMatch(/640 training examples, plan 400/);
+    expect(staleReason(file('ri.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null)).toBeNull();
+    writeFileSync(join(d, 'bad.json'), '{');
+    expect(staleReason(join(d, 'bad.json'), r, plan, null)).toMatch(/unreadable/);
   });
 });
