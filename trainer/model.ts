@@ -27,16 +27,25 @@ export const DEFAULT_BERT_OPTIONS: BertOptions = { hiddenDropout: 0.1, attention
 /** A linear weight: 2-D and not an embedding table (stored transposed in the variables). */
 export const isLinearWeight = (name: string, shape: number[]): boolean => shape.length === 2 && name.endsWith('.weight') && !name.startsWith('bert.embeddings.');
 
-/** Deterministic initial values as HF's _init_weights: N(0, range) weights, zero biases, LayerNorm 1/0. */
-export function initialParams(g: Geometry, seed: number, withMlmHead = false, range = DEFAULT_BERT_OPTIONS.initializerRange): Map<string, Float32Array> {
+/**
+ * Deterministic initial values as HF's _init_weights: N(0, range) weights, zero biases, LayerNorm 1/0.
+ * `need` limits which tensors are generated (tfjs's seeded normal sampler takes ~3 µs a value, 15 s
+ * for this model's embeddings); the ones generated are the same either way.
+ */
+export function initialParams(g: Geometry, seed: number, withMlmHead = false, range = DEFAULT_BERT_OPTIONS.initializerRange, need: (name: string) => boolean = () => true): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   let i = 0;
   for (const [name, shape] of bertParamShapes(g, withMlmHead)) {
     const n = shape.reduce((a, b) => a * b, 1);
+    const random = !name.endsWith('LayerNorm.weight') && !name.endsWith('.bias');
+    // every random tensor keeps its own seed whether or not it is generated (`need`), so a tensor's
+    // initial values never depend on which others were asked for
+    const tensorSeed = random ? seed + 7919 * i++ : 0;
+    if (!need(name)) continue;
     let v: Float32Array;
     if (name.endsWith('LayerNorm.weight')) v = new Float32Array(n).fill(1);
-    else if (name.endsWith('.bias')) v = new Float32Array(n);
-    else v = tf.tidy(() => tf.truncatedNormal([n], 0, range, 'float32', seed + 7919 * i++).dataSync() as Float32Array);
+    else if (!random) v = new Float32Array(n);
+    else v = tf.tidy(() => tf.truncatedNormal([n], 0, range, 'float32', tensorSeed).dataSync() as Float32Array);
     out.set(name, v);
   }
   return out;

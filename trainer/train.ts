@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, BACKENDS, type BackendRequest } from './backend.js';
-import { BertModel, initialParams } from './model.js';
+import { BertModel, bertParamShapes, initialParams } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
@@ -153,9 +153,10 @@ export function startingPoint(checkpoint: string | null, seqLen: number, numLabe
   const cfg = readBertConfig(join(checkpoint, 'config.json'));
   const g = { ...toGeometry(cfg, seqLen), numLabels };
   const f = readSafetensors(join(checkpoint, 'model.safetensors'));
-  const init = initialParams(g, seed); // fresh head (and anything the checkpoint lacks)
-  const params = new Map(init);
-  for (const [k, t] of f.tensors) if (init.has(k) && !k.startsWith('classifier.')) params.set(k, t.data as Float32Array);
+  const fromCheckpoint = (k: string): boolean => f.tensors.has(k) && !k.startsWith('classifier.');
+  // a fresh head (and anything the checkpoint lacks); only those are drawn
+  const params = initialParams(g, seed, false, undefined, (k) => !fromCheckpoint(k));
+  for (const k of bertParamShapes(g).keys()) if (fromCheckpoint(k)) params.set(k, f.tensors.get(k)!.data as Float32Array);
   return { g, params, ckpt: { dir: checkpoint, sha256: sha256(join(checkpoint, 'model.safetensors')) } };
 }
 

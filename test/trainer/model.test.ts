@@ -42,6 +42,13 @@ describe('tfjs BERT and the BitFit variants', () => {
     m.dispose();
   });
 
+  it('draws the same initial values for a tensor whichever others are asked for', () => {
+    const all = initialParams(g, 5);
+    const some = initialParams(g, 5, false, undefined, (k) => k.startsWith('classifier.') || k.endsWith('layer.1.output.dense.weight'));
+    expect([...some.keys()].sort()).toEqual(['bert.encoder.layer.1.output.dense.weight', 'classifier.bias', 'classifier.weight']);
+    for (const [k, v] of some) expect(Array.from(v), k).toEqual(Array.from(all.get(k)!));
+  });
+
   it('classifies a batch deterministically without dropout', () => {
     const m = new BertModel(g, initialParams(g, 2));
     const { inp } = batch(3);
