@@ -17,7 +17,7 @@ const M = { top: 28, right: 170, bottom: 72, left: 72 };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Sel = import('d3').Selection<any, unknown, null, undefined>;
 
-interface Frame {
+export interface Frame {
   d3n: InstanceType<typeof D3Node>;
   d3: typeof import('d3');
   g: Sel;
@@ -26,7 +26,7 @@ interface Frame {
   h: number;
 }
 
-function frame(title: string, id: string): Frame {
+export function frame(title: string, id: string): Frame {
   const d3n = new D3Node();
   const d3 = d3n.d3 as typeof import('d3');
   const svg = (d3n.createSVG(W, H) as Sel)
@@ -41,12 +41,12 @@ function frame(title: string, id: string): Frame {
   return { d3n, d3, g, svg, w: W - M.left - M.right, h: H - M.top - M.bottom };
 }
 
-function axisTitles(f: Frame, x: string, y: string): void {
+export function axisTitles(f: Frame, x: string, y: string): void {
   f.g.append('text').attr('x', f.w / 2).attr('y', f.h + 60).attr('text-anchor', 'middle').text(x);
   f.g.append('text').attr('transform', 'rotate(-90)').attr('x', -f.h / 2).attr('y', -56).attr('text-anchor', 'middle').text(y);
 }
 
-function legend(f: Frame, items: { label: string; color: string; symbol?: number }[]): void {
+export function legend(f: Frame, items: { label: string; color: string; symbol?: number }[]): void {
   const lg = f.g.append('g').attr('class', 'legend').attr('transform', `translate(${f.w + 16},0)`);
   items.forEach((it, i) => {
     const row = lg.append('g').attr('transform', `translate(0,${i * 18})`);
@@ -56,19 +56,19 @@ function legend(f: Frame, items: { label: string; color: string; symbol?: number
   });
 }
 
-function symbolType(d3: typeof import('d3'), i: number): import('d3').SymbolType {
+export function symbolType(d3: typeof import('d3'), i: number): import('d3').SymbolType {
   const m: Record<(typeof SYMBOLS)[number], import('d3').SymbolType> = {
     circle: d3.symbolCircle, square: d3.symbolSquare, triangle: d3.symbolTriangle, diamond: d3.symbolDiamond, cross: d3.symbolCross, star: d3.symbolStar, wye: d3.symbolWye,
   };
   return m[SYMBOLS[i % SYMBOLS.length]];
 }
 
-function message(f: Frame, text: string): void {
+export function message(f: Frame, text: string): void {
   f.g.append('rect').attr('width', f.w).attr('height', f.h).attr('fill', '#f4f4f4').attr('stroke', '#999');
   f.g.append('text').attr('class', 'no-data').attr('x', f.w / 2).attr('y', f.h / 2).attr('text-anchor', 'middle').attr('font-size', 13).text(text);
 }
 
-const fmt = (x: number, d = 3): string => Number(x.toPrecision(d)).toLocaleString('en-US');
+export const fmt = (x: number, d = 3): string => Number(x.toPrecision(d)).toLocaleString('en-US');
 
 /** Indices of the points on the lower-left Pareto front of (x, y), both minimized. */
 export function paretoFront(pts: { x: number; y: number }[]): number[] {

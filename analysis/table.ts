@@ -5,13 +5,14 @@
  * given a second results directory, the difference against it (e.g. random initialisation).
  *
  *   npx tsx analysis/table.ts --results fixtures/results/bitfit-small [--compare fixtures/results/random-init]
- *       [--out FILE.md] [--json FILE.json]
+ *       [--out FILE.md] [--json FILE.json] [--svg DIR]   (DIR/bias-change.svg: Figure 1)
  *
  * Exit status: 0 ok, 2 bad input (missing directory, a file that is not a result).
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { biasChangeChart } from './trainer-charts.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, summarize, type CellSummary, type RunResultFile } from './results.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
@@ -116,13 +117,13 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
 function main(argv: string[]): number {
   let v;
   try {
-    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (e) {
     console.error(`analysis/table.ts: ${(e as Error).message} (see --help)`);
     return 2;
   }
   if (v.help) {
-    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json]');
+    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json] [--svg DIR (bias-change.svg)]');
     return 0;
   }
   if (!v.results) {
@@ -149,6 +150,7 @@ function main(argv: string[]): number {
   };
   if (v.out) write(v.out, t.markdown);
   if (v.json) write(v.json, JSON.stringify(t.json, null, 2) + '\n');
+  if (v.svg && t.json.biasChange) write(join(v.svg, 'bias-change.svg'), biasChangeChart(t.json.biasChange as Record<string, number[]>));
   process.stdout.write(t.markdown);
   return 0;
 }

@@ -1,0 +1,90 @@
+/**
+ * Charts of the trainer's outputs (same conventions as charts.ts): the pre-training loss curve with
+ * held-out masked-token accuracy against the unigram baseline, and the paper's Figure 1 (mean bias
+ * change per term and layer).
+ */
+import { axisTitles, fmt, frame, legend, message, PALETTE, symbolType } from './charts.js';
+
+export interface PretrainState {
+  step: number;
+  losses: { step: number; loss: number }[];
+  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number }[];
+}
+
+/** Training loss (every logged step) and held-out loss, against the step. */
+export function lossCurveChart(s: PretrainState, title = 'Pre-training loss'): string {
+  const f = frame(title, 'pretrain-loss');
+  if (s.losses.length === 0) {
+    message(f, 'no steps logged yet');
+    return f.d3n.svgString();
+  }
+  const d3 = f.d3;
+  const x = d3.scaleLinear().domain([0, Math.max(s.step, ...s.losses.map((l) => l.step))]).range([0, f.w]).nice();
+  const all = [...s.losses.map((l) => l.loss), ...s.evals.map((e) => e.loss)];
+  const y = d3.scaleLinear().domain([Math.min(...all) * 0.95, Math.max(...all) * 1.02]).range([f.h, 0]).nice();
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).ticks(8));
+  f.g.append('g').call(d3.axisLeft(y).ticks(6));
+  const line = d3.line<{ step: number; loss: number }>().x((d) => x(d.step)).y((d) => y(d.loss));
+  f.g.append('path').datum(s.losses).attr('fill', 'none').attr('stroke', PALETTE[0]).attr('stroke-width', 1.5).attr('d', line);
+  f.g.selectAll('path.eval').data(s.evals).enter().append('path').attr('class', 'eval')
+    .attr('transform', (e) => `translate(${x(e.step)},${y(e.loss)})`).attr('d', d3.symbol(symbolType(d3, 1), 50)()).attr('fill', PALETTE[1]).attr('stroke', '#000').attr('stroke-width', 0.5)
+    .append('title').text((e) => `step ${e.step}: held-out loss ${fmt(e.loss, 4)}, masked-token accuracy ${(100 * e.mlmAccuracy).toFixed(1)}% (unigram ${(100 * e.unigramAccuracy).toFixed(1)}%)`);
+  axisTitles(f, 'optimizer step (batch 16 sequences)', 'masked-LM cross-entropy (nats)');
+  legend(f, [{ label: 'training loss', color: PALETTE[0] }, { label: 'held-out loss', color: PALETTE[1], symbol: 1 }]);
+  return f.d3n.svgString();
+}
+
+/** Held-out masked-token accuracy against the unigram baseline, per evaluation. */
+export function mlmAccuracyChart(s: PretrainState, title = 'Held-out masked-token accuracy'): string {
+  const f = frame(title, 'pretrain-accuracy');
+  if (s.evals.length === 0) {
+    message(f, 'no held-out evaluation yet');
+    return f.d3n.svgString();
+  }
+  const d3 = f.d3;
+  const x = d3.scaleLinear().domain([0, Math.max(...s.evals.map((e) => e.step))]).range([0, f.w]).nice();
+  const y = d3.scaleLinear().domain([0, Math.max(...s.evals.map((e) => Math.max(e.mlmAccuracy, e.unigramAccuracy))) * 100 * 1.15]).range([f.h, 0]).nice();
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).ticks(8));
+  f.g.append('g').call(d3.axisLeft(y).ticks(6));
+  const series: { label: string; key: 'mlmAccuracy' | 'unigramAccuracy'; color: string; symbol: number }[] = [
+    { label: 'model', key: 'mlmAccuracy', color: PALETTE[0], symbol: 0 },
+    { label: 'unigram baseline', key: 'unigramAccuracy', color: PALETTE[5], symbol: 1 },
+  ];
+  for (const sr of series) {
+    f.g.append('path').datum(s.evals).attr('fill', 'none').attr('stroke', sr.color).attr('stroke-width', 1.5)
+      .attr('d', d3.line<PretrainState['evals'][number]>().x((e) => x(e.step)).y((e) => y(100 * e[sr.key])));
+    f.g.selectAll(`path.p-${sr.key}`).data(s.evals).enter().append('path').attr('class', `p-${sr.key}`)
+      .attr('transform', (e) => `translate(${x(e.step)},${y(100 * e[sr.key])})`).attr('d', d3.symbol(symbolType(d3, sr.symbol), 40)()).attr('fill', sr.color).attr('stroke', '#000').attr('stroke-width', 0.5)
+      .append('title').text((e) => `step ${e.step}: ${sr.label} ${(100 * e[sr.key]).toFixed(2)}%`);
+  }
+  axisTitles(f, 'optimizer step', 'masked tokens predicted correctly (%)');
+  legend(f, series.map((sr) => ({ label: sr.label, color: sr.color, symbol: sr.symbol })));
+  return f.d3n.svgString();
+}
+
+/** The paper's Figure 1: mean |b_F − b_0| per layer, one line per bias term. */
+export function biasChangeChart(change: Record<string, number[]>, title = 'Bias change per term and layer (bitfit)'): string {
+  const f = frame(title, 'bias-change');
+  const terms = Object.keys(change);
+  if (terms.length === 0) {
+    message(f, 'no bias changes recorded');
+    return f.d3n.svgString();
+  }
+  const d3 = f.d3;
+  const layers = change[terms[0]].length;
+  const x = d3.scalePoint<number>().domain(Array.from({ length: layers }, (_, l) => l)).range([0, f.w]).padding(0.3);
+  const y = d3.scaleLinear().domain([0, Math.max(...terms.flatMap((t) => change[t])) * 1.1 || 1]).range([f.h, 0]).nice();
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).tickFormat((l) => `layer ${l}`));
+  f.g.append('g').call(d3.axisLeft(y).ticks(6).tickFormat((v) => Number(v).toExponential(1)));
+  terms.forEach((t, i) => {
+    const pts = change[t].map((v, l) => ({ l, v }));
+    f.g.append('path').datum(pts).attr('fill', 'none').attr('stroke', PALETTE[i % PALETTE.length]).attr('stroke-width', 1.5)
+      .attr('d', d3.line<{ l: number; v: number }>().x((p) => x(p.l)!).y((p) => y(p.v)));
+    f.g.selectAll(`path.t${i}`).data(pts).enter().append('path').attr('class', `t${i}`)
+      .attr('transform', (p) => `translate(${x(p.l)},${y(p.v)})`).attr('d', d3.symbol(symbolType(d3, i), 40)()).attr('fill', PALETTE[i % PALETTE.length]).attr('stroke', '#000').attr('stroke-width', 0.5)
+      .append('title').text((p) => `${t}, layer ${p.l}: ${p.v.toExponential(3)}`);
+  });
+  axisTitles(f, 'encoder layer', 'mean |b_F − b_0|');
+  legend(f, terms.map((t, i) => ({ label: t, color: PALETTE[i % PALETTE.length], symbol: i })));
+  return f.d3n.svgString();
+}
