@@ -237,8 +237,12 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
   }
   let commit = 'unknown';
+  let uncommitted: string[] | null = null;
   try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const git = (...a: string[]): string => execFileSync('git', a, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    commit = git('rev-parse', 'HEAD').trim();
+    // source files that differ from the commit (the run's code is then not exactly the commit's)
+    uncommitted = git('status', '--porcelain', '--untracked-files=no', '--', 'trainer', 'rtl-model', 'sim', 'package-lock.json').split('\n').filter(Boolean).map((l) => l.slice(3));
   } catch {
     /* not a git checkout */
   }
@@ -261,6 +265,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
       vocab: { file: o.vocab.split('/').pop(), sha256: sha256(o.vocab) },
       hyper: { lr: o.lr, epochs: o.epochs, batch: o.batch, seqLen: o.seqLen, optimizer: 'AdamW(0.9, 0.999, 1e-6), linear decay', backend: tf.getBackend() },
       commit,
+      uncommitted,
       wallS: (performance.now() - t0) / 1000,
     },
   };
