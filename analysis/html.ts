@@ -21,7 +21,7 @@ function chart(svg: string, caption: string): string {
 function summary(r: ReportJson): string {
   return table(
     ['variant', 'writable bias params', 'task image (B)', 'area (mm²)', 'energy (µJ)', 'latency (µs)', 'inferences/s', 'switch cycles', 'switch (µJ)', 'accuracy'],
-    r.variants.map((v) => [v.id, v.biasParams, v.taskImageBytes, num(v.areaMm2.total), num(v.energyUJ.total), num(v.latencyUs), num(v.inferencesPerS), v.taskSwitch.cycles, num(v.taskSwitch.energyUJ), v.accuracy ? `${v.accuracy.mean} ± ${v.accuracy.std}` : 'not measured']),
+    r.variants.map((v) => [v.id, v.biasParams, v.taskImageBytes, num(v.areaMm2.total), num(v.energyUJ.total), num(v.latencyUs), num(v.inferencesPerS), v.taskSwitch.cycles, num(v.taskSwitch.energyUJ), v.accuracy ? `${v.accuracy.mean} ± ${v.accuracy.seeds.length > 1 ? v.accuracy.std : '—'}` : 'not measured']),
   );
 }
 
@@ -112,7 +112,7 @@ ${chart(taskSwitchChart(r), 'On-chip area as more task images are stored; full-f
 ${table(['variant', 'task image (B)', 'switch cycles', 'switch energy (µJ)', 'images on chip', 'images per MiB', 'how a switch happens'], r.variants.map((v) => [v.id, v.taskImageBytes, v.taskSwitch.cycles, num(v.taskSwitch.energyUJ), v.tasksOnChip, v.taskImageBytes > 0 ? Math.floor((8 * 2 ** 20) / (8 * v.taskImageBytes)) : '', v.taskSwitch.source]))}
 </section>
 <section id="accuracy"><h2>6. Accuracy and verification</h2>
-${measured ? `<p>${esc(r.variants.find((v) => v.accuracy)!.accuracy!.metric)}; tasks ${esc(r.variants.find((v) => v.accuracy)!.accuracy!.task ?? '')}. Source: ${esc(r.sources.accuracy)}.</p>` + table(['variant', 'float mean ± std', 'integer datapath mean ± std', 'seeds', 'per task (float / integer)'], r.variants.filter((v) => v.accuracy).map((v) => { const a = v.accuracy!; const pm = (s: { mean: number; std: number } | null | undefined): string => (s ? `${s.mean} ± ${s.std}` : '—'); return [v.id + (a.from && a.from !== v.id ? ` (results of ${a.from})` : ''), pm(a), pm(a.integer), a.seeds.join(', '), (a.perTask ?? []).map((t) => `${t.task} ${pm(t.float)} / ${pm(t.integer)}`).join('; ')]; })) : `<p>No accuracy results for ${esc(r.config.name)} (${esc(r.model.weights.kind)} weights): the trainer has not produced results for this model.</p>`}
+${measured ? `<p>${esc(r.variants.find((v) => v.accuracy)!.accuracy!.metric)}; tasks ${esc(r.variants.find((v) => v.accuracy)!.accuracy!.task ?? '')}. Source: ${esc(r.sources.accuracy)}.</p>` + table(['variant', 'float mean ± std', 'integer datapath mean ± std', 'seeds', 'per task (float / integer)'], r.variants.filter((v) => v.accuracy).map((v) => { const a = v.accuracy!; const pm = (s: { mean: number; std: number } | null | undefined): string => (s ? `${s.mean} ± ${a.seeds.length > 1 ? s.std : '—'}` : '—'); return [v.id + (a.from && a.from !== v.id ? ` (results of ${a.from})` : ''), pm(a), pm(a.integer), a.seeds.join(', '), (a.perTask ?? []).map((t) => `${t.task} ${pm(t.float)} / ${pm(t.integer)}`).join('; ')]; })) : `<p>No accuracy results for ${esc(r.config.name)} (${esc(r.model.weights.kind)} weights): the trainer has not produced results for this model.</p>`}
 ${verifyBlock(r)}
 </section>
 <section id="provenance"><h2>7. Provenance and sources</h2>${provenance(r)}</section>
