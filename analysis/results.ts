@@ -27,11 +27,14 @@ export interface RunResultFile {
 
 export class ResultsError extends Error {}
 
-/** Every result file in a directory (sorted by name); a file that is not a result is an error naming it. */
+/** The summary analysis/table.ts may write next to the runs; not a run. */
+export const SUMMARY_FILE = 'summary.json';
+
+/** Every result file in a directory (sorted by name; summary.json excluded); a file that is not a result is an error naming it. */
 export function readResults(dir: string): RunResultFile[] {
   if (!existsSync(dir)) throw new ResultsError(`${dir}: results directory does not exist`);
   const out: RunResultFile[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json') && n !== SUMMARY_FILE).sort()) {
     const file = join(dir, f);
     let r: RunResultFile;
     try {

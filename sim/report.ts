@@ -159,9 +159,11 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
   if (cfg.model.checkpoint === null) return { byVariant, source: 'null: seeded synthetic weights have no measured accuracy; published figures are not substituted' };
   if (cfg.model.results === null) return { byVariant, source: `null: the config names no fine-tuning results (model.results) for checkpoint ${cfg.model.checkpoint}` };
   const sha = checkpointSha256(cfg.model.checkpoint);
-  const all = readResults(resolve(PROJECT_ROOT, cfg.model.results));
-  const runs = all.filter((r) => r.provenance.checkpoint.sha256 === sha && (r.provenance.geometry as { seqLen?: number } | undefined)?.seqLen === cfg.model.seqLen);
+  let all: ReturnType<typeof readResults>;
+  let runs: ReturnType<typeof readResults>;
   try {
+    all = readResults(resolve(PROJECT_ROOT, cfg.model.results));
+    runs = all.filter((r) => r.provenance.checkpoint.sha256 === sha && (r.provenance.geometry as { seqLen?: number } | undefined)?.seqLen === cfg.model.seqLen);
     experimentOf(runs, cfg.model.results);
   } catch (e) {
     if (e instanceof ResultsError) throw new ConfigError(cfg.file, 'model.results', e.message);
@@ -224,8 +226,15 @@ export function layersCsv(points: DesignPoint[]): string {
 
 const fmt = (x: number, d = 2): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
-export function summaryTable(points: DesignPoint[], node: string): string {
-  const head = ['variant', 'bias params', 'task image B', `area mm2 (${node})`, 'energy uJ', 'latency us', 'switch cycles', 'switch uJ'];
+/** The CLI's table; with measured accuracy (report accuracyOf), a column "float / integer" score per variant. */
+export function summaryTable(points: DesignPoint[], node: string, accuracy?: Map<string, VariantAccuracy>): string {
+  const withAcc = accuracy !== undefined && accuracy.size > 0;
+  const head = ['variant', 'bias params', 'task image B', `area mm2 (${node})`, 'energy uJ', 'latency us', 'switch cycles', 'switch uJ', ...(withAcc ? ['score float / int'] : [])];
+  const acc = (v: string): string[] => {
+    if (!withAcc) return [];
+    const a = accuracy.get(v);
+    return [a ? `${a.mean.toFixed(1)} / ${a.integer ? a.integer.mean.toFixed(1) : '—'}` : '—'];
+  };
   const rows = points.map((p) => [
     p.variant,
     String(p.plan.biasParams),
@@ -235,6 +244,7 @@ export function summaryTable(points: DesignPoint[], node: string): string {
     fmt(p.latencyUs, 1),
     String(p.taskSwitch.cycles),
     fmt(p.taskSwitch.energyUJ, 2),
+    ...acc(p.variant),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');

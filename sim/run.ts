@@ -23,7 +23,7 @@ import { Progress } from './progress.js';
 import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
 import { evaluate } from './costs.js';
 import { loadTech, listTechNodes, TechModel } from './tech.js';
-import { buildReport, layersCsv, summaryTable } from './report.js';
+import { accuracyOf, buildReport, layersCsv, summaryTable } from './report.js';
 import { computeReport, loadScaleSimConfig, loadTopology, type PySum } from './scalesim.js';
 
 const HELP = `Usage: npx tsx sim/run.ts --config <name|path.json> [options]
@@ -237,6 +237,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   let summary = '';
+  let accuracyNote = '';
   if (!args.verifyOnly) {
     const tech = new TechModel(loadTech(args.tech ?? cfg.hardware.technology));
     const variants = args.variant ? [args.variant] : cfg.variants;
@@ -250,13 +251,14 @@ async function main(argv: string[]): Promise<number> {
     const { renderPage } = await import('../analysis/html.js');
     files['report.html'] = renderPage(JSON.parse(files['report.json'] as string));
     files['layers.csv'] = layersCsv(points);
-    summary = summaryTable(points, tech.table.node);
+    summary = summaryTable(points, tech.table.node, accuracyOf(cfg).byVariant);
+    accuracyNote = (reportJson as { sources: { accuracy: string } }).sources.accuracy;
   }
   progress.step('write outputs');
   writeAll(outDir, files);
   progress.done();
   if (report) printVerify(report);
-  if (summary) console.log(`\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}`);
+  if (summary) console.log(`\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}\naccuracy: ${accuracyNote}`);
   console.log(`\nwrote ${Object.keys(files).map((f) => join(outDir, f)).join(', ')}`);
   return exitCode;
 }
