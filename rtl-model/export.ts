@@ -9,6 +9,7 @@
  * scales chosen so far, picks the site's output scale and writes its constants before they are
  * read. This file is the only place floats touch the integer constants.
  */
+import { rng } from './spec/random.js';
 import {
   INT8_MAX, LN_IN_MAX, LN_OUT_EXTRA_BITS, SHIFT_MIN, SHIFT_MIN_INT32_INPUT, SHIFT_MIN_LN_GAIN, WEIGHT_MAX, BIAS_MAX, BIAS_MIN,
   EXP_FRAC_BITS, PROB_FRAC_BITS, type Geometry, type ImageTensor, type VariantId, buildActivationLut, buildExpLut,
@@ -27,17 +28,7 @@ export interface FloatModel {
   source: Record<string, unknown>;
 }
 
-/** mulberry32: small, fast, seedable; good enough for synthetic weights and test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function gaussian(rand: () => number): () => number {
   return () => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LAYER_BIAS_TERMS, VARIANT_BIAS_TERMS, HEAD_TENSORS, encoderBiasParams, layerLinears, layerPrefix, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { BertInputs, BertModel } from './model.js';
-import { rng } from './random.js';
+import { rng } from '../rtl-model/spec/random.js';
 
 export const TRAIN_VARIANTS = ['bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol', 'full-ft'] as const;
 export type TrainVariant = (typeof TRAIN_VARIANTS)[number];

@@ -25,7 +25,7 @@ import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
 import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
-import { rng } from './random.js';
+import { rng } from '../rtl-model/spec/random.js';
 
 const DATA = resolve(PROJECT_ROOT, '../shared/data');
 

@@ -27,7 +27,7 @@ import { WordPieceTokenizer } from './tokenizer.js';
 import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
 import { evaluate, type Metrics } from './metrics.js';
-import { rng } from './random.js';
+import { rng } from '../rtl-model/spec/random.js';
 import { LAYER_BIAS_TERMS, layerPrefix, type BiasTerm, type Geometry } from '../rtl-model/spec/index.js';
 import type { ForwardInput } from '../rtl-model/datapath.js';
 // Orchestration: the integer evaluation exports images and runs the datapath (sim/ owns that).

@@ -2,3 +2,4 @@
 export * from './arith.js';
 export * from './model.js';
 export * from './image-format.js';
+export * from './random.js';

@@ -1,4 +1,8 @@
-/** mulberry32: a small, fast, seedable generator for reproducible masks, subsets and shuffles. */
+/**
+ * mulberry32: the one small, fast, seedable generator of the project. Seeded synthetic weights and
+ * inputs (configs' syntheticSeed), the trainer's masks, subsets and shuffles all draw from it, so a
+ * seed means the same values everywhere.
+ */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
