@@ -23,7 +23,7 @@ import { Progress } from './progress.js';
 import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
 import { evaluate } from './costs.js';
 import { loadTech, listTechNodes, TechModel } from './tech.js';
-import { accuracyOf, buildReport, layersCsv, summaryTable } from './report.js';
+import { buildReport, layersCsv, summaryTable, type VariantAccuracy } from './report.js';
 import { computeReport, loadScaleSimConfig, loadTopology, type PySum } from './scalesim.js';
 
 const HELP = `Usage: npx tsx sim/run.ts --config <name|path.json> [options]
@@ -251,8 +251,10 @@ async function main(argv: string[]): Promise<number> {
     const { renderPage } = await import('../analysis/html.js');
     files['report.html'] = renderPage(JSON.parse(files['report.json'] as string));
     files['layers.csv'] = layersCsv(points);
-    summary = summaryTable(points, tech.table.node, accuracyOf(cfg).byVariant);
-    accuracyNote = (reportJson as { sources: { accuracy: string } }).sources.accuracy;
+    const rj = reportJson as { sources: { accuracy: string }; variants: { id: string; accuracy: VariantAccuracy | null }[] };
+    const measured = new Map(rj.variants.filter((v) => v.accuracy).map((v) => [v.id, v.accuracy!]));
+    summary = summaryTable(points, tech.table.node, measured);
+    accuracyNote = rj.sources.accuracy;
   }
   progress.step('write outputs');
   writeAll(outDir, files);
