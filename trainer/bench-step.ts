@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backend.js';
-import { BertModel, initialParams } from './model.js';
+import { BertModel, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, type TrainVariant } from './finetune.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
 
@@ -21,7 +21,7 @@ export async function stepTimes(variants: TrainVariant[], opts: { batch?: number
   const L = opts.seqLen ?? 128;
   const reps = opts.reps ?? 5;
   const choice = await selectBackend('wasm');
-  const g: Geometry = { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2, ...opts.geometry };
+  const g: Geometry = { ...ownModelGeometry(L), ...opts.geometry };
   const timings: StepTiming[] = [];
   for (const variant of variants) {
     const model = new BertModel(g, initialParams(g, 1), { head: 'classification' });

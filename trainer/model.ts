@@ -24,6 +24,11 @@ export interface BertOptions {
 
 export const DEFAULT_BERT_OPTIONS: BertOptions = { hiddenDropout: 0.1, attentionDropout: 0.1, layerNormEps: 1e-12, head: 'classification', initializerRange: 0.02 };
 
+/** The project's own model (fixtures/pretrained/bert-l4-h128): the geometry of a random-init run and of the step benchmark. */
+export function ownModelGeometry(seqLen: number, numLabels = 2, vocab = 30522): Geometry {
+  return { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen, vocab, maxPositions: 512, typeVocab: 2, numLabels };
+}
+
 /** A linear weight: 2-D and not an embedding table (stored transposed in the variables). */
 export const isLinearWeight = (name: string, shape: number[]): boolean => shape.length === 2 && name.endsWith('.weight') && !name.startsWith('bert.embeddings.');
 

@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, BACKENDS, type BackendRequest } from './backend.js';
-import { BertModel, bertParamShapes, initialParams } from './model.js';
+import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
@@ -147,7 +147,7 @@ const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f
  */
 export function startingPoint(checkpoint: string | null, seqLen: number, numLabels: number, seed: number, vocab: number): { g: Geometry; params: Map<string, Float32Array>; ckpt: Record<string, string> | null } {
   if (!checkpoint) {
-    const g: Geometry = { layers: 4, hidden: 128, heads: 2, ffn: 512, seqLen, vocab, maxPositions: 512, typeVocab: 2, numLabels };
+    const g = ownModelGeometry(seqLen, numLabels, vocab);
     return { g, params: initialParams(g, seed), ckpt: null };
   }
   const cfg = readBertConfig(join(checkpoint, 'config.json'));
