@@ -53,7 +53,19 @@ export function floorShift(x: T, k: T | number, range?: ShiftRange): T {
 
 function broadcastWhere(c: T, a: T, b: T): T {
   const shape = tf.broadcast_util.assertAndGetBroadcastShape(tf.broadcast_util.assertAndGetBroadcastShape(c.shape, a.shape), b.shape);
-  return tf.where(tf.broadcastTo(c, shape), tf.broadcastTo(a, shape), tf.broadcastTo(b, shape));
+  return tf.where(broadcastFast(c, shape), broadcastFast(a, shape), broadcastFast(b, shape));
+}
+
+/**
+ * x broadcast to shape. When x's shape is a trailing suffix of shape, by adding it to zeros (the
+ * wasm backend's fast binary path, an order of magnitude faster than its Tile); else broadcastTo.
+ */
+function broadcastFast(x: T, shape: number[]): T {
+  if (x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i])) return x;
+  const off = shape.length - x.shape.length;
+  if (off < 0 || !x.shape.every((d, i) => d === shape[off + i])) return tf.broadcastTo(x, shape);
+  if (x.dtype === 'bool') return tf.cast(tf.add(tf.zeros(shape, 'int32'), tf.cast(x, 'int32')), 'bool');
+  return tf.add(tf.zeros(shape, x.dtype), x);
 }
 
 /**

@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  EXP_LUT_SIZE, LN_IN_MAX, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
+  EXP_LUT_SIZE, LN_IN_MAX, MATMUL_K_CHUNK, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
 } from '../rtl-model/spec/index.js';
-import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, splitK, type ShiftRange } from './int-ops.js';
+import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, type ShiftRange } from './int-ops.js';
 
 type T = tf.Tensor;
 
@@ -32,14 +32,26 @@ export class TfjsIntReference {
     this.g = rom.header.geometry;
     for (const img of [rom, sram]) {
       for (const x of img.tensors.values()) {
-        let t = tf.tensor(Int32Array.from(x.data), x.shape, 'int32');
+        // A per-tensor constant (shape [1]) is held as a scalar: the wasm backend's binary ops take
+        // a fast path only when an operand's shape is a trailing suffix of the output's (a [1]
+        // operand against [L, N] goes through per-element index arithmetic, about 15x slower).
+        const shape = x.name.endsWith('.rq.mult') || x.name.endsWith('.rq.shift') ? (x.data.length === 1 ? [] : [x.data.length]) : x.shape;
         if (x.name.endsWith('.weight') && !x.name.startsWith('bert.embeddings.')) {
-          // Weight matrices are kept as float32 [in, out] chunks of K: matmuls need no transposed
-          // operand and no per-call slicing or casting (int8 values are exact in float32).
-          const w = t;
-          this.chunks.set(x.name, tf.tidy(() => splitK(tf.cast(tf.transpose(w), 'float32')).map((c) => tf.keep(c.clone()))));
+          // Weight matrices [out, in] are kept only as float32 [in, out] chunks of at most
+          // MATMUL_K_CHUNK rows of K (int8 values are exact in float32): matmuls need no transposed
+          // operand and no per-call slicing or casting.
+          const [nOut, nIn] = x.shape;
+          const cs: T[] = [];
+          for (let k0 = 0; k0 < nIn; k0 += MATMUL_K_CHUNK) {
+            const len = Math.min(MATMUL_K_CHUNK, nIn - k0);
+            const c = new Float32Array(len * nOut);
+            for (let o = 0; o < nOut; o++) for (let k = 0; k < len; k++) c[k * nOut + o] = x.data[o * nIn + k0 + k];
+            cs.push(tf.keep(tf.tensor2d(c, [len, nOut], 'float32')));
+          }
+          this.chunks.set(x.name, cs);
+          continue;
         }
-        this.t.set(x.name, tf.keep(t));
+        this.t.set(x.name, tf.keep(tf.tensor(Int32Array.from(x.data), shape, 'int32')));
         if (x.name.endsWith('.rq.shift')) {
           let min = Infinity;
           let max = -Infinity;
@@ -92,39 +104,48 @@ export class TfjsIntReference {
     return clamp(s, LN_IN_MIN, LN_IN_MAX);
   }
 
-  /** Integer LayerNorm over the last axis of x [rows, N] (spec: layerNorm). */
+  /**
+   * Integer LayerNorm over the last axis of x [rows, N] (spec: layerNorm). The per-row part runs on
+   * x^T [N, rows], so every per-row value ([rows]) broadcasts as a trailing suffix (the wasm
+   * backend's fast path; see the constructor); the per-channel gain and bias on x again.
+   */
   private layerNorm(prefix: string, x: T): T {
     const n = x.shape[x.shape.length - 1];
     const s = lnSquareShift(n);
-    const sum = tf.sum(x, -1, true); // |.| <= N * 2^15 <= 2^27
+    const xt = tf.transpose(x); // [N, rows]
+    const sum = tf.sum(xt, 0); // [rows], |.| <= N * 2^15 <= 2^27
     const m = clamp(this.rqSite(`${prefix}.mean`, sum), LN_IN_MIN, LN_IN_MAX);
-    const d = tf.sub(x, m); // |d| < 2^16
+    const d = tf.sub(xt, m); // |d| < 2^16
     const u = tf.floorDiv(d, int(2)); // |d| < 2^24: exact
     const uu = tf.mul(u, u); // <= 2^30
     const sq = s === 0 ? uu : floorShift(uu, s);
-    const sumSq = tf.sum(sq, -1, true); // <= 2^30
+    const sumSq = tf.sum(sq, 0); // <= 2^30
     const r = tf.maximum(isqrtT(sumSq), int(1));
     const { recip, b } = recipNormalizedT(r);
-    const nv = rqT(d, recip, b, { min: 1, max: 16 }); // |d * R| < 2^28; b = bitLength(r), r <= 2^15
+    const nv = tf.transpose(rqT(d, recip, b, { min: 1, max: 16 })); // |d * R| < 2^28; b = bitLength(r), r <= 2^15
     const o = tf.add(this.rqSite(`${prefix}.gain`, nv), this.get(`${prefix}.bias`));
     return clampInt8(rqT(o, 1, LN_OUT_EXTRA_BITS));
   }
 
-  /** Integer softmax over the last axis of scores [heads, L, L] with a key mask [L] (spec: softmaxRow). */
-  private softmax(site: string, scores: T, mask: T): T {
-    const keep = tf.broadcastTo(tf.reshape(tf.cast(mask, 'bool'), [1, 1, -1]), scores.shape);
-    const masked = tf.where(keep, scores, tf.fill(scores.shape, MASKED_SCORE, 'int32'));
-    const mx = tf.max(masked, -1, true);
+  /**
+   * Integer softmax over the last axis of scores [heads, L, L] (spec: softmaxRow). keep is the key
+   * mask broadcast to [L (keys), heads, L (queries)]: the rows are reduced on that transposed
+   * layout, so per-row values ([heads, L]) broadcast as a trailing suffix.
+   */
+  private softmax(site: string, scores: T, keep: T, maskedScores: T): T {
+    const st = tf.transpose(scores, [2, 0, 1]); // [keys, heads, queries]
+    const masked = tf.where(keep, st, maskedScores);
+    const mx = tf.max(masked, 0);
     const diff = tf.sub(masked, mx); // >= -2^31 + 1: |scores| < 2^30
     const t = this.rqSite(site, diff);
     const idx = tf.neg(t);
     const inTable = tf.logicalAnd(keep, tf.lessEqual(idx, int(EXP_LUT_SIZE - 1)));
     const looked = tf.gather(this.get('softmax.exp.lut'), tf.minimum(idx, int(EXP_LUT_SIZE - 1)));
     const e = tf.where(inTable, looked, tf.zerosLike(looked)); // <= 2^15
-    const sum = tf.sum(e, -1, true); // in [2^15, L * 2^15]
+    const sum = tf.sum(e, 0); // in [2^15, L * 2^15]
     const { recip, b } = recipNormalizedT(sum);
     const p = rqT(tf.mul(e, recip), 1, tf.add(b, int(3)), { min: 19, max: 34 }); // e * R <= 2^27; b = bitLength(S), S in [2^15, 2^31)
-    return tf.minimum(p, int(PROB_MAX));
+    return tf.transpose(tf.minimum(p, int(PROB_MAX)), [1, 2, 0]);
   }
 
   /** Split [L, H] into heads [heads, L, dh]. */
@@ -144,6 +165,9 @@ export class TfjsIntReference {
     const ids = tf.tensor1d(input.inputIds, 'int32');
     const types = tf.tensor1d(input.tokenTypeIds, 'int32');
     const mask = tf.tensor1d(input.attentionMask, 'int32');
+    // the key mask as [keys, heads, queries] (softmax's layout), made once for every layer
+    const keep = tf.tidy(() => tf.broadcastTo(tf.reshape(tf.cast(mask, 'bool'), [L, 1, 1]), [L, g.heads, L]));
+    const maskedScores = tf.fill([L, g.heads, L], MASKED_SCORE, 'int32');
     let x = tf.tidy(() => {
       const e = 'bert.embeddings.';
       const w = tf.gather(this.get(`${e}word_embeddings.weight`), ids);
@@ -164,7 +188,7 @@ export class TfjsIntReference {
         record(`${pre}k`, k);
         record(`${pre}v`, v);
         const scores = matmul(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1])); // [heads, L, dh] x [heads, dh, L]
-        const probs = this.softmax(`${a}scores`, scores, mask);
+        const probs = this.softmax(`${a}scores`, scores, keep, maskedScores);
         record(`${pre}probs`, probs);
         const ctxAcc = tf.reshape(tf.transpose(matmul(probs, this.heads(v)), [1, 0, 2]), [L, H]); // [heads, L, L] x [heads, L, dh]
         const ctx = this.requant8(`${a}context`, ctxAcc);
@@ -195,6 +219,8 @@ export class TfjsIntReference {
     ids.dispose();
     types.dispose();
     mask.dispose();
+    keep.dispose();
+    maskedScores.dispose();
     return out;
   }
 }

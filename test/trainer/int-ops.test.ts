@@ -89,6 +89,16 @@ for (const backend of ['cpu', 'wasm'] as const) {
       for (let k = 1; k <= 30; k++) expect(arr(floorShift(i32(xs), k))).toEqual(xs.map((x) => Math.floor(x / 2 ** k)));
     });
 
+    it('floorShift with a tensor of shifts on both sides of 16, broadcast as a suffix, a column or a [1] tensor', () => {
+      const xs = [INT32_MIN, -65537, -3, -1, 0, 1, 3, 65537, INT32_MAX, -123456789, 987654321, 40000];
+      const x = tf.tensor2d(xs, [3, 4], 'int32');
+      const want = (k: (r: number, c: number) => number): number[] => xs.map((v, i) => Math.floor(v / 2 ** k(Math.floor(i / 4), i % 4)));
+      const ks = [1, 16, 17, 30];
+      expect(arr(floorShift(x, i32(ks)))).toEqual(want((_, c) => ks[c])); // [4]: trailing suffix
+      expect(arr(floorShift(x, tf.tensor2d([3, 16, 29], [3, 1], 'int32')))).toEqual(want((r) => [3, 16, 29][r])); // [3, 1]
+      expect(arr(floorShift(x, tf.tensor2d(ks, [1, 4], 'int32')))).toEqual(want((_, c) => ks[c])); // [1, 4]
+    });
+
     it('isqrtT and bitLengthT equal the spec at corners and random points', () => {
       const ns = [0, 1, 2, 3, 4, 15, 16, 17, 46339 ** 2, 46340 ** 2 - 1, 46340 ** 2, INT32_MAX, 2 ** 30, 2 ** 30 - 1];
       fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: INT32_MAX }), { minLength: 1, maxLength: 64 }), (rand) => {
