@@ -169,6 +169,13 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
     if (e instanceof ResultsError) throw new ConfigError(cfg.file, 'model.results', e.message);
     throw e;
   }
+  if (runs.length === 0) {
+    return {
+      byVariant,
+      source: `null: none of the ${all.length} fine-tuning runs in ${cfg.model.results} is of this checkpoint (sha256 ${sha.slice(0, 16)}…) at sequence ${cfg.model.seqLen}; ` +
+        'trainer/campaign.ts re-runs results of another checkpoint',
+    };
+  }
   const cells = primaryCells(summarize(runs));
   const tasks = [...new Set(cells.map((c) => c.task))].sort();
   const r1 = (x: number): number => Math.round(x * 10) / 10;

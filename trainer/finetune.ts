@@ -129,8 +129,26 @@ export class AdamW {
 
   /** One step: gradients of `lossFn` for the trainable variables only, then the masked update. */
   step(lossFn: () => tf.Scalar): number {
+    const { loss, grads } = this.gradients(lossFn);
+    try {
+      this.apply(grads);
+    } finally {
+      for (const g of grads.values()) g.dispose();
+    }
+    return loss;
+  }
+
+  /** The loss and the gradients of the trainable variables by name (the caller disposes them). */
+  gradients(lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
     const vars = this.trainable.names.map((n) => this.model.vars.get(n)!);
     const { value, grads } = tf.variableGrads(lossFn, vars);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    return { loss, grads: new Map(this.trainable.names.map((n) => [n, grads[this.model.vars.get(n)!.name]])) };
+  }
+
+  /** The masked AdamW update from gradients by name (every trainable name must be present). */
+  apply(grads: Map<string, tf.Tensor>): void {
     this.t++;
     const { lr, beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - beta1 ** this.t;
@@ -139,7 +157,8 @@ export class AdamW {
       for (const n of this.trainable.names) {
         const w = this.model.vars.get(n)!;
         const mk = this.mask.get(n);
-        let gr = grads[w.name];
+        let gr = grads.get(n);
+        if (!gr) throw new Error(`AdamW.apply: no gradient for ${n}`);
         if (mk) gr = tf.mul(gr, mk);
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
@@ -152,10 +171,6 @@ export class AdamW {
         w.assign(tf.sub(w, tf.mul(upd, lr)));
       }
     });
-    const loss = value.dataSync()[0];
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
-    return loss;
   }
 
   dispose(): void {

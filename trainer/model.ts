@@ -133,6 +133,25 @@ export class BertModel {
     }
   }
 
+  /** Current values of the named variables in their internal layout (linear weights [in, out]). */
+  rawValues(names: readonly string[]): Float32Array[] {
+    return names.map((n) => {
+      const v = this.vars.get(n);
+      if (!v) throw new Error(`BertModel: no variable ${n}`);
+      return (v.dataSync() as Float32Array).slice();
+    });
+  }
+
+  /** Set the named variables from values in their internal layout (as rawValues returns them). */
+  setRawValues(names: readonly string[], values: readonly Float32Array[]): void {
+    names.forEach((n, i) => {
+      const v = this.vars.get(n);
+      if (!v) throw new Error(`BertModel: no variable ${n}`);
+      if (values[i].length !== v.size) throw new Error(`BertModel: ${n} has ${v.size} values, got ${values[i].length}`);
+      tf.tidy(() => v.assign(tf.tensor(values[i], v.shape)));
+    });
+  }
+
   /** Current parameters in HF layout ([out, in] linear weights). */
   exportParams(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();

@@ -4,6 +4,7 @@
  *
  *   npx tsx trainer/pretrain.ts [--out DIR] [--max-steps N] [--minutes M] [--batch B] [--lr X]
  *                               [--layers 4 --hidden 128 --heads 2 --ffn 512 --seq 128] [--seed S]
+ *                               [--threads T]
  *
  * Data: the corpora of ../shared/data/corpus (one document per line) and the unlabelled sentences
  * of the GLUE train sets, tokenized with the BERT uncased WordPiece vocabulary and packed into
@@ -12,15 +13,22 @@
  * Checkpoints (safetensors + config.json + state.json with step, loss curve and provenance) are
  * written every --every steps and when the time budget ends; a run resumes from DIR when DIR holds
  * one (AdamW moments restart with a short warm-up, as only weights are checkpointed).
+ * --threads T (default: the number of cores) splits every batch into T shards: T - 1 worker threads
+ * (trainer/grad-worker.ts) each compute the gradients of one shard on a replica of the model while
+ * this thread computes its own; the gradients are averaged by masked-token count, so a step is the
+ * same update as on one thread, only faster.
  */
 import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backend.js';
-import { BertModel, initialParams, bertParamShapes, type BertInputs } from './model.js';
+import { BertModel, initialParams, bertParamShapes } from './model.js';
 import { AdamW, type Trainable } from './finetune.js';
+import { GradWorker, shardedGradients } from './grad-worker.js';
+import { disposeBatch, mlmLoss, toTensors, type MaskedArrays } from './mlm.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
 import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
@@ -66,11 +74,6 @@ export function buildSequences(tok: WordPieceTokenizer, seqLen: number, files: s
   return seqs;
 }
 
-export interface MaskedBatch {
-  inputs: BertInputs;
-  positions: tf.Tensor1D;
-  targets: tf.Tensor1D;
-}
 
 /** Apply BERT's 15% / 80-10-10 masking to a batch of sequences. */
 export function maskBatch(seqs: Int32Array[], rand: () => number, vocab: number, maskId: number, special: Set<number>): { ids: Int32Array; positions: number[]; targets: number[] } {
@@ -90,19 +93,6 @@ export function maskBatch(seqs: Int32Array[], rand: () => number, vocab: number,
     }
   });
   return { ids, positions, targets };
-}
-
-function toTensors(m: { ids: Int32Array; positions: number[]; targets: number[] }, batch: number, L: number): MaskedBatch {
-  return {
-    inputs: { inputIds: tf.tensor2d(m.ids, [batch, L], 'int32'), tokenTypeIds: tf.zeros([batch, L], 'int32') as tf.Tensor2D, attentionMask: tf.ones([batch, L], 'int32') as tf.Tensor2D },
-    positions: tf.tensor1d(m.positions, 'int32'),
-    targets: tf.tensor1d(m.targets, 'int32'),
-  };
-}
-
-function mlmLoss(model: BertModel, b: MaskedBatch, training: boolean): tf.Scalar {
-  const logits = model.mlmLogits(b.inputs, b.positions, training);
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, model.g.vocab), logits) as tf.Scalar;
 }
 
 function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState): void {
@@ -147,7 +137,7 @@ function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: 
       });
       total += m.targets.length;
     });
-    tf.dispose([b.inputs.inputIds, b.inputs.tokenTypeIds, b.inputs.attentionMask, b.positions, b.targets]);
+    disposeBatch(b);
   }
   const top = Math.max(...freq.values());
   return { acc: correct / total, unigram: top / total, loss: lossSum / total };
@@ -170,6 +160,7 @@ async function main(): Promise<void> {
       seq: { type: 'string', default: '128' },
       seed: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
+      threads: { type: 'string', default: String(cpus().length) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -243,6 +234,40 @@ async function main(): Promise<void> {
   const maxSteps = num('max-steps');
   const warmup = num('warmup');
   const batch = num('batch');
+  const threads = num('threads');
+  if (!Number.isInteger(threads) || threads > batch) {
+    console.error(`error: --threads ${a.threads}: must be a whole number from 1 to --batch (${batch})`);
+    process.exit(2);
+  }
+  const params0 = threads > 1 ? [...model.exportParams()] : [];
+  const workers = await Promise.all(Array.from({ length: threads - 1 }, () =>
+    GradWorker.start({ g, params: params0, names, options: { hiddenDropout: 0.1, attentionDropout: 0.1 }, backend: backend.name })));
+  params0.length = 0;
+  (state.provenance as Record<string, unknown>).threads = threads;
+  if (threads > 1) console.error(`data-parallel: ${threads} threads (${threads - 1} gradient worker${threads > 2 ? 's' : ''}), ${batch} sequences per step split into ${threads} shards`);
+  /** New values of the trainable variables for the workers (after each update). */
+  let sync: Float32Array[] | undefined;
+  /** One step on the whole batch: every shard's gradients, averaged by masked-token count. */
+  const step = async (seqs: Int32Array[]): Promise<number> => {
+    if (threads === 1) {
+      const b = toTensors(maskBatch(seqs, rand, g.vocab, maskId, special), seqs.length, L);
+      const loss = opt.step(() => mlmLoss(model, b, true));
+      disposeBatch(b);
+      return loss;
+    }
+    const shards = Array.from({ length: threads }, (_, t) => seqs.slice(Math.floor((t * seqs.length) / threads), Math.floor(((t + 1) * seqs.length) / threads)));
+    const masked: MaskedArrays[] = shards.map((sh) => maskBatch(sh, rand, g.vocab, maskId, special));
+    const values = sync;
+    sync = undefined;
+    const { loss, grads: combined } = await shardedGradients(model, opt, names, workers, masked, shards.map((sh) => sh.length), L, values);
+    try {
+      opt.apply(combined);
+    } finally {
+      for (const gr of combined.values()) gr.dispose();
+    }
+    sync = model.rawValues(names);
+    return loss;
+  };
   const deadline = performance.now() + num('minutes') * 60e3;
   const rand = rng(num('seed') * 1000003 + state.step);
   const startStep = state.step;
@@ -256,10 +281,9 @@ async function main(): Promise<void> {
     const lr = num('lr') * Math.min(1, (sinceStart + 1) / (startStep === 0 ? warmup : Math.min(warmup, 200))) * Math.max(0, 1 - state.step / maxSteps);
     opt.opts.lr = lr;
     const seqs = Array.from({ length: batch }, () => train[Math.floor(rand() * train.length)]);
-    const m = maskBatch(seqs, rand, g.vocab, maskId, special);
-    const b = toTensors(m, batch, L);
-    const loss = opt.step(() => mlmLoss(model, b, true));
-    tf.dispose([b.inputs.inputIds, b.inputs.tokenTypeIds, b.inputs.attentionMask, b.positions, b.targets]);
+    const loss = await step(seqs);
+    // let SIGINT/SIGTERM handlers run between steps (a synchronous loop would never see them)
+    await new Promise((r) => setImmediate(r));
     state.step++;
     state.tokensSeen += batch * L;
     if (state.step % 20 === 0) {
@@ -281,6 +305,7 @@ async function main(): Promise<void> {
   Object.assign((state.provenance.sessions as object[]).at(-1)!, { toStep: state.step, wallS: (performance.now() - tStart) / 1000 });
   saveCheckpoint(out, model, g, state);
   console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%); checkpoint in ${out}`);
+  await Promise.all(workers.map((w) => w.close()));
   opt.dispose();
   model.dispose();
 }

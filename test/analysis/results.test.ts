@@ -138,6 +138,9 @@ describe('accuracy in the simulator report', () => {
     expect(acc.byVariant.has('frozen')).toBe(false);
     expect(acc.source).toMatch(/3 fine-tuning runs .*; 2 runs of other checkpoints or sequence lengths left out/);
     expect(accuracyOf(loadConfig('rom-bert-base')).source).toMatch(/^null: seeded synthetic weights/);
+    const stale = accuracyOf({ ...cfg0, model: { ...cfg0.model, results: dirWith([run('rte', 'bitfit', 1e-3, 3, 0.1, 0.1, 'b'.repeat(64))]) } });
+    expect(stale.byVariant.size).toBe(0);
+    expect(stale.source).toMatch(/^null: none of the 1 fine-tuning runs in .* is of this checkpoint \(sha256 [0-9a-f]{16}…\) at sequence 64/);
     // runs of two recipes for the same checkpoint are a config error naming model.results
     const d2 = dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.5, sha), { ...run('rte', 'bitfit', 1e-3, 2, 0.6, 0.5, sha), provenance: { checkpoint: { sha256: sha }, geometry: { seqLen: 64 }, hyper: { seqLen: 64, epochs: 9 } } }]);
     expect(() => accuracyOf({ ...cfg0, model: { ...cfg0.model, results: d2 } })).toThrow(/model\.results: .*runs of different experiments/);

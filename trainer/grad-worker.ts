@@ -1,0 +1,141 @@
+/**
+ * Data-parallel gradients for pre-training on several cores: each worker thread holds a replica of
+ * the model and computes the loss and gradients of one shard of every batch, while the calling
+ * thread computes its own shard, averages the gradients (weighted by each shard's number of masked
+ * tokens, so the result is the gradient of the whole batch's mean loss) and applies the update.
+ * The new values of the trainable variables travel with the next request, so every replica
+ * computes on the same parameters.
+ */
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Geometry } from '../rtl-model/spec/index.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BertModel, BertOptions } from './model.js';
+import type { AdamW } from './finetune.js';
+import { disposeBatch, mlmLoss, toTensors, type MaskedArrays } from './mlm.js';
+
+export interface GradWorkerInit {
+  g: Geometry;
+  /** Initial parameters in HF layout (as BertModel's constructor takes them). */
+  params: [string, Float32Array][];
+  /** The trainable variables, in the order of values and gradients. */
+  names: string[];
+  options: Partial<BertOptions>;
+  backend: string;
+}
+
+export interface GradRequest extends MaskedArrays {
+  /** New values of the trainable variables (internal layout), when they changed since the last request. */
+  values?: Float32Array[];
+  batch: number;
+  L: number;
+}
+
+export type GradReply =
+  | { type: 'ready' }
+  | { type: 'grads'; loss: number; grads: Float32Array[] }
+  | { type: 'error'; message: string };
+
+const BOOT_URL = new URL('./grad-worker-boot.mjs', import.meta.url);
+
+/** The worker's next message; rejects if it exits first (and leaves no listener behind). */
+async function nextReply(worker: Worker, what: string): Promise<GradReply> {
+  const ac = new AbortController();
+  try {
+    const [msg] = await Promise.race([
+      once(worker, 'message', { signal: ac.signal }),
+      once(worker, 'exit', { signal: ac.signal }).then(([code]) => {
+        throw new Error(`gradient worker exited ${what} (code ${code})`);
+      }),
+    ]);
+    return msg as GradReply;
+  } finally {
+    ac.abort();
+  }
+}
+
+export class GradWorker {
+  private busy = false;
+
+  private constructor(private readonly worker: Worker) {}
+
+  static async start(init: GradWorkerInit): Promise<GradWorker> {
+    const worker = new Worker(BOOT_URL, { workerData: init });
+    const msg = await nextReply(worker, 'during start-up');
+    if (msg.type !== 'ready') {
+      await worker.terminate();
+      throw new Error(`gradient worker failed to start: ${msg.type === 'error' ? msg.message : msg.type}`);
+    }
+    worker.unref();
+    return new GradWorker(worker);
+  }
+
+  /** Loss and gradients (internal layout, in the order of init.names) of one shard. */
+  async grads(req: GradRequest): Promise<{ loss: number; grads: Float32Array[] }> {
+    if (this.busy) throw new Error('GradWorker.grads: a request is already running');
+    this.busy = true;
+    this.worker.ref();
+    try {
+      this.worker.postMessage(req, req.values?.map((v) => v.buffer as ArrayBuffer) ?? []);
+      const msg = await nextReply(this.worker, 'during a step');
+      if (msg.type === 'error') throw new Error(`gradient worker: ${msg.message}`);
+      if (msg.type !== 'grads') throw new Error(`gradient worker: unexpected reply ${msg.type}`);
+      return msg;
+    } finally {
+      this.busy = false;
+      this.worker.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * Loss and gradients of a batch split into shards: shard 0 on this thread (opt's model), shard
+ * i + 1 on workers[i]. values (the trainable variables' new values, internal layout) go to every
+ * worker first. The result is each shard's mean-loss gradient weighted by its share of the masked
+ * tokens, i.e. the gradient of the whole batch's mean loss; shards without a masked token count 0.
+ * The caller disposes the returned tensors.
+ */
+export async function shardedGradients(
+  model: BertModel, opt: AdamW, names: readonly string[], workers: readonly GradWorker[], masked: readonly MaskedArrays[],
+  sizes: readonly number[], L: number, values?: Float32Array[],
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
+  if (masked.length !== workers.length + 1 || sizes.length !== masked.length) throw new Error(`shardedGradients: ${masked.length} shards for ${workers.length} workers + this thread`);
+  // the last worker may take the buffers (transferred); the others get copies
+  const pending = workers.map((w, i) => w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }));
+  const counts = masked.map((m) => m.positions.length);
+  const total = counts.reduce((x, y) => x + y, 0);
+  let mine: { loss: number; grads: Map<string, tf.Tensor> } | null = null;
+  try {
+    if (counts[0] > 0) {
+      const b = toTensors(masked[0], sizes[0], L);
+      try {
+        mine = opt.gradients(() => mlmLoss(model, b, true));
+      } finally {
+        disposeBatch(b);
+      }
+    }
+    const theirs = await Promise.all(pending);
+    const share = (i: number): number => counts[i] / total;
+    let loss = mine ? mine.loss * share(0) : 0;
+    theirs.forEach((r, i) => {
+      if (counts[i + 1] > 0) loss += r.loss * share(i + 1);
+    });
+    const grads = new Map(names.map((n, j) => [n, tf.tidy(() => {
+      const shape = model.vars.get(n)!.shape;
+      const parts: tf.Tensor[] = [];
+      if (mine) parts.push(tf.mul(mine.grads.get(n)!, share(0)));
+      theirs.forEach((r, i) => {
+        if (counts[i + 1] > 0) parts.push(tf.mul(tf.tensor(r.grads[j], shape), share(i + 1)));
+      });
+      return parts.length ? tf.addN(parts) : tf.zeros(shape);
+    })] as [string, tf.Tensor]));
+    return { loss, grads };
+  } finally {
+    if (mine) for (const g of mine.grads.values()) g.dispose();
+    await Promise.allSettled(pending);
+  }
+}
