@@ -151,18 +151,34 @@ export function recipNormalizedT(x: T): { recip: T; b: T } {
 export function matmul(a: T, b: T | T[]): T {
   const k = a.shape[a.shape.length - 1];
   const chunks = Array.isArray(b) ? b : splitK(b);
-  let acc: T | null = null;
-  let k0 = 0;
-  for (const bs of chunks) {
-    const len = bs.shape[bs.shape.length - 2];
-    if (len > MATMUL_K_CHUNK) throw new RangeError(`matmul: a K chunk of ${len} exceeds ${MATMUL_K_CHUNK}`);
-    const as = k0 === 0 && len === k ? a : sliceAxis(a, a.shape.length - 1, k0, len);
-    const p = tf.cast(tf.matMul(tf.cast(as, 'float32'), bs.dtype === 'float32' ? bs : tf.cast(bs, 'float32')), 'int32');
-    acc = acc ? tf.add(acc, p) : p;
-    k0 += len;
+  const lens = chunks.map((bs) => bs.shape[bs.shape.length - 2]);
+  for (const len of lens) if (len > MATMUL_K_CHUNK) throw new RangeError(`matmul: a K chunk of ${len} exceeds ${MATMUL_K_CHUNK}`);
+  const covered = lens.reduce((x, y) => x + y, 0);
+  if (chunks.length === 0 || covered !== k) throw new Error(`matmul: chunks cover K = ${covered}, operand has K = ${k}`);
+  const af = tf.cast(a, 'float32');
+  // The operand's K chunks: slices of its last axis are slow on the cpu backend (per-element
+  // index arithmetic), so with several chunks a is transposed once to [K, ...] and each chunk is a
+  // contiguous slice of rows, transposed back.
+  let parts: T[];
+  if (chunks.length === 1) parts = [af];
+  else {
+    const r = a.shape.length;
+    const perm = [r - 1, ...Array.from({ length: r - 1 }, (_, i) => i)];
+    const back = [...Array.from({ length: r - 1 }, (_, i) => i + 1), 0];
+    const at = tf.transpose(af, perm);
+    let k0 = 0;
+    parts = lens.map((len) => {
+      const s = tf.transpose(sliceAxis(at, 0, k0, len), back);
+      k0 += len;
+      return s;
+    });
   }
-  if (!acc || k0 !== k) throw new Error(`matmul: chunks cover K = ${k0}, operand has K = ${k}`);
-  return acc;
+  let acc: T | null = null;
+  chunks.forEach((bs, i) => {
+    const p = tf.cast(tf.matMul(parts[i], bs.dtype === 'float32' ? bs : tf.cast(bs, 'float32')), 'int32');
+    acc = acc ? tf.add(acc, p) : p;
+  });
+  return acc!;
 }
 
 /** b [..., K, N] cut along K into chunks of at most MATMUL_K_CHUNK rows (a weight's chunks are made once). */
