@@ -6,12 +6,15 @@
  *   datapath.gemm.gmacPerSParallel    the same on every core (worker_threads)
  *   datapath.bertBase.forwardMs       one bit-exact BERT-base forward pass, sequence 128, median, all cores
  *   datapath.bertBase.forwardMsSingle the same on one core
+ *   reference.constructMs             the TensorFlow.js integer reference (wasm) built from the BERT-base images
+ *   reference.firstForwardMs          its first forward pass (what one verify costs: kernels and weights warm up)
+ *   reference.forwardMs               its later forward passes, median
  *   sim.sweep1000Ms                   1,000 analytic design points (arrays x dataflows x variants x nodes)
  *   sim.mainJobMs                     `npx tsx sim/run.ts --config rom-bert-base --no-cache` end to end (incl. verify)
  *   sim.mainJobWarmMs                 the same with its images reused from out/.cache
  *   trainer.stepMs.<variant>          one fine-tuning step (AdamW, batch 16, sequence 128) of the project's
  *                                     L4/H128 model on wasm, median: bias-only variants against full-ft
- * --only SECTIONS runs a comma-separated subset of: gemm, forward, sweep, main, trainer.
+ * --only SECTIONS runs a comma-separated subset of: gemm, forward, reference, sweep, main, trainer.
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -29,8 +32,10 @@ import { syntheticInput } from '../rtl-model/export.js';
 import { sweep, defaultAxes } from './sweep.js';
 import { gitCommit } from './report.js';
 import { stepTimes } from '../trainer/bench-step.js';
+import { selectBackend } from '../trainer/backend.js';
+import { TfjsIntReference } from '../trainer/int-reference.js';
 
-const SECTIONS = ['gemm', 'forward', 'sweep', 'main', 'trainer'] as const;
+const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
 const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
 const reps = values.quick ? 3 : 7;
 const only = new Set(values.only ? values.only.split(',') : SECTIONS);
@@ -93,6 +98,38 @@ if (only.has('gemm') || only.has('forward')) {
   }
 }
 
+let reference: Record<string, number | string> | null = null;
+if (only.has('reference')) {
+  const engine = await createGemmEngine('wasm');
+  try {
+    const cfg = loadConfig('rom-bert-base');
+    const g = geometryOf(cfg.model);
+    const ex = await imagesFor(cfg, cfg.verify.variant, engine);
+    const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+    const backend = (await selectBackend('wasm')).name;
+    let t0 = performance.now();
+    const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
+    const constructMs = performance.now() - t0;
+    t0 = performance.now();
+    ref.forward(input);
+    const firstForwardMs = performance.now() - t0;
+    const times: number[] = [];
+    for (let i = 0; i < Math.min(reps, 3); i++) {
+      t0 = performance.now();
+      ref.forward(input);
+      times.push(performance.now() - t0);
+    }
+    ref.dispose();
+    const forwardMs = median(times);
+    reference = { backend, constructMs, firstForwardMs, forwardMs };
+    rows.push(['reference.constructMs', constructMs.toFixed(0), `TensorFlow.js integer reference (${backend}) built from the BERT-base images`]);
+    rows.push(['reference.firstForwardMs', firstForwardMs.toFixed(0), 'its first forward pass, seq 128 (what one verify costs)']);
+    rows.push(['reference.forwardMs', forwardMs.toFixed(0), `later forward passes, median of ${times.length}`]);
+  } finally {
+    await engine.close?.();
+  }
+}
+
 let sweep1000Ms: number | null = null;
 if (only.has('sweep')) {
   const cfg = loadConfig('rom-bert-base');
@@ -142,6 +179,7 @@ const flat = {
   node: process.version,
   cpu: cpus()[0]?.model ?? 'unknown',
   datapath: { gemm, bertBase },
+  reference,
   sim: { sweep1000Ms, mainJobMs, mainJobWarmMs },
   trainer: { stepMs },
 };
