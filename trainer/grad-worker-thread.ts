@@ -27,13 +27,13 @@ port.on('message', (req: GradRequest) => {
   let transfer: ArrayBuffer[] = [];
   try {
     if (req.values) model.setRawValues(init.names, req.values);
-    if (req.positions.length === 0) {
-      // nothing masked in this shard: it counts zero (the caller skips it); nothing to compute
+    if (req.positions.length === 0 && !req.nsp) {
+      // nothing to learn from in this shard: it counts zero (the caller skips it)
       port.postMessage({ type: 'grads', loss: 0, grads: [] } satisfies GradReply);
       return;
     }
     const b = toTensors(req, req.batch, req.L);
-    const { value, grads } = tf.variableGrads(() => mlmLoss(model, b, true), vars);
+    const { value, grads } = tf.variableGrads(() => mlmLoss(model, b, true, req.weights), vars);
     disposeBatch(b);
     const out = vars.map((v) => (grads[v.name].dataSync() as Float32Array).slice());
     const loss = value.dataSync()[0];

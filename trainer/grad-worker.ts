@@ -12,7 +12,7 @@ import type { Geometry } from '../rtl-model/spec/index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertModel, BertOptions } from './model.js';
 import type { AdamW } from './finetune.js';
-import { disposeBatch, mlmLoss, toTensors, type MaskedArrays } from './mlm.js';
+import { disposeBatch, mlmLoss, toTensors, type LossWeights, type MaskedArrays } from './mlm.js';
 
 export interface GradWorkerInit {
   g: Geometry;
@@ -27,6 +27,8 @@ export interface GradWorkerInit {
 export interface GradRequest extends MaskedArrays {
   /** New values of the trainable variables (internal layout), when they changed since the last request. */
   values?: Float32Array[];
+  /** This shard's share of the batch, for each loss term. */
+  weights: LossWeights;
   batch: number;
   L: number;
 }
@@ -95,8 +97,9 @@ export class GradWorker {
 /**
  * Loss and gradients of a batch split into shards: shard 0 on this thread (opt's model), shard
  * i + 1 on workers[i]. values (the trainable variables' new values, internal layout) go to every
- * worker first. The result is each shard's mean-loss gradient weighted by its share of the masked
- * tokens, i.e. the gradient of the whole batch's mean loss; shards without a masked token count 0.
+ * worker first. Each shard's loss terms are weighted by its share of the batch (masked tokens for
+ * the masked-LM term, sequences for the next-sentence term), so the shards' losses and gradients
+ * sum to the whole batch's. A shard with nothing to learn from (no masked token, no pairs) counts 0.
  * The caller disposes the returned tensors.
  */
 export async function shardedGradients(
@@ -104,34 +107,35 @@ export async function shardedGradients(
   sizes: readonly number[], L: number, values?: Float32Array[],
 ): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   if (masked.length !== workers.length + 1 || sizes.length !== masked.length) throw new Error(`shardedGradients: ${masked.length} shards for ${workers.length} workers + this thread`);
+  const totalMasked = masked.reduce((a, m) => a + m.positions.length, 0);
+  const totalSeqs = sizes.reduce((a, b) => a + b, 0);
+  const weights = masked.map((m, i): LossWeights => ({ mlm: totalMasked ? m.positions.length / totalMasked : 0, nsp: sizes[i] / totalSeqs }));
+  const counts = masked.map((m) => (m.positions.length > 0 || m.nsp ? 1 : 0));
   // the last worker may take the buffers (transferred); the others get copies
-  const pending = workers.map((w, i) => w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }));
-  const counts = masked.map((m) => m.positions.length);
-  const total = counts.reduce((x, y) => x + y, 0);
+  const pending = workers.map((w, i) => w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, weights: weights[i + 1], values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }));
   let mine: { loss: number; grads: Map<string, tf.Tensor> } | null = null;
   try {
     if (counts[0] > 0) {
       const b = toTensors(masked[0], sizes[0], L);
       try {
-        mine = opt.gradients(() => mlmLoss(model, b, true));
+        mine = opt.gradients(() => mlmLoss(model, b, true, weights[0]));
       } finally {
         disposeBatch(b);
       }
     }
     const theirs = await Promise.all(pending);
-    const share = (i: number): number => counts[i] / total;
-    let loss = mine ? mine.loss * share(0) : 0;
+    let loss = mine ? mine.loss : 0;
     theirs.forEach((r, i) => {
-      if (counts[i + 1] > 0) loss += r.loss * share(i + 1);
+      if (counts[i + 1] > 0) loss += r.loss;
     });
     const grads = new Map(names.map((n, j) => [n, tf.tidy(() => {
       const shape = model.vars.get(n)!.shape;
       const parts: tf.Tensor[] = [];
-      if (mine) parts.push(tf.mul(mine.grads.get(n)!, share(0)));
+      if (mine) parts.push(mine.grads.get(n)!);
       theirs.forEach((r, i) => {
-        if (counts[i + 1] > 0) parts.push(tf.mul(tf.tensor(r.grads[j], shape), share(i + 1)));
+        if (counts[i + 1] > 0) parts.push(tf.tensor(r.grads[j], shape));
       });
-      return parts.length ? tf.addN(parts) : tf.zeros(shape);
+      return parts.length === 0 ? tf.zeros(shape) : parts.length === 1 ? tf.clone(parts[0]) : tf.addN(parts);
     })] as [string, tf.Tensor]));
     return { loss, grads };
   } finally {

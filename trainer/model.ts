@@ -233,7 +233,18 @@ export class BertModel {
 
   /** Masked-LM logits [n, vocab] at the given flat positions (batch * seq indices). */
   mlmLogits(inp: BertInputs, positions: tf.Tensor1D, training: boolean): tf.Tensor2D {
+    return this.mlmHead(this.encode(inp, training), positions);
+  }
+
+  /** Both pre-training heads from one encoder pass: masked-LM logits and next-sentence logits [batch, 2] (pooled [CLS]). */
+  pretrainLogits(inp: BertInputs, positions: tf.Tensor1D, training: boolean): { mlm: tf.Tensor2D; nsp: tf.Tensor2D } {
     const seq = this.encode(inp, training);
+    const cls = tf.squeeze(tf.slice(seq, [0, 0, 0], [-1, 1, -1]), [1]);
+    const pooled = tf.tanh(this.dense('bert.pooler.dense', cls));
+    return { mlm: this.mlmHead(seq, positions), nsp: this.dense('cls.seq_relationship', pooled) as tf.Tensor2D };
+  }
+
+  private mlmHead(seq: tf.Tensor3D, positions: tf.Tensor1D): tf.Tensor2D {
     const flat = tf.reshape(seq, [-1, this.g.hidden]);
     const picked = embed(flat, positions);
     const t = this.layerNorm('cls.predictions.transform.LayerNorm', BertModel.gelu(this.dense('cls.predictions.transform.dense', picked)));

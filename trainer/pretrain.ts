@@ -4,12 +4,16 @@
  *
  *   npx tsx trainer/pretrain.ts [--out DIR] [--max-steps N] [--minutes M] [--batch B] [--lr X]
  *                               [--layers 4 --hidden 128 --heads 2 --ffn 512 --seq 128] [--seed S]
- *                               [--threads T]
+ *                               [--threads T] [--objective mlm+nsp|mlm]
  *
  * Data: the corpora of ../shared/data/corpus (one document per line) and the unlabelled sentences
  * of the GLUE train sets, tokenized with the BERT uncased WordPiece vocabulary and packed into
  * sequences of --seq tokens ([CLS] ... [SEP]). Every 100th sequence is held out.
  * Masking: 15% of the non-special tokens; of those 80% [MASK], 10% a random token, 10% unchanged.
+ * --objective mlm+nsp (the default, BERT's recipe) adds next-sentence prediction: each sequence is
+ * cut into [CLS] A [SEP] B [SEP] where B follows A or (half the time) comes from a random other
+ * sequence, and the pooled [CLS] classifies which; this trains the pooler and [CLS], which the
+ * fine-tuning head reads. Its held-out accuracy is recorded with the masked-token accuracy.
  * Checkpoints (safetensors + config.json + state.json with step, loss curve and provenance) are
  * written every --every steps and when the time budget ends; a run resumes from DIR when DIR holds
  * one (AdamW moments restart with a short warm-up, as only weights are checkpointed).
@@ -28,7 +32,7 @@ import { selectBackend } from './backend.js';
 import { BertModel, initialParams, bertParamShapes } from './model.js';
 import { AdamW, type Trainable } from './finetune.js';
 import { GradWorker, shardedGradients } from './grad-worker.js';
-import { disposeBatch, mlmLoss, toTensors, type MaskedArrays } from './mlm.js';
+import { disposeBatch, mlmLoss, nextSentencePairs, toTensors, type MaskedArrays } from './mlm.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
 import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
@@ -41,7 +45,7 @@ export interface PretrainState {
   step: number;
   tokensSeen: number;
   losses: { step: number; loss: number; lr: number; timeS: number }[];
-  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number }[];
+  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number; nspAccuracy?: number }[];
   provenance: Record<string, unknown>;
 }
 
@@ -102,7 +106,7 @@ function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: Pretr
   for (const [name, data] of model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt', step: String(state.step) });
   writeBertConfig(join(dir, 'config.json'), {
-    model_type: 'bert', architectures: ['BertForMaskedLM'], vocab_size: g.vocab, hidden_size: g.hidden, num_hidden_layers: g.layers, num_attention_heads: g.heads,
+    model_type: 'bert', architectures: ['BertForPreTraining'], vocab_size: g.vocab, hidden_size: g.hidden, num_hidden_layers: g.layers, num_attention_heads: g.heads,
     intermediate_size: g.ffn, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: g.maxPositions,
     type_vocab_size: g.typeVocab, initializer_range: 0.02, layer_norm_eps: 1e-12, num_labels: 2, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' }, label2id: { LABEL_0: 0, LABEL_1: 1 },
   });
@@ -143,6 +147,23 @@ function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: 
   return { acc: correct / total, unigram: top / total, loss: lossSum / total };
 }
 
+/** Next-sentence accuracy on pairs built from held-out sequences (unmasked; chance is 50%). */
+function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: number, batch: number): number {
+  const rand = rng(seed);
+  let correct = 0;
+  for (let i = 0; i < held.length; i += batch) {
+    const seqs = held.slice(i, i + batch);
+    const p = nextSentencePairs(seqs, held, rand, sep);
+    const b = toTensors({ ids: Int32Array.from(p.seqs.flatMap((x) => [...x])), positions: [0], targets: [0], nsp: { tokenTypes: p.tokenTypes, labels: p.labels } }, seqs.length, seqs[0].length);
+    const pred = tf.tidy(() => tf.argMax(model.pretrainLogits(b.inputs, b.positions, false).nsp, -1).dataSync());
+    p.labels.forEach((y, k) => {
+      if (pred[k] === y) correct++;
+    });
+    disposeBatch(b);
+  }
+  return correct / held.length;
+}
+
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -161,6 +182,7 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
       threads: { type: 'string', default: String(cpus().length) },
+      objective: { type: 'string', default: 'mlm+nsp' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -177,6 +199,12 @@ async function main(): Promise<void> {
     }
     return v;
   };
+  const objective = a.objective!;
+  if (objective !== 'mlm' && objective !== 'mlm+nsp') {
+    console.error(`error: --objective ${objective}: must be mlm+nsp or mlm`);
+    process.exit(2);
+  }
+  const nsp = objective === 'mlm+nsp';
   const out = resolve(a.out!);
   const L = num('seq');
   const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2 };
@@ -202,6 +230,7 @@ async function main(): Promise<void> {
   console.error(`data: ${all.length} sequences of ${L} tokens (${train.length} train, ${held.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const special = new Set(tok.convertTokensToIds(['[CLS]', '[SEP]', '[PAD]', '[UNK]', '[MASK]']));
   const maskId = tok.convertTokensToIds(['[MASK]'])[0];
+  const sepId = tok.convertTokensToIds(['[SEP]'])[0];
   let state: PretrainState;
   let params: Map<string, Float32Array>;
   if (existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'state.json'))) {
@@ -209,6 +238,13 @@ async function main(): Promise<void> {
     params = new Map([...f.tensors].map(([k, t]) => [k, t.data as Float32Array]));
     state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
     console.error(`resuming from ${out} at step ${state.step}`);
+    // a checkpoint of masked-LM pre-training only has no next-sentence head: start it fresh
+    const missing = [...bertParamShapes(g, true).keys()].filter((k) => !params.has(k));
+    if (missing.some((k) => !k.startsWith('cls.seq_relationship.'))) throw new Error(`${out}/model.safetensors lacks ${missing.join(', ')}`);
+    if (missing.length) {
+      for (const [k, v] of initialParams(g, num('seed'), true, undefined, (n) => missing.includes(n))) params.set(k, v);
+      console.error(`initialised ${missing.join(', ')} (seed ${num('seed')}): not in the checkpoint`);
+    }
   } else {
     params = initialParams(g, num('seed'), true);
     state = { step: 0, tokensSeen: 0, losses: [], evals: [], provenance: {} };
@@ -225,10 +261,12 @@ async function main(): Promise<void> {
     glueTrain: Object.fromEntries(Object.entries(glueFiles).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
     sequences: { train: train.length, heldOut: held.length },
     masking: '15% of non-special tokens; 80% [MASK], 10% random, 10% unchanged',
-    sessions: [...((state.provenance.sessions as unknown[]) ?? []), { startedAt: new Date().toISOString(), fromStep: state.step }],
+    objective: nsp ? 'masked LM + next-sentence prediction (from the sessions marked mlm+nsp)' : 'masked LM',
+    sessions: [...((state.provenance.sessions as unknown[]) ?? []), { startedAt: new Date().toISOString(), fromStep: state.step, objective, threads: num('threads') }],
   };
   const model = new BertModel(g, params, { hiddenDropout: 0.1, attentionDropout: 0.1 });
-  const names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.') && !n.startsWith('bert.pooler.'));
+  // the pooler is trained only by the next-sentence head; the classifier never
+  const names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.') && (nsp || !n.startsWith('bert.pooler.')) && (nsp || !n.startsWith('cls.seq_relationship.')));
   const trainable: Trainable = { names, masks: new Map(), count: 0, total: 0 };
   const opt = new AdamW(model, trainable, { lr: num('lr'), beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
   const maxSteps = num('max-steps');
@@ -243,20 +281,33 @@ async function main(): Promise<void> {
   const workers = await Promise.all(Array.from({ length: threads - 1 }, () =>
     GradWorker.start({ g, params: params0, names, options: { hiddenDropout: 0.1, attentionDropout: 0.1 }, backend: backend.name })));
   params0.length = 0;
-  (state.provenance as Record<string, unknown>).threads = threads;
   if (threads > 1) console.error(`data-parallel: ${threads} threads (${threads - 1} gradient worker${threads > 2 ? 's' : ''}), ${batch} sequences per step split into ${threads} shards`);
+  /** Held-out evaluation, recorded in state.evals. */
+  const evaluate = (): { acc: number; unigram: number; loss: number; nspAccuracy?: number } => {
+    const ev = { ...evaluateMlm(model, held, 12345, g.vocab, maskId, special, batch), ...(nsp ? { nspAccuracy: evaluateNsp(model, held, 54321, sepId, batch) } : {}) };
+    state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss, ...(nsp ? { nspAccuracy: ev.nspAccuracy } : {}) });
+    return ev;
+  };
   /** New values of the trainable variables for the workers (after each update). */
   let sync: Float32Array[] | undefined;
   /** One step on the whole batch: every shard's gradients, averaged by masked-token count. */
-  const step = async (seqs: Int32Array[]): Promise<number> => {
+  const step = async (packed: Int32Array[]): Promise<number> => {
+    // with next-sentence prediction, every sequence becomes a pair first (then masked as before)
+    const pairs = nsp ? nextSentencePairs(packed, train, rand, sepId) : null;
+    const seqs = pairs ? pairs.seqs : packed;
+    const shardOf = (lo: number, hi: number): MaskedArrays => ({
+      ...maskBatch(seqs.slice(lo, hi), rand, g.vocab, maskId, special),
+      ...(pairs ? { nsp: { tokenTypes: pairs.tokenTypes.slice(lo * L, hi * L), labels: pairs.labels.slice(lo, hi) } } : {}),
+    });
     if (threads === 1) {
-      const b = toTensors(maskBatch(seqs, rand, g.vocab, maskId, special), seqs.length, L);
+      const b = toTensors(shardOf(0, seqs.length), seqs.length, L);
       const loss = opt.step(() => mlmLoss(model, b, true));
       disposeBatch(b);
       return loss;
     }
-    const shards = Array.from({ length: threads }, (_, t) => seqs.slice(Math.floor((t * seqs.length) / threads), Math.floor(((t + 1) * seqs.length) / threads)));
-    const masked: MaskedArrays[] = shards.map((sh) => maskBatch(sh, rand, g.vocab, maskId, special));
+    const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.floor((t * seqs.length) / threads));
+    const shards = Array.from({ length: threads }, (_, t) => seqs.slice(bounds[t], bounds[t + 1]));
+    const masked: MaskedArrays[] = shards.map((_, t) => shardOf(bounds[t], bounds[t + 1]));
     const values = sync;
     sync = undefined;
     const { loss, grads: combined } = await shardedGradients(model, opt, names, workers, masked, shards.map((sh) => sh.length), L, values);
@@ -293,18 +344,16 @@ async function main(): Promise<void> {
       process.stderr.write(`\rstep ${state.step}/${maxSteps} loss ${loss.toFixed(3)} lr ${lr.toExponential(2)} ${rate.toFixed(2)} steps/s ${(el / 60).toFixed(1)} min   `);
     }
     if (state.step % num('every') === 0) {
-      const ev = evaluateMlm(model, held, 12345, g.vocab, maskId, special, batch);
-      state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss });
-      process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}\n`);
+      const ev = evaluate();
+      process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`);
       saveCheckpoint(out, model, g, state);
     }
   }
-  const ev = evaluateMlm(model, held, 12345, g.vocab, maskId, special, batch);
-  state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss });
+  const ev = evaluate();
   (state.provenance.sessions as { endedAt?: string; toStep?: number; wallS?: number }[]).at(-1)!.endedAt = new Date().toISOString();
   Object.assign((state.provenance.sessions as object[]).at(-1)!, { toStep: state.step, wallS: (performance.now() - tStart) / 1000 });
   saveCheckpoint(out, model, g, state);
-  console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%); checkpoint in ${out}`);
+  console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)${nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${out}`);
   await Promise.all(workers.map((w) => w.close()));
   opt.dispose();
   model.dispose();

@@ -193,7 +193,8 @@ export function imageLayoutBits(g: Geometry, variant: VariantId): { rom: number;
 
 /**
  * HuggingFace parameter names and shapes ([out, in] for linear weights) of a
- * BertForSequenceClassification of this geometry, and of BertForMaskedLM's head when asked.
+ * BertForSequenceClassification of this geometry, and of BertForPreTraining's heads (masked LM and
+ * next sentence, `cls.*`) when asked.
  */
 export function floatParamShapes(g: Geometry, withMlmHead = false): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -224,6 +225,9 @@ export function floatParamShapes(g: Geometry, withMlmHead = false): Map<string, 
     m.set('cls.predictions.transform.LayerNorm.weight', [g.hidden]);
     m.set('cls.predictions.transform.LayerNorm.bias', [g.hidden]);
     m.set('cls.predictions.bias', [g.vocab]);
+    // next-sentence head of BertForPreTraining (0 = B follows A, 1 = B is random)
+    m.set('cls.seq_relationship.weight', [2, g.hidden]);
+    m.set('cls.seq_relationship.bias', [2]);
   }
   return m;
 }

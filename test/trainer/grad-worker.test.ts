@@ -4,7 +4,7 @@ import { selectBackend } from '../../trainer/backend.js';
 import { BertModel, initialParams } from '../../trainer/model.js';
 import { AdamW, type Trainable } from '../../trainer/finetune.js';
 import { GradWorker, shardedGradients } from '../../trainer/grad-worker.js';
-import { mlmLoss, toTensors, disposeBatch, type MaskedArrays } from '../../trainer/mlm.js';
+import { mlmLoss, nextSentencePairs, toTensors, disposeBatch, type MaskedArrays } from '../../trainer/mlm.js';
 import { maskBatch } from '../../trainer/pretrain.js';
 import { rng } from '../../rtl-model/spec/random.js';
 import type { Geometry } from '../../rtl-model/spec/index.js';
@@ -20,18 +20,34 @@ function sequences(seed: number, n: number): Int32Array[] {
 }
 
 const concat = (ms: MaskedArrays[], sizes: number[]): MaskedArrays => {
-  const ids = new Int32Array(sizes.reduce((a, b) => a + b, 0) * L);
+  const n = sizes.reduce((a, b) => a + b, 0);
+  const ids = new Int32Array(n * L);
+  const tokenTypes = new Int32Array(n * L);
   const positions: number[] = [];
   const targets: number[] = [];
+  const labels: number[] = [];
   let row = 0;
   ms.forEach((m, i) => {
     ids.set(m.ids, row * L);
+    tokenTypes.set(m.nsp!.tokenTypes, row * L);
+    labels.push(...m.nsp!.labels);
     positions.push(...m.positions.map((p) => p + row * L));
     targets.push(...m.targets);
     row += sizes[i];
   });
-  return { ids, positions, targets };
+  return { ids, positions, targets, nsp: { tokenTypes, labels } };
 };
+
+/** Shards of next-sentence pairs of the sequences, masked. */
+function shardsOf(seqs: Int32Array[], sizes: number[], r: () => number, specials: Set<number>[]): MaskedArrays[] {
+  const p = nextSentencePairs(seqs, sequences(99, 12), r, 2, 2);
+  let lo = 0;
+  return sizes.map((n, i) => {
+    const m = { ...maskBatch(p.seqs.slice(lo, lo + n), r, g.vocab, 4, specials[i]), nsp: { tokenTypes: p.tokenTypes.slice(lo * L, (lo + n) * L), labels: p.labels.slice(lo, lo + n) } };
+    lo += n;
+    return m;
+  });
+}
 
 describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', () => {
   let model: BertModel;
@@ -43,7 +59,8 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
     await selectBackend('wasm');
     const params = initialParams(g, 3, true);
     model = new BertModel(g, params, NO_DROPOUT);
-    names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.') && !n.startsWith('bert.pooler.'));
+    // as pre-training with next-sentence prediction: everything but the classifier
+    names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.'));
     const trainable: Trainable = { names, masks: new Map(), count: 0, total: 0 };
     opt = new AdamW(model, trainable, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
     workers = await Promise.all([1, 2].map(() => GradWorker.start({ g, params: [...params], names, options: NO_DROPOUT, backend: 'wasm' })));
@@ -77,13 +94,13 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
     }
   };
 
-  it('three shards (this thread + two workers) give the gradient of the whole batch, before and after an update', async () => {
+  it('three shards (this thread + two workers) of next-sentence pairs give the gradient of the whole batch, before and after an update', async () => {
     const special = new Set([0, 1, 2, 3, 4]);
     const sizes = [3, 2, 4]; // unequal shards: the weighting by masked tokens matters
     for (let round = 0; round < 2; round++) {
       const r = rng(100 + round);
       const seqs = sequences(7 + round, 9);
-      const masked = [seqs.slice(0, 3), seqs.slice(3, 5), seqs.slice(5)].map((s) => maskBatch(s, r, g.vocab, 4, special));
+      const masked = shardsOf(seqs, sizes, r, [special, special, special]);
       expect(masked.every((m) => m.positions.length > 0)).toBe(true);
       const want = fullBatch(concat(masked, sizes), 9);
       // round 1: the workers still hold the initial values unless they are sent
@@ -96,13 +113,13 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
     }
   }, 60_000);
 
-  it('a shard without a masked token counts zero (no NaN)', async () => {
+  it('a shard without a masked token contributes only its next-sentence term (no NaN)', async () => {
     const sizes = [2, 2, 2];
     const seqs = sequences(11, 6);
     const none = new Set(Array.from({ length: g.vocab }, (_, i) => i)); // every token special: nothing masked
     const special = new Set([0, 1, 2, 3, 4]);
     const r = rng(5);
-    const masked = [maskBatch(seqs.slice(0, 2), r, g.vocab, 4, special), maskBatch(seqs.slice(2, 4), r, g.vocab, 4, none), maskBatch(seqs.slice(4), r, g.vocab, 4, special)];
+    const masked = shardsOf(seqs, sizes, r, [special, none, special]);
     expect(masked[1].positions.length).toBe(0);
     const want = fullBatch(concat(masked, sizes), 6);
     const got = await shardedGradients(model, opt, names, workers, masked, sizes, L, model.rawValues(names));
