@@ -1,7 +1,8 @@
 #!/usr/bin/env -S npx tsx
 /**
  * Charts of a pre-training run from its state.json: loss.svg (training and held-out loss) and
- * mlm-accuracy.svg (held-out masked-token accuracy against the unigram baseline).
+ * mlm-accuracy.svg (held-out masked-token accuracy against the unigram baseline, and next-sentence
+ * accuracy where the objective included it).
  *
  *   npx tsx analysis/pretrain-curve.ts --checkpoint fixtures/pretrained/bert-l4-h128 [--out DIR]
  *

@@ -8,7 +8,20 @@ import { axisTitles, fmt, frame, legend, message, PALETTE, symbolType } from './
 export interface PretrainState {
   step: number;
   losses: { step: number; loss: number }[];
-  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number }[];
+  evals: { step: number; mlmAccuracy: number; unigramAccuracy: number; loss: number; nspAccuracy?: number }[];
+  provenance?: { sessions?: { fromStep: number; objective?: string }[] };
+}
+
+/** Steps where a session switched the objective (a session without one ran masked LM only). */
+export function objectiveChanges(s: PretrainState): { step: number; objective: string }[] {
+  const out: { step: number; objective: string }[] = [];
+  let cur = 'mlm';
+  for (const ses of s.provenance?.sessions ?? []) {
+    const o = ses.objective ?? 'mlm';
+    if (o !== cur) out.push({ step: ses.fromStep, objective: o });
+    cur = o;
+  }
+  return out;
 }
 
 /** Training loss (every logged step) and held-out loss, against the step. */
@@ -29,13 +42,23 @@ export function lossCurveChart(s: PretrainState, title = 'Pre-training loss'): s
   f.g.selectAll('path.eval').data(s.evals).enter().append('path').attr('class', 'eval')
     .attr('transform', (e) => `translate(${x(e.step)},${y(e.loss)})`).attr('d', d3.symbol(symbolType(d3, 1), 50)()).attr('fill', PALETTE[1]).attr('stroke', '#000').attr('stroke-width', 0.5)
     .append('title').text((e) => `step ${e.step}: held-out loss ${fmt(e.loss, 4)}, masked-token accuracy ${(100 * e.mlmAccuracy).toFixed(1)}% (unigram ${(100 * e.unigramAccuracy).toFixed(1)}%)`);
-  axisTitles(f, 'optimizer step (batch 16 sequences)', 'masked-LM cross-entropy (nats)');
-  legend(f, [{ label: 'training loss', color: PALETTE[0] }, { label: 'held-out loss', color: PALETTE[1], symbol: 1 }]);
+  const changes = objectiveChanges(s);
+  for (const c of changes) {
+    f.g.append('line').attr('class', 'objective-change').attr('x1', x(c.step)).attr('x2', x(c.step)).attr('y1', 0).attr('y2', f.h)
+      .attr('stroke', '#555').attr('stroke-dasharray', '4 3');
+    f.g.append('text').attr('x', x(c.step) + 4).attr('y', 12).attr('font-size', 11).text(`objective ${c.objective} from step ${c.step}`);
+  }
+  const nsp = changes.some((c) => c.objective.includes('nsp'));
+  axisTitles(f, 'optimizer step (batch 16 sequences)', nsp ? 'cross-entropy (nats)' : 'masked-LM cross-entropy (nats)');
+  legend(f, [
+    { label: nsp ? 'training loss (masked LM, + next sentence where marked)' : 'training loss', color: PALETTE[0] },
+    { label: 'held-out loss (masked LM)', color: PALETTE[1], symbol: 1 },
+  ]);
   return f.d3n.svgString();
 }
 
 /** Held-out masked-token accuracy against the unigram baseline, per evaluation. */
-export function mlmAccuracyChart(s: PretrainState, title = 'Held-out masked-token accuracy'): string {
+export function mlmAccuracyChart(s: PretrainState, title = s.evals.some((e) => e.nspAccuracy !== undefined) ? 'Held-out masked-token and next-sentence accuracy' : 'Held-out masked-token accuracy'): string {
   const f = frame(title, 'pretrain-accuracy');
   if (s.evals.length === 0) {
     message(f, 'no held-out evaluation yet');
@@ -43,21 +66,25 @@ export function mlmAccuracyChart(s: PretrainState, title = 'Held-out masked-toke
   }
   const d3 = f.d3;
   const x = d3.scaleLinear().domain([0, Math.max(...s.evals.map((e) => e.step))]).range([0, f.w]).nice();
-  const y = d3.scaleLinear().domain([0, Math.max(...s.evals.map((e) => Math.max(e.mlmAccuracy, e.unigramAccuracy))) * 100 * 1.15]).range([f.h, 0]).nice();
+  const withNsp = s.evals.filter((e) => e.nspAccuracy !== undefined);
+  const top = Math.max(...s.evals.map((e) => Math.max(e.mlmAccuracy, e.unigramAccuracy, e.nspAccuracy ?? 0)));
+  const y = d3.scaleLinear().domain([0, top * 100 * 1.15]).range([f.h, 0]).nice();
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).ticks(8));
   f.g.append('g').call(d3.axisLeft(y).ticks(6));
-  const series: { label: string; key: 'mlmAccuracy' | 'unigramAccuracy'; color: string; symbol: number }[] = [
-    { label: 'model', key: 'mlmAccuracy', color: PALETTE[0], symbol: 0 },
-    { label: 'unigram baseline', key: 'unigramAccuracy', color: PALETTE[5], symbol: 1 },
+  type Key = 'mlmAccuracy' | 'unigramAccuracy' | 'nspAccuracy';
+  const series: { label: string; key: Key; color: string; symbol: number; evals: PretrainState['evals'] }[] = [
+    { label: 'masked tokens: model', key: 'mlmAccuracy', color: PALETTE[0], symbol: 0, evals: s.evals },
+    { label: 'masked tokens: unigram baseline', key: 'unigramAccuracy', color: PALETTE[5], symbol: 1, evals: s.evals },
   ];
+  if (withNsp.length) series.push({ label: 'next sentence (chance 50%)', key: 'nspAccuracy', color: PALETTE[2], symbol: 2, evals: withNsp });
   for (const sr of series) {
-    f.g.append('path').datum(s.evals).attr('fill', 'none').attr('stroke', sr.color).attr('stroke-width', 1.5)
-      .attr('d', d3.line<PretrainState['evals'][number]>().x((e) => x(e.step)).y((e) => y(100 * e[sr.key])));
-    f.g.selectAll(`path.p-${sr.key}`).data(s.evals).enter().append('path').attr('class', `p-${sr.key}`)
-      .attr('transform', (e) => `translate(${x(e.step)},${y(100 * e[sr.key])})`).attr('d', d3.symbol(symbolType(d3, sr.symbol), 40)()).attr('fill', sr.color).attr('stroke', '#000').attr('stroke-width', 0.5)
-      .append('title').text((e) => `step ${e.step}: ${sr.label} ${(100 * e[sr.key]).toFixed(2)}%`);
+    f.g.append('path').datum(sr.evals).attr('fill', 'none').attr('stroke', sr.color).attr('stroke-width', 1.5)
+      .attr('d', d3.line<PretrainState['evals'][number]>().x((e) => x(e.step)).y((e) => y(100 * e[sr.key]!)));
+    f.g.selectAll(`path.p-${sr.key}`).data(sr.evals).enter().append('path').attr('class', `p-${sr.key}`)
+      .attr('transform', (e) => `translate(${x(e.step)},${y(100 * e[sr.key]!)})`).attr('d', d3.symbol(symbolType(d3, sr.symbol), 40)()).attr('fill', sr.color).attr('stroke', '#000').attr('stroke-width', 0.5)
+      .append('title').text((e) => `step ${e.step}: ${sr.label} ${(100 * e[sr.key]!).toFixed(2)}%`);
   }
-  axisTitles(f, 'optimizer step', 'masked tokens predicted correctly (%)');
+  axisTitles(f, 'optimizer step', withNsp.length ? 'held-out accuracy (%)' : 'masked tokens predicted correctly (%)');
   legend(f, series.map((sr) => ({ label: sr.label, color: sr.color, symbol: sr.symbol })));
   return f.d3n.svgString();
 }

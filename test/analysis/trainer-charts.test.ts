@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { biasChangeChart, lossCurveChart, mlmAccuracyChart } from '../../analysis/trainer-charts.js';
+import { biasChangeChart, lossCurveChart, mlmAccuracyChart, objectiveChanges } from '../../analysis/trainer-charts.js';
 
 const state = {
   step: 40,
@@ -15,8 +15,26 @@ describe('trainer charts', () => {
     expect(svg).not.toMatch(/NaN|undefined/);
   });
   it('draws model and unigram accuracy, or says there is nothing yet', () => {
-    expect(mlmAccuracyChart(state)).toContain('step 40: unigram baseline 7.00%');
+    expect(mlmAccuracyChart(state)).toContain('step 40: masked tokens: unigram baseline 7.00%');
+    expect(mlmAccuracyChart(state)).not.toContain('next sentence');
     expect(mlmAccuracyChart({ ...state, evals: [] })).toContain('no held-out evaluation yet');
+  });
+  it('marks where the objective changed and draws next-sentence accuracy where it was measured', () => {
+    const s2 = {
+      step: 80,
+      losses: [...state.losses, { step: 60, loss: 9.0 }, { step: 80, loss: 8.9 }],
+      evals: [...state.evals, { step: 80, mlmAccuracy: 0.13, unigramAccuracy: 0.07, loss: 8.4, nspAccuracy: 0.625 }],
+      provenance: { sessions: [{ fromStep: 0 }, { fromStep: 40, objective: 'mlm' }, { fromStep: 40, objective: 'mlm+nsp' }, { fromStep: 60, objective: 'mlm+nsp' }] },
+    };
+    expect(objectiveChanges(s2)).toEqual([{ step: 40, objective: 'mlm+nsp' }]);
+    expect(objectiveChanges(state)).toEqual([]);
+    const loss = lossCurveChart(s2);
+    expect(loss).toContain('objective mlm+nsp from step 40');
+    expect(loss).toContain('next sentence where marked');
+    const acc = mlmAccuracyChart(s2);
+    expect(acc).toContain('step 80: next sentence (chance 50%) 62.50%');
+    expect(acc).not.toContain('step 40: next sentence');
+    expect(acc).not.toMatch(/NaN|undefined/);
   });
   it('draws one titled point per bias term and layer (Figure 1)', () => {
     const svg = biasChangeChart({ b_q: [1e-3, 2e-3], b_m2: [5e-4, 0] });
