@@ -205,6 +205,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const nsp = objective === 'mlm+nsp';
+  const threads = num('threads');
+  if (!Number.isInteger(threads) || threads > num('batch')) {
+    console.error(`error: --threads ${a.threads}: must be a whole number from 1 to --batch (${a.batch})`);
+    process.exit(2);
+  }
   const out = resolve(a.out!);
   const L = num('seq');
   const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2 };
@@ -272,11 +277,6 @@ async function main(): Promise<void> {
   const maxSteps = num('max-steps');
   const warmup = num('warmup');
   const batch = num('batch');
-  const threads = num('threads');
-  if (!Number.isInteger(threads) || threads > batch) {
-    console.error(`error: --threads ${a.threads}: must be a whole number from 1 to --batch (${batch})`);
-    process.exit(2);
-  }
   const params0 = threads > 1 ? [...model.exportParams()] : [];
   const workers = await Promise.all(Array.from({ length: threads - 1 }, () =>
     GradWorker.start({ g, params: params0, names, options: { hiddenDropout: 0.1, attentionDropout: 0.1 }, backend: backend.name })));
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
   };
   /** New values of the trainable variables for the workers (after each update). */
   let sync: Float32Array[] | undefined;
-  /** One step on the whole batch: every shard's gradients, averaged by masked-token count. */
+  /** One step on the whole batch: every shard's gradients, each weighted by its share of the batch (shardedGradients). */
   const step = async (packed: Int32Array[]): Promise<number> => {
     // with next-sentence prediction, every sequence becomes a pair first (then masked as before)
     const pairs = nsp ? nextSentencePairs(packed, train, rand, sepId) : null;
