@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { biasChangeChart } from './trainer-charts.js';
-import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, summarize, type CellSummary, type RunResultFile } from './results.js';
+import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
@@ -86,6 +86,24 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
       '## Bias change |b_F − b_0| of bitfit (mean over the Table 3 runs of every task and seed; the paper\'s Figure 1)',
       table(['term', ...Array.from({ length: layers }, (_, l) => `layer ${l}`)], Object.entries(fig1).map(([t, xs]) => [t, ...xs.map((x) => x.toExponential(2))])),
     );
+  }
+  // every learning rate run (a probe or the paper's grid): mean float dev score per rate
+  const rateRuns = main.runs.filter((r) => cells.some((c) => c.task === r.task && c.variant === r.variant && c.trainExamples === trainExamples(r)));
+  const rates = [...new Set(rateRuns.map((r) => r.lr))].sort((a, b) => a - b);
+  const multi = variants.some((v) => tasks.some((t) => new Set(rateRuns.filter((r) => r.task === t && r.variant === v).map((r) => r.lr)).size > 1));
+  if (multi) {
+    const rows: string[][] = [];
+    for (const t of tasks) {
+      for (const v of variants) {
+        const rs = rateRuns.filter((r) => r.task === t && r.variant === v);
+        if (rs.length === 0) continue;
+        rows.push([TASK_LABEL[t] ?? t, v, ...rates.map((lr) => {
+          const g = rs.filter((r) => r.lr === lr);
+          return g.length ? fmtStat(stat(g.map((r) => 100 * r.best.value))) + (cell(t, v)?.lr === lr ? ' *' : '') : '';
+        })]);
+      }
+    }
+    parts.push('## Dev score per learning rate (float, mean ± std over seeds; * = the rate Table 3 uses)', table(['task', 'variant', ...rates.map((lr) => `lr ${lr}`)], rows));
   }
   let comparison: Record<string, unknown> | null = null;
   if (compare) {

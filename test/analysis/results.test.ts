@@ -118,6 +118,18 @@ describe('results summaries', () => {
     expect(t.markdown).toContain('| full-ft | 1.000 | 70.0 ± — | 70.0 ± — |'); // one seed: no spread
     expect(t.markdown).toContain('| bitfit | 1.000 | 55.0 ± — | 55.0 ± — |'); // integer table
     expect(t.markdown).toContain('60.0 ± — vs 50.0 ± — (+10.0)');
+    expect(t.markdown).not.toContain('Dev score per learning rate'); // one rate per cell: no such table
+  });
+
+  it('lists every learning rate run, marking the one Table 3 uses', () => {
+    const main = readResults(dirWith([
+      run('sst2', 'bitfit', 1e-3, 1, 0.5, null), run('sst2', 'bitfit', 1e-2, 1, 0.6, null), run('sst2', 'bitfit', 1e-2, 2, 0.7, null),
+      run('sst2', 'full-ft', 5e-4, 1, 0.65, null),
+    ]));
+    const t = buildTables({ name: 'probe', runs: main });
+    expect(t.markdown).toContain('| task | variant | lr 0.0005 | lr 0.001 | lr 0.01 |');
+    expect(t.markdown).toContain('| SST-2 | bitfit |  | 50.0 ± — | 65.0 ± 7.1 * |');
+    expect(t.markdown).toContain('| SST-2 | full-ft | 65.0 ± — * |  |  |');
   });
 });
 
