@@ -126,18 +126,21 @@ export async function verifyImages(
   engine: GemmEngine,
   backend: BackendRequest,
   inputSeed: number,
+  onProgress?: (text: string) => void,
 ): Promise<VerifyReport> {
   const g = geometryOf(cfg.model);
   const input = syntheticInput(g, inputSeed, cfg.verify.padTail);
   const t0 = performance.now();
   const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
+  onProgress?.('integer datapath');
   const a = await dp.forward(input);
   const t1 = performance.now();
   const choice = await selectBackend(backend);
+  onProgress?.(`TensorFlow.js reference (${choice.name}): loading the images`);
   const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
   let b: Map<string, Int32Array>;
   try {
-    b = ref.forward(input);
+    b = ref.forward(input, (l, n) => onProgress?.(`TensorFlow.js reference (${choice.name}): layer ${l}/${n}`));
   } finally {
     ref.dispose();
   }

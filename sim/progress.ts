@@ -3,6 +3,8 @@ export class Progress {
   private k = 0;
   private t = performance.now();
   private label = '';
+  /** A detail was written on the current step's line (a TTY only). */
+  private detailed = false;
   private readonly tty = Boolean(process.stderr.isTTY);
 
   constructor(private readonly total: number) {}
@@ -18,9 +20,17 @@ export class Progress {
   private finish(): void {
     if (!this.label) return;
     const s = ((performance.now() - this.t) / 1000).toFixed(1);
-    if (this.tty) process.stderr.write(` ${s} s\n`);
+    if (this.tty) process.stderr.write(this.detailed ? `\r[${this.k}/${this.total}] ${this.label} ... ${s} s\x1b[K\n` : ` ${s} s\n`);
     else process.stderr.write(`[${this.k}/${this.total}] ${this.label} ... ${s} s\n`);
     this.label = '';
+    this.detailed = false;
+  }
+
+  /** Where the current step is (e.g. "reference layer 5/12"), shown in place on a TTY only. */
+  detail(text: string): void {
+    if (!this.tty || !this.label) return;
+    process.stderr.write(`\r[${this.k}/${this.total}] ${this.label} ... ${text}\x1b[K`);
+    this.detailed = true;
   }
 
   /** A remark about the current step, printed when it finishes. */

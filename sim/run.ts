@@ -227,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
         if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
       }
       progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
-      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed);
+      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed, (t) => progress.detail(t));
       files['rom.bin'] = ex.rom;
       files[`sram-${report.variant}.bin`] = ex.sram;
       files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: args.images ? null : ex.stats }, null, 2) + '\n';

@@ -154,8 +154,8 @@ export class TfjsIntReference {
     return tf.transpose(tf.reshape(x, [L, heads, hidden / heads]), [1, 0, 2]);
   }
 
-  /** Forward one sequence; returns the same named intermediates as the datapath (as Int32Arrays). */
-  forward(input: ReferenceInput): Map<string, Int32Array> {
+  /** Forward one sequence; returns the same named intermediates as the datapath (as Int32Arrays). onLayer follows the encoder layers. */
+  forward(input: ReferenceInput, onLayer?: (done: number, layers: number) => void): Map<string, Int32Array> {
     const g = this.g;
     const { seqLen: L, hidden: H } = g;
     const out = new Map<string, Int32Array>();
@@ -207,6 +207,7 @@ export class TfjsIntReference {
       x.dispose();
       x = next;
       record(`${pre}output`, x);
+      onLayer?.(l + 1, g.layers);
     }
     tf.tidy(() => {
       const cls = tf.slice(x, [0, 0], [1, H]);
