@@ -3,6 +3,7 @@
  * them (so running the simulator needs no build step):
  *   rtl-model/gemm/gemm.wat     -> gemm.wasm      the int8 SIMD GEMM
  *   rtl-model/vector/vector.wat -> vector.wasm    requantization, joins, LayerNorm, softmax passes
+ *   trainer/kernels/bmm.wat     -> bmm.wasm       the trainer's batched float32 product (attention)
  *
  *   npx tsx rtl-model/build-wasm.ts           write the .wasm files
  *   npx tsx rtl-model/build-wasm.ts --check   exit 1 if a committed .wasm differs from its source
@@ -11,7 +12,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
-export const WASM_MODULES = ['gemm/gemm.wat', 'vector/vector.wat'];
+export const WASM_MODULES = ['gemm/gemm.wat', 'vector/vector.wat', '../trainer/kernels/bmm.wat'];
 
 export async function compileWat(rel: string): Promise<Uint8Array> {
   const wabt = await wabtInit();

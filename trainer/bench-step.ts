@@ -5,7 +5,7 @@
  * shorter than full fine-tuning's; frozen back-propagates only into the head.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from './backend.js';
+import { selectTrainingBackend } from './backend.js';
 import { BertModel, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, type TrainVariant } from './finetune.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
@@ -20,7 +20,7 @@ export async function stepTimes(variants: TrainVariant[], opts: { batch?: number
   const batch = opts.batch ?? 16;
   const L = opts.seqLen ?? 128;
   const reps = opts.reps ?? 5;
-  const choice = await selectBackend('wasm');
+  const choice = await selectTrainingBackend('wasm');
   const g: Geometry = { ...ownModelGeometry(L), ...opts.geometry };
   const timings: StepTiming[] = [];
   for (const variant of variants) {

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, type BackendRequest } from './backend.js';
+import { selectTrainingBackend, type BackendRequest } from './backend.js';
 import { BertModel } from './model.js';
 import { mlmLoss, toTensors, disposeBatch } from './mlm.js';
 import type { GradReply, GradRequest, GradWorkerInit } from './grad-worker.js';
@@ -13,7 +13,7 @@ import type { GradReply, GradRequest, GradWorkerInit } from './grad-worker.js';
 const port = parentPort;
 if (!port) throw new Error('grad-worker-thread.ts runs only as a worker thread');
 const init = workerData as GradWorkerInit;
-await selectBackend(init.backend as BackendRequest);
+await selectTrainingBackend(init.backend as BackendRequest);
 const model = new BertModel(init.g, new Map(init.params), init.options);
 model.frozen = new Set([...model.vars.keys()].filter((n) => !init.names.includes(n)));
 const vars = init.names.map((n) => {

@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from './backend.js';
+import { selectTrainingBackend } from './backend.js';
 import { BertModel, initialParams, bertParamShapes } from './model.js';
 import { AdamW, type Trainable } from './finetune.js';
 import { GradWorker, shardedGradients } from './grad-worker.js';
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
   const out = resolve(a.out!);
   const L = num('seq');
   const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2 };
-  const backend = await selectBackend(a.backend as 'wasm');
+  const backend = await selectTrainingBackend(a.backend as 'wasm');
   const vocabFile = join(DATA, 'bert-base-uncased-vocab.txt');
   const tok = WordPieceTokenizer.fromVocabFile(vocabFile);
   const files = ['sotu.txt', 'moby-dick.txt', 'wordnet-glosses.txt'].map((f) => join(DATA, 'corpus', f));

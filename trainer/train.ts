@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, BACKENDS, type BackendRequest } from './backend.js';
+import { selectTrainingBackend, BACKENDS, type BackendRequest } from './backend.js';
 import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
@@ -311,7 +311,7 @@ async function main(argv: string[]): Promise<number> {
   if (v['list-variants']) {
     const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
-    await selectBackend(v.backend as BackendRequest);
+    await selectTrainingBackend(v.backend as BackendRequest);
     const { g, params } = startingPoint(checkpoint, 128, 2, 1, 30522);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
     for (const c of variantCounts(g, params)) console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
@@ -337,7 +337,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return bad((e as Error).message);
   }
-  await selectBackend(v.backend as BackendRequest);
+  await selectTrainingBackend(v.backend as BackendRequest);
   const r = await runFinetune(o, (s) => console.error(s));
   r.provenance.command = ['npx tsx trainer/train.ts', ...argv].join(' ');
   const out = resolve(v.out ?? join(PROJECT_ROOT, 'out/results', `${o.task}-${o.variant}-lr${o.lr}-seed${o.seed}.json`));
