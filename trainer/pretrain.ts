@@ -32,6 +32,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend } from './backend.js';
+import { codeVersion } from './provenance.js';
 import { BertModel, initialParams, bertParamShapes } from './model.js';
 import { AdamW, type Trainable } from './finetune.js';
 import { GradWorker, shardedGradients } from './grad-worker.js';
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
     sequences: { train: train.length, heldOut: held.length },
     masking: '15% of non-special tokens; 80% [MASK], 10% random, 10% unchanged',
     objective: nsp ? 'masked LM + next-sentence prediction (from the sessions marked mlm+nsp)' : 'masked LM',
-    sessions: [...((state.provenance.sessions as unknown[]) ?? []), { startedAt: new Date().toISOString(), fromStep: state.step, objective, threads, dropout }],
+    sessions: [...((state.provenance.sessions as unknown[]) ?? []), { startedAt: new Date().toISOString(), fromStep: state.step, objective, threads, dropout, code: codeVersion() }],
   };
   const model = new BertModel(g, params, drop);
   // the pooler is trained only by the next-sentence head; the classifier never

@@ -18,9 +18,9 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend, BACKENDS, type BackendRequest } from './backend.js';
+import { codeVersion } from './provenance.js';
 import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
@@ -236,16 +236,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     integer = { dev: evaluate(o.task, ie.predictions, devD.labels), images: ie.images };
     log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
   }
-  let commit = 'unknown';
-  let uncommitted: string[] | null = null;
-  try {
-    const git = (...a: string[]): string => execFileSync('git', a, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-    commit = git('rev-parse', 'HEAD').trim();
-    // source files that differ from the commit (the run's code is then not exactly the commit's)
-    uncommitted = git('status', '--porcelain', '--untracked-files=no', '--', 'trainer', 'rtl-model', 'sim', 'package-lock.json').split('\n').filter(Boolean).map((l) => l.slice(3));
-  } catch {
-    /* not a git checkout */
-  }
+  const { commit, uncommitted } = codeVersion();
   opt.dispose();
   model.dispose();
   return {
