@@ -317,11 +317,11 @@ async function main(): Promise<void> {
       return loss;
     }
     const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.floor((t * seqs.length) / threads));
-    const shards = Array.from({ length: threads }, (_, t) => seqs.slice(bounds[t], bounds[t + 1]));
-    const masked: MaskedArrays[] = shards.map((_, t) => shardOf(bounds[t], bounds[t + 1]));
+    const sizes = Array.from({ length: threads }, (_, t) => bounds[t + 1] - bounds[t]);
+    const masked: MaskedArrays[] = sizes.map((_, t) => shardOf(bounds[t], bounds[t + 1]));
     const values = sync;
     sync = undefined;
-    const { loss, grads: combined } = await shardedGradients(model, opt, names, workers, masked, shards.map((sh) => sh.length), L, values);
+    const { loss, grads: combined } = await shardedGradients(model, opt, names, workers, masked, sizes, L, values);
     try {
       opt.apply(combined);
     } finally {
