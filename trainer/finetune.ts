@@ -105,6 +105,19 @@ export const DEFAULT_ADAMW: AdamWOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999,
  * update nor decay, so they stay bit-identical. Biases and LayerNorm weights are not decayed (as
  * in HuggingFace's BERT recipes).
  */
+/** The loss and the gradients of the named variables of model (the caller disposes them). */
+export function gradientsOf(model: BertModel, names: readonly string[], lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
+  const vars = names.map((n) => {
+    const v = model.vars.get(n);
+    if (!v) throw new Error(`gradientsOf: no variable ${n}`);
+    return v;
+  });
+  const { value, grads } = tf.variableGrads(lossFn, vars);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+}
+
 export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -140,11 +153,7 @@ export class AdamW {
 
   /** The loss and the gradients of the trainable variables by name (the caller disposes them). */
   gradients(lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
-    const vars = this.trainable.names.map((n) => this.model.vars.get(n)!);
-    const { value, grads } = tf.variableGrads(lossFn, vars);
-    const loss = value.dataSync()[0];
-    value.dispose();
-    return { loss, grads: new Map(this.trainable.names.map((n) => [n, grads[this.model.vars.get(n)!.name]])) };
+    return gradientsOf(this.model, this.trainable.names, lossFn);
   }
 
   /** The masked AdamW update from gradients by name (every trainable name must be present). */

@@ -1,12 +1,13 @@
 /**
  * A gradient worker thread (see grad-worker.ts): holds a replica of the model, and for each
- * request sets the trainable variables to the values sent (if any), computes the masked-LM loss
- * and gradients of its shard and posts them back (buffers transferred).
+ * request sets the trainable variables to the values sent (if any), computes its shard's weighted
+ * pre-training loss (mlm.ts) and gradients, and posts them back (buffers transferred).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend, type BackendRequest } from './backend.js';
 import { BertModel } from './model.js';
+import { gradientsOf } from './finetune.js';
 import { mlmLoss, toTensors, disposeBatch } from './mlm.js';
 import type { GradReply, GradRequest, GradWorkerInit } from './grad-worker.js';
 
@@ -16,11 +17,6 @@ const init = workerData as GradWorkerInit;
 await selectTrainingBackend(init.backend as BackendRequest);
 const model = new BertModel(init.g, new Map(init.params), init.options);
 model.frozen = new Set([...model.vars.keys()].filter((n) => !init.names.includes(n)));
-const vars = init.names.map((n) => {
-  const v = model.vars.get(n);
-  if (!v) throw new Error(`grad worker: no variable ${n}`);
-  return v;
-});
 
 port.on('message', (req: GradRequest) => {
   let reply: GradReply;
@@ -33,11 +29,15 @@ port.on('message', (req: GradRequest) => {
       return;
     }
     const b = toTensors(req, req.batch, req.L);
-    const { value, grads } = tf.variableGrads(() => mlmLoss(model, b, true, req.weights), vars);
-    disposeBatch(b);
-    const out = vars.map((v) => (grads[v.name].dataSync() as Float32Array).slice());
-    const loss = value.dataSync()[0];
-    tf.dispose([value, ...Object.values(grads)]);
+    let r: ReturnType<typeof gradientsOf>;
+    try {
+      r = gradientsOf(model, init.names, () => mlmLoss(model, b, true, req.weights));
+    } finally {
+      disposeBatch(b);
+    }
+    const out = init.names.map((n) => (r.grads.get(n)!.dataSync() as Float32Array).slice());
+    const loss = r.loss;
+    tf.dispose([...r.grads.values()]);
     reply = { type: 'grads', loss, grads: out };
     transfer = out.map((x) => x.buffer as ArrayBuffer);
   } catch (e) {

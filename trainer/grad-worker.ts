@@ -1,10 +1,10 @@
 /**
  * Data-parallel gradients for pre-training on several cores: each worker thread holds a replica of
  * the model and computes the loss and gradients of one shard of every batch, while the calling
- * thread computes its own shard, averages the gradients (weighted by each shard's number of masked
- * tokens, so the result is the gradient of the whole batch's mean loss) and applies the update.
- * The new values of the trainable variables travel with the next request, so every replica
- * computes on the same parameters.
+ * thread computes its own shard, sums the shards' gradients (each shard's loss terms weighted by
+ * its share of the batch, so the sum is the gradient of the whole batch's loss; see
+ * shardedGradients) and applies the update. The new values of the trainable variables travel with
+ * the next request, so every replica computes on the same parameters.
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -110,12 +110,12 @@ export async function shardedGradients(
   const totalMasked = masked.reduce((a, m) => a + m.positions.length, 0);
   const totalSeqs = sizes.reduce((a, b) => a + b, 0);
   const weights = masked.map((m, i): LossWeights => ({ mlm: totalMasked ? m.positions.length / totalMasked : 0, nsp: sizes[i] / totalSeqs }));
-  const counts = masked.map((m) => (m.positions.length > 0 || m.nsp ? 1 : 0));
+  const active = masked.map((m) => m.positions.length > 0 || m.nsp !== undefined);
   // the last worker may take the buffers (transferred); the others get copies
   const pending = workers.map((w, i) => w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, weights: weights[i + 1], values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }));
   let mine: { loss: number; grads: Map<string, tf.Tensor> } | null = null;
   try {
-    if (counts[0] > 0) {
+    if (active[0]) {
       const b = toTensors(masked[0], sizes[0], L);
       try {
         mine = opt.gradients(() => mlmLoss(model, b, true, weights[0]));
@@ -126,14 +126,14 @@ export async function shardedGradients(
     const theirs = await Promise.all(pending);
     let loss = mine ? mine.loss : 0;
     theirs.forEach((r, i) => {
-      if (counts[i + 1] > 0) loss += r.loss;
+      if (active[i + 1]) loss += r.loss;
     });
     const grads = new Map(names.map((n, j) => [n, tf.tidy(() => {
       const shape = model.vars.get(n)!.shape;
       const parts: tf.Tensor[] = [];
       if (mine) parts.push(mine.grads.get(n)!);
       theirs.forEach((r, i) => {
-        if (counts[i + 1] > 0) parts.push(tf.tensor(r.grads[j], shape));
+        if (active[i + 1]) parts.push(tf.tensor(r.grads[j], shape));
       });
       return parts.length === 0 ? tf.zeros(shape) : parts.length === 1 ? tf.clone(parts[0]) : tf.addN(parts);
     })] as [string, tf.Tensor]));
