@@ -13,8 +13,10 @@ import { SPEC_VERSION, decodeImage, floatParamShapes, type Geometry, type Varian
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { selectBackend, type BackendRequest } from '../trainer/backend.js';
-import { TfjsIntReference } from '../trainer/int-reference.js';
+import type { ReferenceParts } from '../trainer/int-reference.js';
+import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { compareTensors, type Comparison } from './verify.js';
 
 const baseCache = new Map<string, FloatModel>();
@@ -115,6 +117,12 @@ export interface VerifyReport extends Omit<Comparison, 'perTensor'> {
   config: { name: string; sha256: string };
   variant: VariantId;
   inputSeed: number;
+  /**
+   * How the reference ran: each part (embeddings + layers, further layers, ..., pooler + classifier)
+   * on its own thread, reading the datapath's output of the part before it (see
+   * TfjsIntReference.forwardLayerwise for why this proves the chained forward pass equal).
+   */
+  reference: { mode: 'layer-by-layer'; threads: number; parts: ReferenceParts[] };
   perTensor: Comparison['perTensor'];
   timingsMs: { datapath: number; reference: number };
 }
@@ -127,6 +135,7 @@ export async function verifyImages(
   backend: BackendRequest,
   inputSeed: number,
   onProgress?: (text: string) => void,
+  refThreads = availableParallelism(),
 ): Promise<VerifyReport> {
   const g = geometryOf(cfg.model);
   const input = syntheticInput(g, inputSeed, cfg.verify.padTail);
@@ -136,14 +145,12 @@ export async function verifyImages(
   const a = await dp.forward(input);
   const t1 = performance.now();
   const choice = await selectBackend(backend);
-  onProgress?.(`TensorFlow.js reference (${choice.name}): loading the images`);
-  const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
-  let b: Map<string, Int32Array>;
-  try {
-    b = ref.forward(input, (l, n) => onProgress?.(`TensorFlow.js reference (${choice.name}): layer ${l}/${n}`));
-  } finally {
-    ref.dispose();
-  }
+  onProgress?.(`TensorFlow.js reference (${choice.name}, ${refThreads} thread${refThreads === 1 ? '' : 's'}): loading the images`);
+  const { records: b, parts } = await runReferenceLayerwise(
+    { rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: choice.name, threads: refThreads,
+      onProgress: (done, total) => onProgress?.(`TensorFlow.js reference (${choice.name}, ${refThreads} thread${refThreads === 1 ? '' : 's'}): part ${done}/${total}`) },
+    input, a,
+  );
   const t2 = performance.now();
   const cmp = compareTensors(a, b);
   return {
@@ -155,6 +162,7 @@ export async function verifyImages(
     config: { name: cfg.name, sha256: cfg.sha256 },
     variant,
     inputSeed,
+    reference: { mode: 'layer-by-layer', threads: parts.length, parts },
     timingsMs: { datapath: t1 - t0, reference: t2 - t1 },
   };
 }

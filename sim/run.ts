@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig, geometryOf } from './config.js';
 import type { VerifyReport } from './pipeline.js';
 import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
@@ -44,6 +45,8 @@ Options:
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
+  --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here); each
+                         runs a contiguous part of the layers on the datapath's output of the part before
   --out <dir>            output directory (default out/<config name>)
   --rom <file> --sram <file>
                          verify these images (made earlier, or elsewhere) instead of exporting;
@@ -74,6 +77,7 @@ interface Args {
   seed?: number;
   backend: BackendRequest;
   gemm: GemmEngineRequest;
+  refThreads?: number;
   out?: string;
 }
 
@@ -99,6 +103,7 @@ function parse(argv: string[]): Args | null {
         seed: { type: 'string' },
         backend: { type: 'string', default: 'auto' },
         gemm: { type: 'string', default: 'auto' },
+        'ref-threads': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -127,7 +132,13 @@ function parse(argv: string[]): Args | null {
     seed = Number(v.seed);
     if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1) throw new UsageError(`--seed ${v.seed}: must be an integer in [0, 4294967295]`);
   }
+  let refThreads: number | undefined;
+  if (v['ref-threads'] !== undefined) {
+    refThreads = Number(v['ref-threads']);
+    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64) throw new UsageError(`--ref-threads ${v['ref-threads']}: must be an integer in [1, 64]`);
+  }
   return {
+    refThreads,
     config: v.config,
     verifyOnly: v.verify!,
     noVerify: v['no-verify']!,
@@ -170,7 +181,7 @@ function printVerify(r: VerifyReport): void {
   const status = r.bitExact ? 'bit-exact' : 'MISMATCH';
   console.log(
     `verify ${r.config.name} [${r.variant}]: ${status} — ${r.tensorsCompared} tensors, ${r.elementsCompared.toLocaleString('en-US')} elements compared, ` +
-      `${r.mismatches} mismatches (datapath ${r.gemmEngine}: ${r.timingsMs.datapath.toFixed(0)} ms; tfjs ${r.backend}: ${r.timingsMs.reference.toFixed(0)} ms)`,
+      `${r.mismatches} mismatches (datapath ${r.gemmEngine}: ${r.timingsMs.datapath.toFixed(0)} ms; tfjs ${r.backend}, ${r.reference.threads} thread${r.reference.threads === 1 ? '' : 's'}: ${r.timingsMs.reference.toFixed(0)} ms)`,
   );
   for (const f of r.backendFallbacks) console.log(`  backend ${f.name} not used: ${f.error}`);
   if (r.firstMismatch) {
@@ -227,7 +238,7 @@ async function main(argv: string[]): Promise<number> {
         if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
       }
       progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
-      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed, (t) => progress.detail(t));
+      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed, (t) => progress.detail(t), args.refThreads);
       files['rom.bin'] = ex.rom;
       files[`sram-${report.variant}.bin`] = ex.sram;
       files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: args.images ? null : ex.stats }, null, 2) + '\n';

@@ -23,6 +23,7 @@ describe('sim/run.ts', () => {
       [['--config', 'no-such'], /no-such\.json: \(file\): does not exist/],
       [['--config', bad, '--out', join(out, 'x')], /bad\.json: model\.geometry|heads = 3 must divide hidden = 128/],
       [['--config', 'rom-bert-tiny', '--seed=4.5'], /--seed 4.5: must be an integer/],
+      [['--config', 'rom-bert-tiny', '--ref-threads', '0'], /--ref-threads 0: must be an integer in \[1, 64\]/],
       [['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', 'nope.csv', '--out', join(out, 'y')], /nope\.csv: \(file\): does not exist/],
     ];
     for (const [args, msg] of cases) {
@@ -34,10 +35,12 @@ describe('sim/run.ts', () => {
   });
   it('verifies the odd geometry bit-exactly on the cpu backend and writes verify.json', () => {
     const out = mkdtempSync(join(tmpdir(), 'run-'));
-    const r = run(['--config', 'odd-geometry', '--verify', '--backend', 'cpu', '--out', out]);
+    const r = run(['--config', 'odd-geometry', '--verify', '--backend', 'cpu', '--ref-threads', '2', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const v = JSON.parse(readFileSync(join(out, 'verify.json'), 'utf8'));
     expect(v).toMatchObject({ bitExact: true, backend: 'cpu', mismatches: 0, firstMismatch: null });
+    expect(v.reference).toMatchObject({ mode: 'layer-by-layer', threads: 2 });
+    expect(v.reference.parts.map((p: { layers: { from: number; to: number } }) => p.layers)).toEqual([{ from: 0, to: 3 }, { from: 3, to: 5 }]);
     expect(v.tensorsCompared).toBe(2 + 8 * 5 + 1);
     expect(v.elementsCompared).toBeGreaterThan(100000);
     expect(existsSync(join(out, 'report.json'))).toBe(false);
