@@ -39,6 +39,20 @@ interface Acc {
   bias: TensorData | null;
 }
 
+/** A contiguous block of sequence positions (rows) [from, to). */
+export interface RowSlice {
+  from: number;
+  to: number;
+}
+
+/**
+ * Hands a layer's keys and values of this block of rows to the other blocks and returns those of
+ * every row ([seqLen, hidden] each): the only data one block's attention needs from another.
+ */
+export type KvExchange = (layer: number, k: Int8Array, v: Int8Array) => Promise<{ k: Int8Array; v: Int8Array }>;
+
+const noExchange: KvExchange = async (_l, k, v) => ({ k, v });
+
 /** Calibration hook: sees a site's integer values before the site's constants are read. */
 export interface CalibrationHook {
   observe(site: string, values: Record<string, ArrayLike<number>>): void;
@@ -55,6 +69,13 @@ export class Datapath {
   readonly counts: OpCounts = { macs: 0, requants: 0, lutLookups: { exp: 0, gelu: 0, tanh: 0 }, isqrts: 0, reciprocals: 0 };
   private readonly dh: number;
   private readonly vu = new VectorUnit();
+
+  /**
+   * Whether whole-tensor reads (weights, biases, constants, tables) are counted. A datapath that
+   * runs one block of rows next to others that share the same memories (parallel-datapath.ts) counts
+   * them on one block only, so the blocks' counts sum to those of the whole sequence.
+   */
+  countWholeReads = true;
 
   constructor(
     readonly mem: MemorySystem,
@@ -91,7 +112,7 @@ export class Datapath {
   }
 
   private read(name: string, elements?: number): TensorData {
-    return this.mem.read(name, elements);
+    return elements === undefined && !this.countWholeReads ? this.peek(name) : this.mem.read(name, elements);
   }
 
   private async gemm(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array> {
@@ -166,101 +187,120 @@ export class Datapath {
     return y;
   }
 
-  /** Extract head h of a [L, hidden] int8 tensor as a contiguous [L, dh] block. */
-  private head(x: Int8Array, h: number): Int8Array {
-    const { seqLen: L, hidden: H } = this.g;
-    const out = new Int8Array(L * this.dh);
-    for (let i = 0; i < L; i++) out.set(x.subarray(i * H + h * this.dh, i * H + (h + 1) * this.dh), i * this.dh);
+  /** Extract head h of a [rows, hidden] int8 tensor as a contiguous [rows, dh] block. */
+  private head(x: Int8Array, h: number, rows: number): Int8Array {
+    const H = this.g.hidden;
+    const out = new Int8Array(rows * this.dh);
+    for (let i = 0; i < rows; i++) out.set(x.subarray(i * H + h * this.dh, i * H + (h + 1) * this.dh), i * this.dh);
     return out;
   }
 
-  private async attention(l: number, x: Int8Array, mask: Int32Array, rec: Map<string, IntTensor>): Promise<Int8Array> {
+  /** Self-attention of the queries of R rows against the keys and values of all L rows. */
+  private async attention(l: number, x: Int8Array, R: number, mask: Int32Array, rec: Map<string, IntTensor>, exchange: KvExchange): Promise<Int8Array> {
     const { seqLen: L, hidden: H, heads } = this.g;
     const dh = this.dh;
     const p = layerPrefix(l) + 'attention.self.';
-    const q = this.requantInt8(`${p}query`, await this.linear(`${p}query`, x, L, H, H), L, H);
-    const k = this.requantInt8(`${p}key`, await this.linear(`${p}key`, x, L, H, H), L, H);
-    const v = this.requantInt8(`${p}value`, await this.linear(`${p}value`, x, L, H, H), L, H);
+    const q = this.requantInt8(`${p}query`, await this.linear(`${p}query`, x, R, H, H), R, H);
+    const k = this.requantInt8(`${p}key`, await this.linear(`${p}key`, x, R, H, H), R, H);
+    const v = this.requantInt8(`${p}value`, await this.linear(`${p}value`, x, R, H, H), R, H);
     rec.set(`${layerPrefix(l)}q`, q).set(`${layerPrefix(l)}k`, k).set(`${layerPrefix(l)}v`, v);
-    const probsAll = new Uint8Array(heads * L * L);
-    const ctxAcc = new Int32Array(L * H);
+    const all = await exchange(l, k, v);
+    if (all.k.length !== L * H || all.v.length !== L * H) throw new RangeError(`attention: the key/value exchange of layer ${l} returned ${all.k.length}/${all.v.length} elements, expected ${L * H}`);
+    const probsAll = new Uint8Array(heads * R * L);
+    const ctxAcc = new Int32Array(R * H);
     const exp = this.read('softmax.exp.lut');
+    let unmasked = 0;
+    for (let j = 0; j < L; j++) if (mask[j]) unmasked++;
     for (let h = 0; h < heads; h++) {
-      const scores = await this.gemm(this.head(q, h), this.head(k, h), L, L, dh);
+      const scores = await this.gemm(this.head(q, h, R), this.head(all.k, h, L), R, L, dh);
       if (this.hook) this.hook.observe(`${p}scores`, { scores });
       const mult = this.read(`${p}scores.rq.mult`)[0];
       const shift = this.read(`${p}scores.rq.shift`)[0];
-      const probs = this.vu.softmax(scores, mask, L, L, mult, shift, exp);
-      probsAll.set(probs, h * L * L);
-      let unmasked = 0;
-      for (let j = 0; j < L; j++) if (mask[j]) unmasked++;
-      this.counts.lutLookups.exp = checkedAdd(this.counts.lutLookups.exp, L * unmasked);
-      this.counts.reciprocals = checkedAdd(this.counts.reciprocals, L);
-      this.counts.requants = checkedAdd(this.counts.requants, 2 * L * L);
+      const probs = this.vu.softmax(scores, mask, R, L, mult, shift, exp);
+      probsAll.set(probs, h * R * L);
+      this.counts.lutLookups.exp = checkedAdd(this.counts.lutLookups.exp, R * unmasked);
+      this.counts.reciprocals = checkedAdd(this.counts.reciprocals, R);
+      this.counts.requants = checkedAdd(this.counts.requants, 2 * R * L);
       // context = probs * V_h: b operand is V_h transposed to [dh, L].
-      const vh = this.head(v, h);
       const vt = new Int8Array(dh * L);
-      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) vt[d * L + i] = vh[i * dh + d];
-      const c = await this.gemm(probs, vt, L, dh, L);
-      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) ctxAcc[i * H + h * dh + d] = c[i * dh + d];
+      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) vt[d * L + i] = all.v[i * H + h * dh + d];
+      const c = await this.gemm(probs, vt, R, dh, L);
+      for (let i = 0; i < R; i++) for (let d = 0; d < dh; d++) ctxAcc[i * H + h * dh + d] = c[i * dh + d];
     }
     rec.set(`${layerPrefix(l)}probs`, probsAll);
-    const ctx = this.requantInt8(`${p}context`, { acc: ctxAcc, bias: null }, L, H);
+    const ctx = this.requantInt8(`${p}context`, { acc: ctxAcc, bias: null }, R, H);
     rec.set(`${layerPrefix(l)}context`, ctx);
     return ctx;
   }
 
   /** Run one sequence; returns every named intermediate (int tensors) including `logits`. */
   async forward(input: ForwardInput): Promise<Map<string, IntTensor>> {
+    return this.forwardRows(input, { from: 0, to: this.g.seqLen }, noExchange);
+  }
+
+  /**
+   * Run the rows [from, to) of one sequence: every tensor is computed for these rows only (the
+   * attention probabilities as [heads, rows, seqLen]), except that attention reads the keys and
+   * values of every row through `exchange`. The block holding row 0 ([CLS]) also runs the pooler
+   * and classifier. With all rows and no exchange this is the whole forward pass.
+   */
+  async forwardRows(input: ForwardInput, rows: RowSlice, exchange: KvExchange): Promise<Map<string, IntTensor>> {
     const g = this.g;
     const { seqLen: L, hidden: H, ffn: F } = g;
     if (input.inputIds.length !== L || input.tokenTypeIds.length !== L || input.attentionMask.length !== L) {
       throw new RangeError(`forward: inputs must have length seqLen = ${L}`);
     }
+    if (!(Number.isInteger(rows.from) && Number.isInteger(rows.to) && rows.from >= 0 && rows.from < rows.to && rows.to <= L)) {
+      throw new RangeError(`forward: rows [${rows.from}, ${rows.to}) are not a non-empty range within [0, ${L})`);
+    }
     if (!input.attentionMask[0]) throw new RangeError('forward: the first token ([CLS]) must not be masked');
+    const R = rows.to - rows.from;
     const rec = new Map<string, IntTensor>();
-    // Embeddings: gather rows (counted as L rows of each table read).
+    // Embeddings: gather rows (counted as R rows of each table read).
     const e = 'bert.embeddings.';
-    const wordT = this.read(`${e}word_embeddings.weight`, L * H);
-    const posT = this.read(`${e}position_embeddings.weight`, L * H);
-    const typT = this.read(`${e}token_type_embeddings.weight`, L * H);
-    const w = new Int8Array(L * H);
-    const pe = new Int8Array(L * H);
-    const te = new Int8Array(L * H);
-    for (let i = 0; i < L; i++) {
-      const id = input.inputIds[i];
-      const tt = input.tokenTypeIds[i];
-      if (!(id >= 0 && id < g.vocab)) throw new RangeError(`forward: token id ${id} at position ${i} is outside [0, ${g.vocab})`);
-      if (!(tt >= 0 && tt < g.typeVocab)) throw new RangeError(`forward: token type ${tt} at position ${i} is outside [0, ${g.typeVocab})`);
+    const wordT = this.read(`${e}word_embeddings.weight`, R * H);
+    const posT = this.read(`${e}position_embeddings.weight`, R * H);
+    const typT = this.read(`${e}token_type_embeddings.weight`, R * H);
+    const w = new Int8Array(R * H);
+    const pe = new Int8Array(R * H);
+    const te = new Int8Array(R * H);
+    for (let i = 0; i < R; i++) {
+      const pos = rows.from + i;
+      const id = input.inputIds[pos];
+      const tt = input.tokenTypeIds[pos];
+      if (!(id >= 0 && id < g.vocab)) throw new RangeError(`forward: token id ${id} at position ${pos} is outside [0, ${g.vocab})`);
+      if (!(tt >= 0 && tt < g.typeVocab)) throw new RangeError(`forward: token type ${tt} at position ${pos} is outside [0, ${g.typeVocab})`);
       w.set(wordT.subarray(id * H, (id + 1) * H) as Int8Array, i * H);
-      pe.set(posT.subarray(i * H, (i + 1) * H) as Int8Array, i * H);
+      pe.set(posT.subarray(pos * H, (pos + 1) * H) as Int8Array, i * H);
       te.set(typT.subarray(tt * H, (tt + 1) * H) as Int8Array, i * H);
     }
-    const xe = this.join([`${e}word_embeddings`, `${e}position_embeddings`, `${e}token_type_embeddings`], [w, pe, te], L, H, `${e}join`);
-    let x = this.layerNorm(`${e}LayerNorm`, xe, L, H);
+    const xe = this.join([`${e}word_embeddings`, `${e}position_embeddings`, `${e}token_type_embeddings`], [w, pe, te], R, H, `${e}join`);
+    let x = this.layerNorm(`${e}LayerNorm`, xe, R, H);
     rec.set('bert.embeddings.output', x);
     const mask = input.attentionMask;
     for (let l = 0; l < g.layers; l++) {
       const p = layerPrefix(l);
-      const ctx = await this.attention(l, x, mask, rec);
-      const m1 = await this.linear(`${p}attention.output.dense`, ctx, L, H, H);
-      const j1 = this.join([`${p}attention.output.res_a`, `${p}attention.output.res_b`], [x, m1], L, H, `${p}attention.output.join`);
-      const a1 = this.layerNorm(`${p}attention.output.LayerNorm`, j1, L, H);
+      const ctx = await this.attention(l, x, R, mask, rec, exchange);
+      const m1 = await this.linear(`${p}attention.output.dense`, ctx, R, H, H);
+      const j1 = this.join([`${p}attention.output.res_a`, `${p}attention.output.res_b`], [x, m1], R, H, `${p}attention.output.join`);
+      const a1 = this.layerNorm(`${p}attention.output.LayerNorm`, j1, R, H);
       rec.set(`${p}attention.output`, a1);
-      const up = this.requantInt8(`${p}intermediate.dense`, await this.linear(`${p}intermediate.dense`, a1, L, F, H), L, F);
+      const up = this.requantInt8(`${p}intermediate.dense`, await this.linear(`${p}intermediate.dense`, a1, R, F, H), R, F);
       const gl = this.lookup(`${p}intermediate.gelu.lut`, up, 'gelu');
       rec.set(`${p}intermediate`, gl);
-      const m3 = await this.linear(`${p}output.dense`, gl, L, H, F);
-      const j2 = this.join([`${p}output.res_a`, `${p}output.res_b`], [a1, m3], L, H, `${p}output.join`);
-      x = this.layerNorm(`${p}output.LayerNorm`, j2, L, H);
+      const m3 = await this.linear(`${p}output.dense`, gl, R, H, F);
+      const j2 = this.join([`${p}output.res_a`, `${p}output.res_b`], [a1, m3], R, H, `${p}output.join`);
+      x = this.layerNorm(`${p}output.LayerNorm`, j2, R, H);
       rec.set(`${p}output`, x);
     }
-    const cls = x.slice(0, H);
-    const pre = this.requantInt8('bert.pooler.dense', await this.linear('bert.pooler.dense', cls, 1, H, H), 1, H);
-    const pooled = this.lookup('bert.pooler.tanh.lut', pre, 'tanh');
-    rec.set('bert.pooler.output', pooled);
-    const logits = Datapath.withBias(await this.linear('classifier', pooled, 1, g.numLabels, H), g.numLabels);
-    rec.set('logits', logits);
+    if (rows.from === 0) {
+      const cls = x.slice(0, H);
+      const pre = this.requantInt8('bert.pooler.dense', await this.linear('bert.pooler.dense', cls, 1, H, H), 1, H);
+      const pooled = this.lookup('bert.pooler.tanh.lut', pre, 'tanh');
+      rec.set('bert.pooler.output', pooled);
+      const logits = Datapath.withBias(await this.linear('classifier', pooled, 1, g.numLabels, H), g.numLabels);
+      rec.set('logits', logits);
+    }
     return rec;
   }
 }

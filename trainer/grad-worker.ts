@@ -38,7 +38,7 @@ export type GradReply =
   | { type: 'grads'; loss: number; grads: Float32Array[] }
   | { type: 'error'; message: string };
 
-const BOOT_URL = new URL('./worker-boot.mjs', import.meta.url);
+const BOOT_URL = new URL('../rtl-model/worker-boot.mjs', import.meta.url);
 
 /** The worker's next message; rejects if it exits first (and leaves no listener behind). */
 async function nextReply(worker: Worker, what: string): Promise<GradReply> {
@@ -62,7 +62,7 @@ export class GradWorker {
   private constructor(private readonly worker: Worker) {}
 
   static async start(init: GradWorkerInit): Promise<GradWorker> {
-    const worker = new Worker(BOOT_URL, { workerData: init, argv: ['./grad-worker-thread.ts'] });
+    const worker = new Worker(BOOT_URL, { workerData: init, argv: ['../trainer/grad-worker-thread.ts'] });
     const msg = await nextReply(worker, 'during start-up');
     if (msg.type !== 'ready') {
       await worker.terminate();

@@ -29,7 +29,7 @@ export type ReferenceWorkerReply =
   | { type: 'done'; backend: string; records: [string, Int32Array][] }
   | { type: 'error'; message: string };
 
-const BOOT_URL = new URL('./worker-boot.mjs', import.meta.url);
+const BOOT_URL = new URL('../rtl-model/worker-boot.mjs', import.meta.url);
 
 /**
  * Split the forward pass into `threads` contiguous parts of as equal a number of encoder layers as
@@ -100,7 +100,7 @@ export async function runReferenceLayerwise(
   });
   const workers = parts.slice(1).map((p) => {
     const init: ReferenceWorkerInit = { rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input, given: pick(p) };
-    return new Worker(BOOT_URL, { workerData: init, argv: ['./int-reference-thread.ts'] });
+    return new Worker(BOOT_URL, { workerData: init, argv: ['../trainer/int-reference-thread.ts'] });
   });
   const results = workers.map((w, i) => collect(w, i + 1, tick, opts.backend));
   // a failing worker must not leave the others running, nor an unhandled rejection behind

@@ -1,0 +1,21 @@
+import { loadConfig, geometryOf } from './sim/config.js';
+import { imagesFor } from './sim/pipeline.js';
+import { createGemmEngine } from './rtl-model/gemm/engines.js';
+import { Datapath } from './rtl-model/datapath.js';
+import { MemorySystem } from './rtl-model/memory.js';
+import { VectorUnit } from './rtl-model/vector/vector-unit.js';
+import { syntheticInput } from './rtl-model/export.js';
+import { resolve } from 'node:path';
+const engine = await createGemmEngine((process.argv[2] ?? 'wasm') as 'wasm');
+const cfg = loadConfig('rom-bert-base');
+const g = geometryOf(cfg.model);
+const ex = await imagesFor(cfg, cfg.verify.variant, engine, resolve('out/.cache'));
+const t: Record<string, number> = {};
+const wrap = (obj: any, name: string) => { const f = obj[name]; obj[name] = function (...a: any[]) { const s = performance.now(); const r = f.apply(this, a); if (r instanceof Promise) return r.then((v: any) => { t[name] = (t[name] ?? 0) + performance.now() - s; return v; }); t[name] = (t[name] ?? 0) + performance.now() - s; return r; }; };
+for (const m of ['rqI8', 'join', 'layerNorm', 'softmax', 'lookup']) wrap(VectorUnit.prototype, m);
+for (const m of ['head', 'gemm', 'attention', 'read']) wrap(Datapath.prototype, m);
+const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
+const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+await dp.forward(input); await dp.forward(input);
+for (let i = 0; i < 3; i++) { for (const k in t) t[k] = 0; const s = performance.now(); await dp.forward(input); console.log('total', (performance.now() - s).toFixed(0), Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')); }
+await engine.close?.();
