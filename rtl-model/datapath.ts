@@ -233,6 +233,21 @@ export class Datapath {
     return ctx;
   }
 
+  /** Reject an input the forward pass cannot run: wrong lengths, ids out of range, [CLS] masked. */
+  static checkInput(input: ForwardInput, g: Geometry): void {
+    const L = g.seqLen;
+    if (input.inputIds.length !== L || input.tokenTypeIds.length !== L || input.attentionMask.length !== L) {
+      throw new RangeError(`forward: inputs must have length seqLen = ${L}`);
+    }
+    for (let pos = 0; pos < L; pos++) {
+      const id = input.inputIds[pos];
+      const tt = input.tokenTypeIds[pos];
+      if (!(id >= 0 && id < g.vocab)) throw new RangeError(`forward: token id ${id} at position ${pos} is outside [0, ${g.vocab})`);
+      if (!(tt >= 0 && tt < g.typeVocab)) throw new RangeError(`forward: token type ${tt} at position ${pos} is outside [0, ${g.typeVocab})`);
+    }
+    if (!input.attentionMask[0]) throw new RangeError('forward: the first token ([CLS]) must not be masked');
+  }
+
   /** Run one sequence; returns every named intermediate (int tensors) including `logits`. */
   async forward(input: ForwardInput): Promise<Map<string, IntTensor>> {
     return this.forwardRows(input, { from: 0, to: this.g.seqLen }, noExchange);
@@ -247,13 +262,10 @@ export class Datapath {
   async forwardRows(input: ForwardInput, rows: RowSlice, exchange: KvExchange): Promise<Map<string, IntTensor>> {
     const g = this.g;
     const { seqLen: L, hidden: H, ffn: F } = g;
-    if (input.inputIds.length !== L || input.tokenTypeIds.length !== L || input.attentionMask.length !== L) {
-      throw new RangeError(`forward: inputs must have length seqLen = ${L}`);
-    }
+    Datapath.checkInput(input, g);
     if (!(Number.isInteger(rows.from) && Number.isInteger(rows.to) && rows.from >= 0 && rows.from < rows.to && rows.to <= L)) {
       throw new RangeError(`forward: rows [${rows.from}, ${rows.to}) are not a non-empty range within [0, ${L})`);
     }
-    if (!input.attentionMask[0]) throw new RangeError('forward: the first token ([CLS]) must not be masked');
     const R = rows.to - rows.from;
     const rec = new Map<string, IntTensor>();
     // Embeddings: gather rows (counted as R rows of each table read).
@@ -268,8 +280,6 @@ export class Datapath {
       const pos = rows.from + i;
       const id = input.inputIds[pos];
       const tt = input.tokenTypeIds[pos];
-      if (!(id >= 0 && id < g.vocab)) throw new RangeError(`forward: token id ${id} at position ${pos} is outside [0, ${g.vocab})`);
-      if (!(tt >= 0 && tt < g.typeVocab)) throw new RangeError(`forward: token type ${tt} at position ${pos} is outside [0, ${g.typeVocab})`);
       w.set(wordT.subarray(id * H, (id + 1) * H) as Int8Array, i * H);
       pe.set(posT.subarray(pos * H, (pos + 1) * H) as Int8Array, i * H);
       te.set(typT.subarray(tt * H, (tt + 1) * H) as Int8Array, i * H);

@@ -5,10 +5,14 @@
  *   datapath.gemm.gmacPerS            int8 GEMM, 128x768 by 768x3072, one core (wasm SIMD)
  *   datapath.gemm.gmacPerSParallel    the same on every core (worker_threads)
  *   datapath.bertBase.forwardMs       one bit-exact BERT-base forward pass, sequence 128, median, all cores
+ *                                     (the sequence split into one block of rows per core: parallel-datapath.ts)
+ *   datapath.bertBase.forwardMsColumnSplit  the same with only the GEMMs split (by output columns) over every core
  *   datapath.bertBase.forwardMsSingle the same on one core
  *   reference.constructMs             the TensorFlow.js integer reference (wasm) built from the BERT-base images
  *   reference.firstForwardMs          its first forward pass (what one verify costs: kernels and weights warm up)
- *   reference.forwardMs               its later forward passes, median
+ *   reference.forwardMs               its later forward passes, median (one thread, chained)
+ *   reference.layerwiseMs             the reference as verify runs it: in parts on every core (int-reference-pool.ts),
+ *                                     workers' start-up included; on wasm, and (not with --quick) on cpu
  *   sim.sweep1000Ms                   1,000 analytic design points (arrays x dataflows x variants x nodes)
  *   sim.mainJobMs                     `npx tsx sim/run.ts --config rom-bert-base --no-cache` end to end (incl. verify)
  *   sim.mainJobWarmMs                 the same with its images reused from out/.cache
@@ -28,12 +32,14 @@ import { loadConfig, geometryOf } from './config.js';
 import { imagesFor } from './pipeline.js';
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
-import { syntheticInput } from '../rtl-model/export.js';
+import { syntheticInput, type ExportResult } from '../rtl-model/export.js';
 import { sweep, defaultAxes } from './sweep.js';
 import { gitCommit } from './report.js';
 import { stepTimes } from '../trainer/bench-step.js';
 import { selectBackend } from '../trainer/backend.js';
 import { TfjsIntReference } from '../trainer/int-reference.js';
+import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
+import { ParallelDatapath } from '../rtl-model/parallel-datapath.js';
 
 const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
 const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
@@ -52,21 +58,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function forwardMs(engine: GemmEngine): Promise<{ ms: number; macs: number }> {
+/** One bit-exact BERT-base forward pass, median: on `engine`, or split into rowThreads blocks of rows. */
+async function forwardMs(ex: ExportResult, engine: GemmEngine, rowThreads?: number): Promise<{ ms: number; macs: number }> {
   const cfg = loadConfig('rom-bert-base');
   const g = geometryOf(cfg.model);
-  const ex = await imagesFor(cfg, cfg.verify.variant, engine);
-  const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
-  const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
-  await dp.forward(input); // warm-up: weights packed into the kernels' caches
-  await dp.forward(input);
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
+  const dp = rowThreads ? await ParallelDatapath.create(ex.rom, ex.sram, rowThreads) : new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
+  try {
+    const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+    await dp.forward(input); // warm-up: weights packed into the kernels' caches
     await dp.forward(input);
-    times.push(performance.now() - t0);
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      await dp.forward(input);
+      times.push(performance.now() - t0);
+    }
+    return { ms: median(times), macs: dp.counts.macs / (reps + 2) };
+  } finally {
+    if (dp instanceof ParallelDatapath) await dp.close();
   }
-  return { ms: median(times), macs: dp.counts.macs / (reps + 2) };
 }
 
 const rows: [string, string, string][] = [];
@@ -86,10 +96,15 @@ if (only.has('gemm') || only.has('forward')) {
       rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
     }
     if (only.has('forward')) {
-      const f2 = await forwardMs(parallel);
-      const f1 = await forwardMs(single);
-      bertBase = { forwardMs: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
-      rows.push(['datapath.bertBase.forwardMs', f2.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads, median of ${reps}`]);
+      const cfg = loadConfig('rom-bert-base');
+      const ex = await imagesFor(cfg, cfg.verify.variant, single);
+      const fr = await forwardMs(ex, single, cpus().length);
+      const f2 = await forwardMs(ex, parallel);
+      const f1 = await forwardMs(ex, single);
+      if (fr.macs !== f1.macs) throw new Error(`bench: the row-parallel datapath counted ${fr.macs} MACs per pass, the single-threaded ${f1.macs}`);
+      bertBase = { forwardMs: fr.ms, forwardMsColumnSplit: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
+      rows.push(['datapath.bertBase.forwardMs', fr.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads (a block of rows each), median of ${reps}`]);
+      rows.push(['datapath.bertBase.forwardMsColumnSplit', f2.ms.toFixed(0), `same, only the GEMMs split by columns over ${cpus().length} threads`]);
       rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
     }
   } finally {
@@ -125,6 +140,16 @@ if (only.has('reference')) {
     rows.push(['reference.constructMs', constructMs.toFixed(0), `TensorFlow.js integer reference (${backend}) built from the BERT-base images`]);
     rows.push(['reference.firstForwardMs', firstForwardMs.toFixed(0), 'its first forward pass, seq 128 (what one verify costs)']);
     rows.push(['reference.forwardMs', forwardMs.toFixed(0), `later forward passes, median of ${times.length}`]);
+    // as verify runs it: parts on every core, each on the datapath's output of the part before
+    const given = await new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine).forward(input);
+    for (const b of values.quick ? ['wasm'] : ['wasm', 'cpu']) {
+      const name = (await selectBackend(b as 'wasm' | 'cpu')).name;
+      t0 = performance.now();
+      await runReferenceLayerwise({ rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: name, threads: cpus().length }, input, given);
+      const ms = performance.now() - t0;
+      reference[name === 'wasm' ? 'layerwiseMs' : 'layerwiseCpuMs'] = ms;
+      rows.push([`reference.layerwise${name === 'wasm' ? '' : 'Cpu'}Ms`, ms.toFixed(0), `in parts on ${cpus().length} threads on ${name} (as verify runs it; loading included)`]);
+    }
   } finally {
     await engine.close?.();
   }
