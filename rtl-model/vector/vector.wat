@@ -59,34 +59,62 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
-  ;; Residual join term: sum[r, j] += sat16(rq(src[r, j] + bias[j], M[j], sh[j]))
+;; Residual join term: sum[r, j] += sat16(rq(src[r, j] + bias[j], M[j], sh[j]))
   ;; src: i32 (isI8 = 0) or i8 (isI8 = 1); bias: i32 [cols]; sum: i32 [rows * cols]
+  ;; Two columns per step with f64x2 (the same f64 operations as the scalar form), scalar tail.
   (func (export "join_term") (param $src i32) (param $isI8 i32) (param $bias i32) (param $m i32) (param $half i32) (param $inv i32)
         (param $sum i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $j i32) (local $idx i32) (local $x i32) (local $v f64) (local $p i32)
+    (local $r i32) (local $j i32) (local $ps i32) (local $pd i32) (local $x i32) (local $v f64) (local $p i32)
+    (local $xv v128) (local $even i32) (local $step i32)
+    (local.set $even (i32.and (local.get $cols) (i32.const -2)))
+    ;; bytes per source element: 1 (i8) or 4 (i32)
+    (local.set $step (select (i32.const 1) (i32.const 4) (local.get $isI8)))
+    (local.set $ps (local.get $src))
+    (local.set $pd (local.get $sum))
     (local.set $r (i32.const 0))
     (block $rdone (loop $rloop
       (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
       (local.set $j (i32.const 0))
       (block $jdone (loop $jloop
-        (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols)))
-        (local.set $idx (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $j)))
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $even)))
+        ;; two source values as the low two i32 lanes
         (if (local.get $isI8)
-          (then (local.set $x (i32.load8_s (i32.add (local.get $src) (local.get $idx)))))
-          (else (local.set $x (i32.load (i32.add (local.get $src) (i32.shl (local.get $idx) (i32.const 2)))))))
-        (local.set $x (i32.add (local.get $x) (i32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
-        (local.set $v
-          (f64.floor (f64.mul
-            (f64.add
-              (f64.mul (f64.convert_i32_s (local.get $x)) (f64.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
-              (f64.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
-            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
-        (local.set $p (i32.add (local.get $sum) (i32.shl (local.get $idx) (i32.const 2))))
-        (i32.store (local.get $p)
-          (i32.add (i32.load (local.get $p))
-            (i32.trunc_f64_s (f64.min (f64.max (local.get $v) (f64.const -32768)) (f64.const 32767)))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (then (local.set $xv (i32x4.extend_low_i16x8_s (i16x8.extend_low_i8x16_s
+                  (v128.load16_splat (i32.add (local.get $ps) (local.get $j)))))))
+          (else (local.set $xv (v128.load64_zero (i32.add (local.get $ps) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $xv
+          (f64x2.floor (f64x2.mul
+            (f64x2.add
+              (f64x2.mul
+                (f64x2.convert_low_i32x4_s (i32x4.add (local.get $xv)
+                  (v128.load64_zero (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+                (v128.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
+              (v128.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
+            (v128.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
+        (local.set $xv (f64x2.min (f64x2.max (local.get $xv) (v128.const f64x2 -32768 -32768)) (v128.const f64x2 32767 32767)))
+        (local.set $p (i32.add (local.get $pd) (i32.shl (local.get $j) (i32.const 2))))
+        (v128.store64_lane 0 (local.get $p)
+          (i32x4.add (v128.load64_zero (local.get $p)) (i32x4.trunc_sat_f64x2_s_zero (local.get $xv))))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
         (br $jloop)))
+      (if (i32.lt_u (local.get $j) (local.get $cols))
+        (then
+          (if (local.get $isI8)
+            (then (local.set $x (i32.load8_s (i32.add (local.get $ps) (local.get $j)))))
+            (else (local.set $x (i32.load (i32.add (local.get $ps) (i32.shl (local.get $j) (i32.const 2)))))))
+          (local.set $x (i32.add (local.get $x) (i32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+          (local.set $v
+            (f64.floor (f64.mul
+              (f64.add
+                (f64.mul (f64.convert_i32_s (local.get $x)) (f64.load (i32.add (local.get $m) (i32.shl (local.get $j) (i32.const 3)))))
+                (f64.load (i32.add (local.get $half) (i32.shl (local.get $j) (i32.const 3)))))
+              (f64.load (i32.add (local.get $inv) (i32.shl (local.get $j) (i32.const 3)))))))
+          (local.set $p (i32.add (local.get $pd) (i32.shl (local.get $j) (i32.const 2))))
+          (i32.store (local.get $p)
+            (i32.add (i32.load (local.get $p))
+              (i32.trunc_f64_s (f64.min (f64.max (local.get $v) (f64.const -32768)) (f64.const 32767)))))))
+      (local.set $ps (i32.add (local.get $ps) (i32.mul (local.get $cols) (local.get $step))))
+      (local.set $pd (i32.add (local.get $pd) (i32.shl (local.get $cols) (i32.const 2))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rloop))))
 
