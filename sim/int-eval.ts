@@ -2,6 +2,13 @@
  * Integer accuracy: a fine-tuned model exported to ROM and SRAM images (ROM calibrated on the base
  * model, the task's writable tensors quantized with the base scales, as on a chip serving many
  * tasks) and evaluated example by example through the integer datapath.
+ *
+ * The random-subset variants (rand-uniform, rand-rowcol) have no image layout of their own: on the
+ * chip their scattered weights live in a patch memory whose correction path adds x * (w' - w) to
+ * the ROM array's x * w (sim/costs.ts costs it). They are evaluated in the full-ft layout, where
+ * every weight is in SRAM quantized with the base scales: a weight the variant did not train
+ * quantizes to the ROM's value, a patched one to w', and x * w + x * (w' - w) = x * w' exactly in
+ * integers, so the predictions are those of the patched chip.
  */
 import { exportImages, type FloatModel } from '../rtl-model/export.js';
 import { Datapath, type ForwardInput } from '../rtl-model/datapath.js';
@@ -12,28 +19,34 @@ import { VARIANTS, type Geometry, type VariantId } from '../rtl-model/spec/index
 export interface IntegerEval {
   /** Class index per example, or the dequantized regression output. */
   predictions: Float32Array;
-  images: { romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number };
+  images: { layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number };
 }
 
-export const isExportable = (v: string): v is VariantId => (VARIANTS as readonly string[]).includes(v);
+/** The image layout a variant's integer accuracy is measured in (null: none). */
+export function integerLayout(v: string): VariantId | null {
+  if ((VARIANTS as readonly string[]).includes(v)) return v as VariantId;
+  return v === 'rand-uniform' || v === 'rand-rowcol' ? 'full-ft' : null;
+}
 
 export async function integerEval(
   g: Geometry,
   base: Map<string, Float32Array>,
   task: Map<string, Float32Array>,
-  variant: VariantId,
+  variant: string,
   calibration: ForwardInput,
   examples: ForwardInput[],
   regression: boolean,
   opts: { trim?: boolean } = {},
 ): Promise<IntegerEval> {
   const trim = opts.trim ?? true;
+  const layout = integerLayout(variant);
+  if (!layout) throw new Error(`integer evaluation: variant ${variant} has no image layout`);
   const engine = await createGemmEngine('wasm'); // one thread: campaigns run one process per core
   try {
     const pick = (p: Map<string, Float32Array>): Map<string, Float32Array> => new Map([...p].filter(([k]) => !k.startsWith('cls.')));
     const baseModel: FloatModel = { geometry: g, params: pick(base), source: { kind: 'checkpoint' } };
     const taskModel: FloatModel = { geometry: g, params: pick(task), source: { kind: 'fine-tuned' } };
-    const ex = await exportImages(baseModel, variant, calibration, engine, taskModel);
+    const ex = await exportImages(baseModel, layout, calibration, engine, taskModel);
     const mem = new MemorySystem(ex.romImage, ex.sramImage);
     // One datapath per sequence length: an example runs at its length rounded up to 8 (trailing
     // padding cut). The same integers result: masked keys take no part in the softmax (weight 0,
@@ -63,7 +76,7 @@ export async function integerEval(
     }
     return {
       predictions,
-      images: { romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped },
+      images: { layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped },
     };
   } finally {
     await engine.close?.();

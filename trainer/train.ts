@@ -10,7 +10,8 @@
  * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
  * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric;
  * then exports the best epoch's model to ROM/SRAM images and evaluates the dev set through the
- * integer datapath (image variants), so results carry float and integer metrics side by side.
+ * integer datapath (the random subsets in the full-ft layout), so results carry float and integer
+ * metrics side by side.
  * Writes a result JSON with provenance (checkpoint hash, data sha256, command, seed, commit, wall time).
  * Exit status: 0 ok, 2 bad input.
  */
@@ -31,7 +32,7 @@ import { rng } from '../rtl-model/spec/random.js';
 import { LAYER_BIAS_TERMS, layerPrefix, type BiasTerm, type Geometry } from '../rtl-model/spec/index.js';
 import type { ForwardInput } from '../rtl-model/datapath.js';
 // Orchestration: the integer evaluation exports images and runs the datapath (sim/ owns that).
-import { integerEval, isExportable } from '../sim/int-eval.js';
+import { integerEval, integerLayout } from '../sim/int-eval.js';
 
 export interface RunOptions {
   task: GlueTask;
@@ -45,12 +46,12 @@ export interface RunOptions {
   trainLimit: number;
   glueDir?: string;
   vocab: string;
-  /** Evaluate the best epoch through the integer datapath (image variants only). */
+  /** Evaluate the best epoch through the integer datapath (random subsets in the full-ft layout: sim/int-eval.ts). */
   integer: boolean;
 }
 
 export interface RunResult {
-  /** Dev metrics of the best epoch's model through the integer datapath (null: variant not exportable, or skipped). */
+  /** Dev metrics of the best epoch's model through the integer datapath (null: skipped with --no-integer). */
   integer: { dev: Metrics; images: Record<string, unknown> } | null;
   task: GlueTask;
   variant: TrainVariant;
@@ -229,7 +230,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   }
   const best = epochs.reduce((a, b) => (orMinus(b.dev[metric]) > orMinus(a.dev[metric]) ? b : a));
   let integer: RunResult['integer'] = null;
-  if (o.integer && isExportable(o.variant) && bestParams) {
+  if (o.integer && integerLayout(o.variant) && bestParams) {
     const toInput = (d: typeof devD, i: number): ForwardInput => ({ inputIds: d.ids.slice(i * L, (i + 1) * L), tokenTypeIds: d.types.slice(i * L, (i + 1) * L), attentionMask: d.mask.slice(i * L, (i + 1) * L) });
     const tInt = performance.now();
     const ie = await integerEval(g, params, bestParams, o.variant, toInput(trD, 0), dev.examples.map((_, i) => toInput(devD, i)), o.task === 'stsb');

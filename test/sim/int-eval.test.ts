@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { integerEval } from '../../sim/int-eval.js';
-import { syntheticModel, syntheticTask, syntheticInput } from '../../rtl-model/export.js';
+import { integerEval, integerLayout } from '../../sim/int-eval.js';
+import { exportImages, syntheticModel, syntheticTask, syntheticInput } from '../../rtl-model/export.js';
+import { oracleEngine } from '../../rtl-model/gemm/oracle.js';
 import type { Geometry } from '../../rtl-model/spec/index.js';
 import type { ForwardInput } from '../../rtl-model/datapath.js';
 
@@ -30,5 +31,40 @@ describe('integer evaluation of a dev set', () => {
       expect(Array.from(a.predictions)).toEqual(Array.from(b.predictions));
       expect(a.images.romSha256).toBe(b.images.romSha256);
     }
+  });
+});
+
+describe('integer layouts of the variants', () => {
+  it('image variants use their own layout, the random subsets the full-ft layout, others none', () => {
+    expect(integerLayout('bitfit-bq')).toBe('bitfit-bq');
+    expect(integerLayout('rand-uniform')).toBe('full-ft');
+    expect(integerLayout('rand-rowcol')).toBe('full-ft');
+    expect(integerLayout('bogus')).toBeNull();
+  });
+  it('a random-subset model in the full-ft layout differs from the base ROM exactly at its patched weights', async () => {
+    const base = syntheticModel(g, 5);
+    const task = new Map([...base.params].map(([k, v]) => [k, v.slice()]));
+    const name = 'bert.encoder.layer.1.intermediate.dense.weight';
+    const w = task.get(name)!;
+    const patched = [3, 77, 500];
+    for (const i of patched) w[i] = -w[i] + 0.05;
+    const calib = syntheticInput(g, 6);
+    const rom = await exportImages(base, 'frozen', calib, oracleEngine);
+    const ex = await exportImages(base, 'full-ft', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
+    let differing = 0;
+    for (const t of ex.sramImage.tensors.values()) {
+      if (!t.name.endsWith('.weight') || t.name.startsWith('bert.embeddings.')) continue;
+      const r = (rom.romImage.tensors.get(t.name) ?? rom.sramImage.tensors.get(t.name))!.data;
+      t.data.forEach((v, i) => {
+        if (v !== r[i]) {
+          differing++;
+          expect(t.name === name && patched.includes(i), `${t.name}[${i}]`).toBe(true);
+        }
+      });
+    }
+    expect(differing).toBeGreaterThan(0);
+    const a = await integerEval(g, base.params, task, 'rand-uniform', calib, [syntheticInput(g, 7)], false);
+    expect(a.images.layout).toBe('full-ft');
+    await expect(integerEval(g, base.params, task, 'bogus', calib, [], false)).rejects.toThrow(/variant bogus has no image layout/);
   });
 });
