@@ -77,4 +77,12 @@ describe('ParallelDatapath', () => {
     await expect(p.forward(bad)).rejects.toThrow(/token id 300 at position 15 is outside \[0, 300\)/);
     sameTensors(await single.forward(input), await p.forward(input));
   });
+
+  it('fails, rather than waiting forever at a barrier, when a worker has died', async () => {
+    const p = await ParallelDatapath.create(ex.rom, ex.sram, 3);
+    pools.push(p);
+    const handles = (p as unknown as { handles: { worker: { terminate(): Promise<number> } }[] }).handles;
+    await handles[1].worker.terminate();
+    await expect(p.forward(syntheticInput(g, 34))).rejects.toThrow(/datapath worker 2 exited/);
+  });
 });
