@@ -3,7 +3,7 @@
  * A campaign of fine-tuning runs: tasks x variants x learning rates x seeds, run by `--jobs`
  * parallel processes (one per core), resumable: a run whose result file exists is skipped.
  *
- *   npx tsx trainer/campaign.ts [--plan fixtures/campaigns/NAME.json] [--jobs 2] [--dry-run]
+ *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--help]
  *
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
@@ -18,7 +18,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
-import { PROJECT_ROOT } from './glue.js';
+import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
+import { TRAIN_VARIANTS } from './finetune.js';
 
 export interface Plan {
   name: string;
@@ -93,23 +94,132 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
   return runs;
 }
 
-function loadPlan(file: string): Plan {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<Plan>;
-  const need = <K extends keyof Plan>(k: K): Plan[K] => {
-    if (raw[k] === undefined) throw new Error(`${file}: ${String(k)}: is missing`);
-    return raw[k] as Plan[K];
+/** A plan file that cannot be run: names the file, the field, the value and what is allowed. */
+export class PlanError extends Error {
+  constructor(file: string, field: string, problem: string) {
+    super(`${file}: ${field}: ${problem}`);
+    this.name = 'PlanError';
+  }
+}
+
+const PLAN_FIELDS = ['name', 'checkpoint', 'tasks', 'variants', 'seeds', 'lr', 'epochs', 'batch', 'seq', 'trainLimit', 'trainSizes'];
+const TRAIN_TASKS: readonly string[] = GLUE_TASKS.filter((t) => t !== 'qnli');
+
+/** Read and check a plan file; defaults: the paper's learning rates, 3 epochs, batch 16, sequence 128. */
+export function loadPlan(file: string): Plan {
+  if (!existsSync(file)) throw new PlanError(file, '(file)', 'does not exist');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new PlanError(file, '(file)', `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PlanError(file, '(file)', 'must hold a JSON object');
+  for (const k of Object.keys(raw)) if (!PLAN_FIELDS.includes(k)) throw new PlanError(file, k, `unknown field; allowed: ${PLAN_FIELDS.join(', ')}`);
+  const show = (x: unknown): string => JSON.stringify(x);
+  const need = (k: string): unknown => {
+    if (raw[k] === undefined) throw new PlanError(file, k, 'is missing');
+    return raw[k];
   };
+  const posInt = (k: string, x: unknown, dflt?: number): number => {
+    if (x === undefined && dflt !== undefined) return dflt;
+    if (!(typeof x === 'number' && Number.isInteger(x) && x >= 1)) throw new PlanError(file, k, `${show(x)} is not an integer >= 1`);
+    return x;
+  };
+  const list = <T>(k: string, x: unknown, item: (v: unknown, i: number) => T): T[] => {
+    if (!Array.isArray(x) || x.length === 0) throw new PlanError(file, k, `${show(x)} is not a non-empty list`);
+    return x.map(item);
+  };
+  const oneOf = (k: string, allowed: readonly string[]) => (v: unknown, i: number): string => {
+    if (typeof v !== 'string' || !allowed.includes(v)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not one of ${allowed.join(', ')}`);
+    return v;
+  };
+  const name = need('name');
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new PlanError(file, 'name', `${show(name)} must be a directory name (letters, digits, . _ -)`);
+  const checkpoint = raw.checkpoint ?? null;
+  if (checkpoint !== null && typeof checkpoint !== 'string') throw new PlanError(file, 'checkpoint', `${show(checkpoint)} must be a checkpoint directory or null (random initialisation)`);
+  const rates = (k: string, x: unknown): number[] => list(k, x, (v, i) => {
+    if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
+    return v;
+  });
+  let lr = PAPER_LR;
+  if (raw.lr !== undefined) {
+    const l = raw.lr as Record<string, unknown>;
+    if (typeof l !== 'object' || l === null || Object.keys(l).some((k) => k !== 'bias' && k !== 'full')) throw new PlanError(file, 'lr', `${show(l)} must be { "bias": [...], "full": [...] }`);
+    lr = { bias: l.bias === undefined ? PAPER_LR.bias : rates('lr.bias', l.bias), full: l.full === undefined ? PAPER_LR.full : rates('lr.full', l.full) };
+  }
+  const trainLimit: Record<string, number> = {};
+  if (raw.trainLimit !== undefined) {
+    const t = raw.trainLimit as Record<string, unknown>;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new PlanError(file, 'trainLimit', `${show(t)} must be an object of task: examples`);
+    for (const [k, v] of Object.entries(t)) {
+      if (k !== '*' && !TRAIN_TASKS.includes(k)) throw new PlanError(file, `trainLimit.${k}`, `not one of ${TRAIN_TASKS.join(', ')}, *`);
+      trainLimit[k] = posInt(`trainLimit.${k}`, v);
+    }
+  }
   return {
-    name: need('name'), checkpoint: raw.checkpoint ?? null, tasks: need('tasks'), variants: need('variants'), seeds: need('seeds'),
-    lr: raw.lr ?? PAPER_LR, epochs: raw.epochs ?? 3, batch: raw.batch ?? 16, seq: raw.seq ?? 128, trainLimit: raw.trainLimit ?? {}, trainSizes: raw.trainSizes,
+    name,
+    checkpoint,
+    tasks: list('tasks', need('tasks'), oneOf('tasks', TRAIN_TASKS)),
+    variants: list('variants', need('variants'), oneOf('variants', TRAIN_VARIANTS)),
+    seeds: list('seeds', need('seeds'), (v, i) => {
+      if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1)) throw new PlanError(file, `seeds[${i}]`, `${show(v)} is not an integer in [0, 4294967295]`);
+      return v;
+    }),
+    lr,
+    epochs: posInt('epochs', raw.epochs, 3),
+    batch: posInt('batch', raw.batch, 16),
+    seq: posInt('seq', raw.seq, 128),
+    trainLimit,
+    trainSizes: raw.trainSizes === undefined ? undefined : list('trainSizes', raw.trainSizes, (v, i) => posInt(`trainSizes[${i}]`, v)),
   };
 }
 
-async function main(): Promise<void> {
-  const { values: v } = parseArgs({ options: { plan: { type: 'string', default: 'fixtures/campaigns/bitfit-small.json' }, jobs: { type: 'string', default: String(cpus().length) }, 'dry-run': { type: 'boolean', default: false } }, strict: true });
-  const plan = loadPlan(resolve(v.plan!));
+const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [--dry-run]
+
+Run every fine-tuning run of a plan (tasks x variants x learning rates x seeds [x training-set
+sizes]), N at a time (default: one per core). Resumable: a run whose result file exists and matches
+the plan (checkpoint, recipe, training-set size) is skipped; a stale one is re-run.
+
+  --plan <file>   the plan (fixtures/campaigns/*.json; fields in the header of trainer/campaign.ts)
+  --jobs <n>      parallel training processes (default ${cpus().length})
+  --dry-run       print the commands of the runs still to do, run nothing
+  -h, --help      this help
+
+Results: fixtures/results/<plan name>/. Exit status: 0 every run finished, 1 a run failed, 2 bad input.
+`;
+
+async function main(): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({ options: { plan: { type: 'string' }, jobs: { type: 'string', default: String(cpus().length) }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
+  } catch (e) {
+    console.error(`campaign: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!v.plan) {
+    console.error(`campaign: --plan is required (e.g. --plan fixtures/campaigns/bitfit-medium.json)\n\n${HELP}`);
+    return 2;
+  }
+  if (!/^\d+$/.test(v.jobs!) || Number(v.jobs) < 1) {
+    console.error(`campaign: --jobs ${v.jobs}: must be an integer >= 1`);
+    return 2;
+  }
+  let plan: Plan;
+  try {
+    plan = loadPlan(resolve(v.plan));
+  } catch (e) {
+    if (e instanceof PlanError) {
+      console.error(`campaign: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
   const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
-  mkdirSync(dir, { recursive: true });
   const runs = expandPlan(plan, dir);
   const ckSha = plan.checkpoint ? createHash('sha256').update(readFileSync(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors'))).digest('hex') : null;
   const stale: string[] = [];
@@ -123,8 +233,9 @@ async function main(): Promise<void> {
   console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${v.jobs} at a time`);
   if (v['dry-run']) {
     for (const r of todo) console.log(['npx', ...r.args].join(' '));
-    return;
+    return 0;
   }
+  mkdirSync(dir, { recursive: true });
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -147,7 +258,7 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: Number(v.jobs) }, worker));
   console.error(`\n${done - failed} runs finished, ${failed} failed; results in ${dir}`);
-  if (failed) process.exit(1);
+  return failed ? 1 : 0;
 }
 
-if (process.argv[1]?.endsWith('campaign.ts')) main().catch((e) => (console.error(e), process.exit(1)));
+if (process.argv[1]?.endsWith('campaign.ts')) main().then((c) => process.exit(c), (e) => (console.error(e), process.exit(1)));

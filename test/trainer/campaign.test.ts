@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandPlan, PAPER_LR, staleReason, type Plan } from '../../trainer/campaign.js';
+import { spawnSync } from 'node:child_process';
+import { expandPlan, loadPlan, PAPER_LR, PlanError, staleReason, type Plan } from '../../trainer/campaign.js';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
@@ -53,5 +54,54 @@ describe('campaign plans', () => {
     expect(staleReason(file('ri.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null)).toBeNull();
     writeFileSync(join(d, 'bad.json'), '{');
     expect(staleReason(join(d, 'bad.json'), r, plan, null)).toMatch(/unreadable/);
+  });
+});
+
+describe('plan files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+  const write = (name: string, body: unknown): string => {
+    const f = join(dir, name);
+    writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
+    return f;
+  };
+  const ok = { name: 'p', checkpoint: null, tasks: ['rte'], variants: ['bitfit'], seeds: [1] };
+
+  it('fills the defaults: the paper learning rates, 3 epochs, batch 16, sequence 128', () => {
+    expect(loadPlan(write('ok.json', ok))).toEqual({ ...ok, lr: PAPER_LR, epochs: 3, batch: 16, seq: 128, trainLimit: {}, trainSizes: undefined });
+  });
+
+  it('names the file, the field and the value of every problem', () => {
+    const cases: [unknown, RegExp][] = [
+      ['{ not json', /bad\.json: \(file\): not valid JSON/],
+      [{ ...ok, extra: 1 }, /bad\.json: extra: unknown field; allowed: name, checkpoint/],
+      [{ ...ok, tasks: ['qnli'] }, /tasks\[0\]: "qnli" is not one of sst2, cola, rte, mrpc, stsb/],
+      [{ ...ok, variants: ['bitfit', 'bias-only'] }, /variants\[1\]: "bias-only" is not one of bitfit,/],
+      [{ ...ok, seeds: [] }, /seeds: \[\] is not a non-empty list/],
+      [{ ...ok, seeds: [1.5] }, /seeds\[0\]: 1.5 is not an integer/],
+      [{ ...ok, lr: { bias: [0] } }, /lr\.bias\[0\]: 0 is not a learning rate in \(0, 1\)/],
+      [{ ...ok, epochs: 0 }, /epochs: 0 is not an integer >= 1/],
+      [{ ...ok, trainLimit: { qqp: 5 } }, /trainLimit\.qqp: not one of/],
+      [{ ...ok, trainSizes: [100, -1] }, /trainSizes\[1\]: -1 is not an integer >= 1/],
+      [{ ...ok, name: '../x' }, /name: "\.\.\/x" must be a directory name/],
+      [{ tasks: ['rte'], variants: ['bitfit'], seeds: [1] }, /name: is missing/],
+    ];
+    for (const [body, msg] of cases) {
+      const f = write('bad.json', body);
+      expect(() => loadPlan(f), JSON.stringify(body)).toThrow(PlanError);
+      expect(() => loadPlan(f), JSON.stringify(body)).toThrow(msg);
+    }
+    expect(() => loadPlan(join(dir, 'none.json'))).toThrow(/none\.json: \(file\): does not exist/);
+  });
+
+  it('the command exits 2 on a bad plan or flag, 0 on --help', () => {
+    const run = (...args: string[]) => spawnSync('npx', ['tsx', 'trainer/campaign.ts', ...args], { encoding: 'utf8' });
+    const bad = run('--plan', write('bad2.json', { ...ok, epochs: -1 }));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad2\.json: epochs: -1 is not an integer >= 1/);
+    expect(run('--plan', write('ok2.json', ok), '--jobs', 'x').status).toBe(2);
+    expect(run('--bogus').status).toBe(2);
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: npx tsx trainer\/campaign\.ts --plan/);
   });
 });
