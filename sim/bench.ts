@@ -21,7 +21,7 @@
  * --only SECTIONS runs a comma-separated subset of: gemm, forward, reference, sweep, main, trainer.
  */
 import { parseArgs } from 'node:util';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -42,7 +42,18 @@ import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { ParallelDatapath } from '../rtl-model/parallel-datapath.js';
 
 const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
-const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
+let values: { json?: string; quick?: boolean; only?: string; help?: boolean };
+try {
+  values = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
+} catch (e) {
+  console.error(`bench: ${(e as Error).message} (see --help)`);
+  process.exit(2);
+}
+if (values.help) {
+  // the header of this file is the help
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
+  process.exit(0);
+}
 const reps = values.quick ? 3 : 7;
 const only = new Set(values.only ? values.only.split(',') : SECTIONS);
 for (const s of only) {

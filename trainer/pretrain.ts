@@ -169,29 +169,36 @@ function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: nu
 }
 
 async function main(): Promise<void> {
-  const { values: a } = parseArgs({
-    options: {
-      out: { type: 'string', default: 'fixtures/pretrained/bert-l4-h128' },
-      'max-steps': { type: 'string', default: '40000' },
-      minutes: { type: 'string', default: '60' },
-      batch: { type: 'string', default: '32' },
-      lr: { type: 'string', default: '1e-3' },
-      warmup: { type: 'string', default: '1000' },
-      every: { type: 'string', default: '500' },
-      layers: { type: 'string', default: '4' },
-      hidden: { type: 'string', default: '128' },
-      heads: { type: 'string', default: '2' },
-      ffn: { type: 'string', default: '512' },
-      seq: { type: 'string', default: '128' },
-      seed: { type: 'string', default: '1' },
-      backend: { type: 'string', default: 'wasm' },
-      threads: { type: 'string', default: String(cpus().length) },
-      objective: { type: 'string', default: 'mlm+nsp' },
-      dropout: { type: 'string', default: '0.1' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        out: { type: 'string', default: 'fixtures/pretrained/bert-l4-h128' },
+        'max-steps': { type: 'string', default: '40000' },
+        minutes: { type: 'string', default: '60' },
+        batch: { type: 'string', default: '32' },
+        lr: { type: 'string', default: '1e-3' },
+        warmup: { type: 'string', default: '1000' },
+        every: { type: 'string', default: '500' },
+        layers: { type: 'string', default: '4' },
+        hidden: { type: 'string', default: '128' },
+        heads: { type: 'string', default: '2' },
+        ffn: { type: 'string', default: '512' },
+        seq: { type: 'string', default: '128' },
+        seed: { type: 'string', default: '1' },
+        backend: { type: 'string', default: 'wasm' },
+        threads: { type: 'string', default: String(cpus().length) },
+        objective: { type: 'string', default: 'mlm+nsp' },
+        dropout: { type: 'string', default: '0.1' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`error: ${(e as Error).message} (see --help)`);
+    process.exit(2);
+  }
+  const a = parsed.values;
   if (a.help) {
     console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
     return;
