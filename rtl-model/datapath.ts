@@ -11,7 +11,7 @@
 import {
   MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT, SHIFT_MIN_LN_GAIN, type Geometry, layerPrefix, type TensorData,
 } from './spec/index.js';
-import { VectorUnit, columnConsts } from './vector/vector-unit.js';
+import { VectorUnit, columnConsts, type ColumnConsts } from './vector/vector-unit.js';
 import type { GemmEngine } from './gemm/oracle.js';
 import type { MemorySystem } from './memory.js';
 
@@ -115,10 +115,19 @@ export class Datapath {
     return elements === undefined && !this.countWholeReads ? this.peek(name) : this.mem.read(name, elements);
   }
 
+  /**
+   * The GEMM array. Its accumulators go into one scratch buffer reused by every product (fewer
+   * large allocations, hence fewer garbage collections): every caller consumes a product before
+   * the next one starts. While calibrating each product gets its own array (the hook sees them).
+   */
   private async gemm(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array> {
     this.counts.macs = checkedAdd(this.counts.macs, m * n * k);
-    return this.engine.matmulNT(a, b, m, n, k);
+    if (this.hook) return this.engine.matmulNT(a, b, m, n, k);
+    if (this.accScratch.length < m * n) this.accScratch = new Int32Array(m * n);
+    return this.engine.matmulNT(a, b, m, n, k, this.accScratch);
   }
+
+  private accScratch = new Int32Array(0);
 
   /**
    * A linear layer stored as `<name>.weight` [out, in] and `<name>.bias`: the array computes
@@ -138,10 +147,29 @@ export class Datapath {
     return r;
   }
 
+  /**
+   * A site's `.rq.mult` and `.rq.shift` (read, and counted, on every use, as the hardware reads
+   * them) in the vector unit's per-column form, which is kept while the arrays are the same ones
+   * (a task-image load replaces them). Not kept while calibrating: the hook writes the constants.
+   */
+  private consts(site: string, cols: number): ColumnConsts {
+    const mult = this.read(`${site}.rq.mult`);
+    const shift = this.read(`${site}.rq.shift`);
+    if (this.hook) return columnConsts(mult, shift, cols);
+    const key = `${site}/${cols}`;
+    const e = this.constCache.get(key);
+    if (e && e.mult === mult && e.shift === shift) return e.c;
+    const c = columnConsts(mult, shift, cols);
+    this.constCache.set(key, { mult, shift, c });
+    return c;
+  }
+
+  private readonly constCache = new Map<string, { mult: TensorData; shift: TensorData; c: ColumnConsts }>();
+
   /** Per-channel requantization of an int32 site (plus its bias) to int8 with saturation. */
   private requantInt8(site: string, a: Acc, rows: number, cols: number): Int8Array {
     if (this.hook) this.hook.observe(site, { acc: Datapath.withBias(a, cols) });
-    const c = columnConsts(this.read(`${site}.rq.mult`), this.read(`${site}.rq.shift`), cols);
+    const c = this.consts(site, cols);
     this.counts.requants = checkedAdd(this.counts.requants, rows * cols);
     return this.vu.rqI8(a.acc, a.bias, c, rows, cols);
   }
@@ -161,7 +189,7 @@ export class Datapath {
     }
     const parts = sites.map((s, i) => {
       const t = terms[i];
-      const c = columnConsts(this.read(`${s}.rq.mult`), this.read(`${s}.rq.shift`), cols);
+      const c = this.consts(s, cols);
       return t instanceof Int8Array ? { src: t, bias: null, c } : { src: t.acc, bias: t.bias, c };
     });
     this.counts.requants = checkedAdd(this.counts.requants, sites.length * rows * cols);
@@ -173,7 +201,7 @@ export class Datapath {
     const meanMult = this.read(`${prefix}.mean.rq.mult`)[0];
     const meanShift = this.read(`${prefix}.mean.rq.shift`)[0];
     if (this.hook) this.hook.observe(`${prefix}`, { x });
-    const gain = columnConsts(this.read(`${prefix}.gain.rq.mult`), this.read(`${prefix}.gain.rq.shift`), cols);
+    const gain = this.consts(`${prefix}.gain`, cols);
     const y = this.vu.layerNorm(x, rows, cols, meanMult, meanShift, gain, this.read(`${prefix}.bias`));
     this.counts.isqrts = checkedAdd(this.counts.isqrts, rows);
     this.counts.reciprocals = checkedAdd(this.counts.reciprocals, rows);
@@ -190,8 +218,9 @@ export class Datapath {
   /** Extract head h of a [rows, hidden] int8 tensor as a contiguous [rows, dh] block. */
   private head(x: Int8Array, h: number, rows: number): Int8Array {
     const H = this.g.hidden;
-    const out = new Int8Array(rows * this.dh);
-    for (let i = 0; i < rows; i++) out.set(x.subarray(i * H + h * this.dh, i * H + (h + 1) * this.dh), i * this.dh);
+    const dh = this.dh;
+    const out = new Int8Array(rows * dh);
+    for (let i = 0, o = 0; i < rows; i++) for (let d = 0, s = i * H + h * dh; d < dh; d++) out[o++] = x[s + d];
     return out;
   }
 
@@ -223,9 +252,10 @@ export class Datapath {
       this.counts.requants = checkedAdd(this.counts.requants, 2 * R * L);
       // context = probs * V_h: b operand is V_h transposed to [dh, L].
       const vt = new Int8Array(dh * L);
-      for (let i = 0; i < L; i++) for (let d = 0; d < dh; d++) vt[d * L + i] = all.v[i * H + h * dh + d];
+      const av = all.v;
+      for (let d = 0; d < dh; d++) for (let i = 0, s = h * dh + d, o = d * L; i < L; i++, s += H) vt[o + i] = av[s];
       const c = await this.gemm(probs, vt, R, dh, L);
-      for (let i = 0; i < R; i++) for (let d = 0; d < dh; d++) ctxAcc[i * H + h * dh + d] = c[i * dh + d];
+      for (let i = 0, o = 0; i < R; i++) for (let d = 0, t = i * H + h * dh; d < dh; d++) ctxAcc[t + d] = c[o++];
     }
     rec.set(`${layerPrefix(l)}probs`, probsAll);
     const ctx = this.requantInt8(`${p}context`, { acc: ctxAcc, bias: null }, R, H);

@@ -23,7 +23,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createGemmEngine } from '../rtl-model/gemm/engines.js';
 import { benchGemm } from '../rtl-model/gemm/bench-gemm.js';
@@ -33,12 +33,7 @@ import { imagesFor } from './pipeline.js';
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import { syntheticInput, type ExportResult } from '../rtl-model/export.js';
-import { sweep, defaultAxes } from './sweep.js';
 import { gitCommit } from './report.js';
-import { stepTimes } from '../trainer/bench-step.js';
-import { selectBackend } from '../trainer/backend.js';
-import { TfjsIntReference } from '../trainer/int-reference.js';
-import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { ParallelDatapath } from '../rtl-model/parallel-datapath.js';
 
 const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
@@ -108,7 +103,7 @@ if (only.has('gemm') || only.has('forward')) {
     }
     if (only.has('forward')) {
       const cfg = loadConfig('rom-bert-base');
-      const ex = await imagesFor(cfg, cfg.verify.variant, single);
+      const ex = await imagesFor(cfg, cfg.verify.variant, single, resolve('out', '.cache')); // cached: a fresh export leaves a large heap behind
       const fr = await forwardMs(ex, single, cpus().length);
       const f2 = await forwardMs(ex, parallel);
       const f1 = await forwardMs(ex, single);
@@ -130,8 +125,11 @@ if (only.has('reference')) {
   try {
     const cfg = loadConfig('rom-bert-base');
     const g = geometryOf(cfg.model);
-    const ex = await imagesFor(cfg, cfg.verify.variant, engine);
+    const ex = await imagesFor(cfg, cfg.verify.variant, engine, resolve('out', '.cache'));
     const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+    const { selectBackend } = await import('../trainer/backend.js');
+    const { TfjsIntReference } = await import('../trainer/int-reference.js');
+    const { runReferenceLayerwise } = await import('../trainer/int-reference-pool.js');
     const backend = (await selectBackend('wasm')).name;
     let t0 = performance.now();
     const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
@@ -170,6 +168,7 @@ let sweep1000Ms: number | null = null;
 if (only.has('sweep')) {
   const cfg = loadConfig('rom-bert-base');
   const g = geometryOf(cfg.model);
+  const { sweep, defaultAxes } = await import('./sweep.js');
   sweep(g, cfg.hardware, defaultAxes(), 100); // warm-up
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -201,6 +200,7 @@ if (only.has('main')) {
 
 let stepMs: Record<string, number> | null = null;
 if (only.has('trainer')) {
+  const { stepTimes } = await import('../trainer/bench-step.js');
   const st = await stepTimes(['full-ft', 'rand-uniform', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bq', 'frozen'], { reps: values.quick ? 3 : 5 });
   const full = st.timings.find((t) => t.variant === 'full-ft')!.ms;
   stepMs = {};

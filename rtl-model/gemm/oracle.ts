@@ -18,15 +18,33 @@ export function matmulNTOracle(a: ArrayLike<number>, b: ArrayLike<number>, m: nu
   return c;
 }
 
+/** The result array of an engine: `out`'s first n elements (checked) or a new array. */
+export function resultArray(n: number, out?: Int32Array): Int32Array {
+  if (!out) return new Int32Array(n);
+  if (out.length < n) throw new RangeError(`matmulNT: output buffer of ${out.length} elements is too small for ${n}`);
+  return out.subarray(0, n);
+}
+
+function intoOut(c: Int32Array, out?: Int32Array): Int32Array {
+  if (!out) return c;
+  const r = resultArray(c.length, out);
+  r.set(c);
+  return r;
+}
+
 /** The interface every GEMM engine offers the datapath. */
 export interface GemmEngine {
   readonly name: string;
-  /** c = a * b^T (see matmulNTOracle). `b` may be cached by identity (weights from ROM). */
-  matmulNT(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array>;
+  /**
+   * c = a * b^T (see matmulNTOracle). `b` may be cached by identity (weights from ROM). With `out`
+   * (at least m * n elements) the product is written there and returned as out's first m * n
+   * elements, instead of into a new array.
+   */
+  matmulNT(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number, out?: Int32Array): Promise<Int32Array>;
   close?(): Promise<void> | void;
 }
 
 export const oracleEngine: GemmEngine = {
   name: 'ts-oracle',
-  matmulNT: async (a, b, m, n, k) => matmulNTOracle(a, b, m, n, k),
+  matmulNT: async (a, b, m, n, k, out) => intoOut(matmulNTOracle(a, b, m, n, k), out),
 };

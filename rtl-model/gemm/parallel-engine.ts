@@ -20,7 +20,7 @@
  */
 import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { GemmEngine } from './oracle.js';
+import { resultArray, type GemmEngine } from './oracle.js';
 import {
   B_CACHED, B_ONCE, B_STORE, CTRL, OP_EXIT, OP_MATMUL, bytesOf, checkShape, compileGemmModule,
   type BOperand, type FromWorker, type GemmModule, type PackedB, type ToWorker, type WorkerInit,
@@ -214,10 +214,10 @@ export async function createParallelGemm(threads = 2, options: ParallelGemmOptio
     return failure;
   };
 
-  const parallelMatmul = async (a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array> => {
+  const parallelMatmul = async (a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number, out?: Int32Array): Promise<Int32Array> => {
     const dead = workers.find((h) => h.dead);
     if (dead) throw dead.dead;
-    const c = new Int32Array(m * n);
+    const c = resultArray(m * n, out);
     const unsigned = a instanceof Uint8Array;
     // column slices of a multiple of 8 columns: slice j = [j*chunk, min(n, (j+1)*chunk)),
     // slice 0 on this thread, slice w on worker w (some may be empty for small n)
@@ -284,13 +284,13 @@ export async function createParallelGemm(threads = 2, options: ParallelGemmOptio
   let queue: Promise<unknown> = Promise.resolve();
   return {
     name: `wasm-simd-x${threads}`,
-    matmulNT(a, b, m, n, k) {
+    matmulNT(a, b, m, n, k, out) {
       const run = queue.then(async () => {
         if (closed) throw new Error(`wasm-simd-x${threads} engine is closed`);
         checkShape(a, b, m, n, k);
         // small products, and those with a single 8-column panel, stay on this thread
-        if (workers.length === 0 || m * n * k < minMacs || n <= 8) return local.matmulNT(a, b, m, n, k);
-        return parallelMatmul(a, b, m, n, k);
+        if (workers.length === 0 || m * n * k < minMacs || n <= 8) return local.matmulNT(a, b, m, n, k, out);
+        return parallelMatmul(a, b, m, n, k, out);
       });
       queue = run.catch(() => undefined);
       return run;

@@ -4,7 +4,7 @@
  * Weights are packed once into the wasm memory and reused by identity of the Int8Array (the
  * datapath reads every weight from ROM as the same array object), see WeightCache.
  */
-import type { GemmEngine } from './oracle.js';
+import { resultArray, type GemmEngine } from './oracle.js';
 import { GemmCore, checkShape, compileGemmModule, type BOperand, type GemmModule, type PackedB } from './gemm-core.mjs';
 
 interface CacheEntry {
@@ -82,10 +82,10 @@ export function wasmGemmFromModule(module: GemmModule): WasmGemmEngine {
   return {
     name: 'wasm-simd',
     core,
-    async matmulNT(a, b, m, n, k) {
+    async matmulNT(a, b, m, n, k, out) {
       if (closed) throw new Error('wasm-simd engine is closed');
       checkShape(a, b, m, n, k);
-      const c = new Int32Array(m * n);
+      const c = resultArray(m * n, out);
       core.matmul(a, a instanceof Uint8Array, m, k, cache.operand(b, n, k), c, n, 0);
       return c;
     },

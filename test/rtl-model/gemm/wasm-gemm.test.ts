@@ -114,6 +114,18 @@ describe.each([
     await expect(engine.matmulNT(new Int8Array(4), new Int8Array(4), 2, 2, 1.5)).rejects.toThrow(RangeError);
   });
 
+  it('writes into a given output buffer, and rejects one too small', async () => {
+    for (const c of [fixedCases[2], fixedCases[6]]) {
+      const { a, b } = operands(c);
+      const out = new Int32Array(c.m * c.n + 5).fill(-7);
+      const r = await engine.matmulNT(a, b, c.m, c.n, c.k, out);
+      expect(r.buffer).toBe(out.buffer);
+      expect(r).toEqual(matmulNTOracle(a, b, c.m, c.n, c.k));
+      expect(Array.from(out.subarray(c.m * c.n))).toEqual([-7, -7, -7, -7, -7]);
+      await expect(engine.matmulNT(a, b, c.m, c.n, c.k, new Int32Array(c.m * c.n - 1))).rejects.toThrow(/output buffer of .* too small/);
+    }
+  });
+
   it('serializes concurrent calls correctly', async () => {
     const cases = fixedCases.slice(2, 7);
     const ops = cases.map(operands);
