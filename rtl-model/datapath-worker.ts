@@ -15,6 +15,15 @@ const port = parentPort;
 if (!port) throw new Error('datapath-worker.ts runs only as a worker thread');
 const init = workerData as DatapathWorkerInit;
 const post = (m: DatapathWorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+/** The buffers that can move instead of being copied: each once, whole, and not shared. */
+function transferable(xs: ArrayBufferView[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const x of xs) {
+    if (x.buffer instanceof ArrayBuffer && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) out.add(x.buffer);
+  }
+  return [...out];
+}
 try {
   const mem = new MemorySystem(decodeImage(init.rom, 'ROM image', { kind: 'rom' }), decodeImage(init.sram, 'SRAM image', { kind: 'sram' }));
   const dp = new Datapath(mem, init.g, await createWasmGemm());
@@ -30,8 +39,8 @@ try {
         const rec = await dp.forwardRows(req.input, init.rows, exchange);
         const records = [...rec];
         post(
-          { type: 'done', records, counts: dp.counts, memory: { bitsRead: { ...mem.counts.bitsRead }, perTensorBits: [...mem.counts.perTensorBits] } },
-          records.map(([, v]) => v.buffer as ArrayBuffer),
+          { type: 'done', seq: req.seq, records, counts: dp.counts, memory: { bitsRead: { ...mem.counts.bitsRead }, perTensorBits: [...mem.counts.perTensorBits] } },
+          transferable(records.map(([, v]) => v)),
         );
       } catch (e) {
         post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });

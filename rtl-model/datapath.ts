@@ -117,8 +117,9 @@ export class Datapath {
 
   /**
    * The GEMM array. Its accumulators go into one scratch buffer reused by every product (fewer
-   * large allocations, hence fewer garbage collections): every caller consumes a product before
-   * the next one starts. While calibrating each product gets its own array (the hook sees them).
+   * large allocations, hence fewer garbage collections): within a pass every caller consumes a
+   * product before the next one starts, and passes do not overlap (forwardRows refuses a second
+   * one). While calibrating each product gets its own array (the hook sees them).
    */
   private async gemm(a: Int8Array | Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<Int32Array> {
     this.counts.macs = checkedAdd(this.counts.macs, m * n * k);
@@ -290,6 +291,19 @@ export class Datapath {
    * and classifier. With all rows and no exchange this is the whole forward pass.
    */
   async forwardRows(input: ForwardInput, rows: RowSlice, exchange: KvExchange): Promise<Map<string, IntTensor>> {
+    // one pass at a time: passes share the accumulator scratch (see gemm)
+    if (this.running) throw new Error('Datapath: a forward pass is already running on this datapath');
+    this.running = true;
+    try {
+      return await this.runRows(input, rows, exchange);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private running = false;
+
+  private async runRows(input: ForwardInput, rows: RowSlice, exchange: KvExchange): Promise<Map<string, IntTensor>> {
     const g = this.g;
     const { seqLen: L, hidden: H, ffn: F } = g;
     Datapath.checkInput(input, g);

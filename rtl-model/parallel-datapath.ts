@@ -12,13 +12,15 @@
  * block 0 only (Datapath.countWholeReads), as the hardware reads them once per pass.
  *
  * Synchronization: a barrier counter per layer in a SharedArrayBuffer. Workers block in
- * Atomics.wait; the calling thread waits asynchronously (Atomics.waitAsync) so it notices a
- * worker that failed or exited.
+ * Atomics.wait; the calling thread waits asynchronously (Atomics.waitAsync), looking every 200 ms
+ * for a worker that failed or exited. A failed pass (on any thread) aborts the others' waits,
+ * terminates the workers and leaves the instance unusable: every later call throws, so a pass never
+ * mixes blocks of two passes.
  */
 import { Worker } from 'node:worker_threads';
 import { decodeImage, type Geometry } from './spec/index.js';
 import { Datapath, type ForwardInput, type IntTensor, type OpCounts, type RowSlice } from './datapath.js';
-import { MemorySystem } from './memory.js';
+import { MemorySystem, type AccessCounts } from './memory.js';
 import { createWasmGemm } from './gemm/wasm-engine.js';
 import type { GemmEngine } from './gemm/oracle.js';
 
@@ -28,7 +30,7 @@ export interface DatapathWorkerInit {
   g: Geometry;
   rows: RowSlice;
   threads: number;
-  /** Int32 [layers]: the per-layer barrier counters. */
+  /** Int32 [layers + 1]: the per-layer barrier counters, then the abort flag. */
   ctr: SharedArrayBuffer;
   /** Int8 [layers, 2, seqLen, hidden]: every layer's keys and values. */
   kv: SharedArrayBuffer;
@@ -39,11 +41,11 @@ export interface MemoryCountsDelta {
   perTensorBits: [string, number][];
 }
 
-export type DatapathWorkerRequest = { type: 'forward'; input: ForwardInput };
+export type DatapathWorkerRequest = { type: 'forward'; seq: number; input: ForwardInput };
 
 export type DatapathWorkerReply =
   | { type: 'ready' }
-  | { type: 'done'; records: [string, IntTensor][]; counts: OpCounts; memory: MemoryCountsDelta }
+  | { type: 'done'; seq: number; records: [string, IntTensor][]; counts: OpCounts; memory: MemoryCountsDelta }
   | { type: 'error'; message: string };
 
 const BOOT_URL = new URL('./worker-boot.mjs', import.meta.url);
@@ -69,9 +71,13 @@ export function sharedExchange(g: Geometry, rows: RowSlice, threads: number, ctr
   };
 }
 
-/** Block a worker until every block has arrived at layer's barrier. */
+/** Block a worker until every block has arrived at layer's barrier; throws if the pass was aborted. */
 export function blockingWait(ctr: Int32Array, layer: number, threads: number): void {
-  for (let c = Atomics.load(ctr, layer); c < threads; c = Atomics.load(ctr, layer)) Atomics.wait(ctr, layer, c);
+  const abort = ctr.length - 1;
+  for (let c = Atomics.load(ctr, layer); c < threads; c = Atomics.load(ctr, layer)) {
+    if (Atomics.load(ctr, abort)) throw new Error('the pass was aborted by another block');
+    Atomics.wait(ctr, layer, c);
+  }
 }
 
 // Atomics.waitAsync is in Node >= 16 but not in the ES2022 lib typings.
@@ -95,6 +101,9 @@ export class ParallelDatapath {
   }
 
   private busy = false;
+  /** Set by a failed pass: the instance is unusable (its workers are terminated). */
+  private broken: Error | null = null;
+  private seq = 0;
 
   private constructor(
     readonly g: Geometry,
@@ -109,8 +118,9 @@ export class ParallelDatapath {
     this.name = `row-parallel-x${blocks.length}`;
   }
 
-  get mem(): MemorySystem {
-    return this.main.mem;
+  /** Memory reads of every block, summed (as MemorySystem.counts). The memories themselves are not exposed: a task-image load would reach block 0 only. */
+  get memCounts(): AccessCounts {
+    return this.main.mem.counts;
   }
 
   /** Start the workers; rom and sram are the images' bytes (each worker decodes and checks them). */
@@ -119,23 +129,27 @@ export class ParallelDatapath {
     const sramImage = decodeImage(sram, 'SRAM image', { kind: 'sram' });
     const g = romImage.header.geometry;
     const blocks = rowBlocks(g.seqLen, threads);
-    const ctr = new Int32Array(new SharedArrayBuffer(4 * g.layers));
+    const ctr = new Int32Array(new SharedArrayBuffer(4 * (g.layers + 1)));
     const kv = new Int8Array(new SharedArrayBuffer(2 * g.layers * g.seqLen * g.hidden));
     const handles: Handle[] = [];
     const engine = await createWasmGemm();
     try {
+      // block 0's datapath first: its constructor checks the images' constants before any worker starts
+      const main = new Datapath(new MemorySystem(romImage, sramImage), g, engine);
       for (let t = 1; t < blocks.length; t++) {
         const init: DatapathWorkerInit = { rom, sram, g, rows: blocks[t], threads: blocks.length, ctr: ctr.buffer as SharedArrayBuffer, kv: kv.buffer as SharedArrayBuffer };
         handles.push(ParallelDatapath.start(new Worker(BOOT_URL, { workerData: init, argv: ['./datapath-worker.ts'] }), t));
       }
-      await Promise.all(handles.map((h) => ParallelDatapath.reply(h, 'start-up')));
+      for (const r of await Promise.all(handles.map((h) => ParallelDatapath.reply(h, 'start-up')))) {
+        if (r.type !== 'ready') throw new Error(`datapath worker: unexpected reply ${r.type} at start-up`);
+      }
+      for (const h of handles) h.worker.unref();
+      return new ParallelDatapath(g, main, engine, handles, blocks, ctr, kv);
     } catch (e) {
       await Promise.all(handles.map((h) => h.worker.terminate()));
       await engine.close?.();
       throw e;
     }
-    for (const h of handles) h.worker.unref();
-    return new ParallelDatapath(g, new Datapath(new MemorySystem(romImage, sramImage), g, engine), engine, handles, blocks, ctr, kv);
   }
 
   private static start(worker: Worker, index: number): Handle {
@@ -146,10 +160,13 @@ export class ParallelDatapath {
       h.pending = null;
     };
     worker.on('message', (m: DatapathWorkerReply) => {
+      if (m.type === 'error') {
+        fail(new Error(`datapath worker ${index}: ${m.message}`));
+        return;
+      }
       const p = h.pending;
       h.pending = null;
-      if (m.type === 'error') fail(new Error(`datapath worker ${index}: ${m.message}`));
-      else p?.resolve(m);
+      p?.resolve(m);
     });
     worker.on('error', (e) => fail(new Error(`datapath worker ${index}: ${e instanceof Error ? e.message : String(e)}`)));
     worker.on('exit', (code) => fail(new Error(`datapath worker ${index} exited (code ${code})`)));
@@ -166,15 +183,17 @@ export class ParallelDatapath {
 
   /** Run one sequence on every block; returns the same named tensors as Datapath.forward. */
   async forward(input: ForwardInput): Promise<Map<string, IntTensor>> {
+    if (this.broken) throw new Error(`ParallelDatapath: unusable after a failed pass (${this.broken.message}); create a new one`);
     if (this.busy) throw new Error('ParallelDatapath.forward: a pass is already running');
     Datapath.checkInput(input, this.g); // here, before any block starts
     this.busy = true;
     for (const h of this.handles) h.worker.ref();
     try {
       this.ctr.fill(0);
+      const seq = ++this.seq;
       const replies = this.handles.map((h) => {
         const r = ParallelDatapath.reply(h, 'a forward pass');
-        h.worker.postMessage({ type: 'forward', input } satisfies DatapathWorkerRequest);
+        h.worker.postMessage({ type: 'forward', seq, input } satisfies DatapathWorkerRequest);
         return r;
       });
       replies.forEach((r) => r.catch(() => undefined)); // handled below; never unhandled meanwhile
@@ -191,11 +210,18 @@ export class ParallelDatapath {
       const theirs = await Promise.all(replies);
       const parts: Map<string, IntTensor>[] = [mine];
       for (const r of theirs) {
-        if (r.type !== 'done') throw new Error(`datapath worker: unexpected reply ${r.type}`);
+        if (r.type !== 'done' || r.seq !== seq) throw new Error(`datapath worker: unexpected reply ${r.type} (pass ${r.type === 'done' ? r.seq : '?'}, expected ${seq})`);
         parts.push(new Map(r.records));
         this.add(r.counts, r.memory);
       }
       return this.merge(parts);
+    } catch (e) {
+      // abort the other blocks' waits, stop the workers: no later pass may meet this one's blocks
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      Atomics.store(this.ctr, this.ctr.length - 1, 1);
+      for (let l = 0; l < this.ctr.length; l++) Atomics.notify(this.ctr, l);
+      await Promise.all(this.handles.map((h) => h.worker.terminate()));
+      throw e;
     } finally {
       for (const h of this.handles) h.worker.unref();
       this.busy = false;
@@ -215,7 +241,7 @@ export class ParallelDatapath {
     mc.bitsRead.rom += m.bitsRead.rom;
     mc.bitsRead.sram += m.bitsRead.sram;
     for (const [name, bits] of m.perTensorBits) mc.perTensorBits.set(name, (mc.perTensorBits.get(name) ?? 0) + bits);
-    for (const v of [s.macs, s.requants, mc.bitsRead.rom, mc.bitsRead.sram]) {
+    for (const v of [s.macs, s.requants, s.isqrts, s.reciprocals, s.lutLookups.exp, s.lutLookups.gelu, s.lutLookups.tanh, mc.bitsRead.rom, mc.bitsRead.sram]) {
       if (!Number.isSafeInteger(v)) throw new RangeError(`operation counter overflowed (${v})`);
     }
   }

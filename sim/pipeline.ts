@@ -145,10 +145,13 @@ export async function verifyImages(
   const a = await dp.forward(input);
   const t1 = performance.now();
   const choice = await selectBackend(backend);
-  onProgress?.(`TensorFlow.js reference (${choice.name}, ${refThreads} thread${refThreads === 1 ? '' : 's'}): loading the images`);
+  // tfjs-node(-gpu) does not load in worker threads (its native module registers once per process):
+  // on the gpu backend the whole reference runs on this thread
+  const threads = choice.name === 'gpu' ? 1 : Math.min(refThreads, g.layers);
+  const what = `TensorFlow.js reference (${choice.name}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  onProgress?.(`${what}: loading the images`);
   const { records: b, parts } = await runReferenceLayerwise(
-    { rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: choice.name, threads: refThreads,
-      onProgress: (done, total) => onProgress?.(`TensorFlow.js reference (${choice.name}, ${refThreads} thread${refThreads === 1 ? '' : 's'}): part ${done}/${total}`) },
+    { rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: choice.name, threads, onProgress: (done, total) => onProgress?.(`${what}: part ${done}/${total}`) },
     input, a,
   );
   const t2 = performance.now();

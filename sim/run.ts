@@ -45,8 +45,9 @@ Options:
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
-  --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here); each
-                         runs a contiguous part of the layers on the datapath's output of the part before
+  --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here; at most
+                         one per layer; 1 on the gpu backend); each runs a contiguous part of the layers
+                         on the datapath's output of the part before
   --out <dir>            output directory (default out/<config name>)
   --rom <file> --sram <file>
                          verify these images (made earlier, or elsewhere) instead of exporting;

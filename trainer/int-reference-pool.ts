@@ -72,7 +72,7 @@ export interface PoolOptions {
 
 export interface PoolResult {
   records: Map<string, Int32Array>;
-  /** The parts as they were run, with the thread of each (0 = the calling thread). */
+  /** The parts as they were run, in thread order (the first on the calling thread). */
   parts: ReferenceParts[];
 }
 
@@ -98,14 +98,13 @@ export async function runReferenceLayerwise(
     if (!v) throw new Error(`reference: the datapath's results have no ${name}, which a part of the layer-by-layer run reads`);
     return [name, Int32Array.from(v)];
   });
-  const workers = parts.slice(1).map((p) => {
-    const init: ReferenceWorkerInit = { rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input, given: pick(p) };
-    return new Worker(BOOT_URL, { workerData: init, argv: ['../trainer/int-reference-thread.ts'] });
-  });
-  const results = workers.map((w, i) => collect(w, i + 1, tick, opts.backend));
-  // a failing worker must not leave the others running, nor an unhandled rejection behind
-  results.forEach((r) => r.catch(() => undefined));
+  const inits: ReferenceWorkerInit[] = parts.slice(1).map((p) => ({ rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input, given: pick(p) }));
+  const workers: Worker[] = [];
   try {
+    for (const init of inits) workers.push(new Worker(BOOT_URL, { workerData: init, argv: ['../trainer/int-reference-thread.ts'] }));
+    const results = workers.map((w, i) => collect(w, i + 1, tick, opts.backend));
+    // a failing worker must not leave the others running, nor an unhandled rejection behind
+    results.forEach((r) => r.catch(() => undefined));
     const ref = new TfjsIntReference(rom, sram, parts[0]);
     let mine: Map<string, Int32Array>;
     try {

@@ -20,7 +20,9 @@ try {
   const ref = new TfjsIntReference(rom, sram, init.parts);
   const records = await ref.forwardLayerwise(init.input, new Map(init.given), (part) => post({ type: 'part', part }));
   ref.dispose();
-  post({ type: 'done', backend: choice.name, records: [...records] }, [...records.values()].map((v) => v.buffer as ArrayBuffer));
+  // each buffer once, and only a whole, unshared one (a backend may hand out views of its storage)
+  const transfer = new Set([...records.values()].filter((v) => v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength).map((v) => v.buffer as ArrayBuffer));
+  post({ type: 'done', backend: choice.name, records: [...records] }, [...transfer]);
 } catch (e) {
   post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
 }

@@ -63,10 +63,17 @@ describe('ParallelDatapath', () => {
         sameTensors(await ref.forward(input), await p.forward(input));
       }
       expect(p.counts).toEqual(ref.counts);
-      expect(p.mem.counts.bitsRead).toEqual(ref.mem.counts.bitsRead);
-      expect(new Map([...p.mem.counts.perTensorBits].sort())).toEqual(new Map([...ref.mem.counts.perTensorBits].sort()));
+      expect(p.memCounts.bitsRead).toEqual(ref.mem.counts.bitsRead);
+      expect(new Map([...p.memCounts.perTensorBits].sort())).toEqual(new Map([...ref.mem.counts.perTensorBits].sort()));
     });
   }
+
+  it('refuses a second pass on one Datapath while the first runs (they share the accumulator scratch)', async () => {
+    const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, oracleEngine);
+    const first = dp.forward(syntheticInput(g, 38));
+    await expect(dp.forward(syntheticInput(g, 39))).rejects.toThrow(/a forward pass is already running/);
+    await first;
+  });
 
   it('rejects a bad input before any block starts, and keeps working', async () => {
     const p = await ParallelDatapath.create(ex.rom, ex.sram, 2);
@@ -76,6 +83,36 @@ describe('ParallelDatapath', () => {
     bad.inputIds[15] = g.vocab; // a row of the second block
     await expect(p.forward(bad)).rejects.toThrow(/token id 300 at position 15 is outside \[0, 300\)/);
     sameTensors(await single.forward(input), await p.forward(input));
+  });
+
+  for (const when of ['before a barrier', 'after the last barrier'] as const) {
+    it(`a pass that fails on the calling thread ${when} rejects, and the instance refuses later passes`, async () => {
+      const p = await ParallelDatapath.create(ex.rom, ex.sram, 2);
+      pools.push(p);
+      const main = (p as unknown as { main: Datapath }).main;
+      const orig = main.forwardRows.bind(main);
+      main.forwardRows = async (inp, rows, exchange) => {
+        if (when === 'before a barrier') {
+          return orig(inp, rows, async (l, k, v) => {
+            if (l === 1) throw new Error('injected failure at layer 1');
+            return exchange(l, k, v);
+          });
+        }
+        await orig(inp, rows, exchange);
+        throw new Error('injected failure after the barriers');
+      };
+      await expect(p.forward(syntheticInput(g, 35))).rejects.toThrow(/injected failure/);
+      await expect(p.forward(syntheticInput(g, 36))).rejects.toThrow(/unusable after a failed pass \(injected failure/);
+    });
+  }
+
+  it("a worker's error reply fails the pass instead of hanging it", async () => {
+    const p = await ParallelDatapath.create(ex.rom, ex.sram, 2);
+    pools.push(p);
+    const handles = (p as unknown as { handles: { worker: { postMessage(m: unknown): void } }[] }).handles;
+    handles[0].worker.postMessage({ type: 'forward', seq: -1, input: null }); // the worker throws on it
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(p.forward(syntheticInput(g, 37))).rejects.toThrow(/datapath worker 1: /);
   });
 
   it('fails, rather than waiting forever at a barrier, when a worker has died', async () => {
