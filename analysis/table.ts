@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { biasChangeChart } from './trainer-charts.js';
+import { constantBaselines, type Baseline } from './baselines.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
@@ -29,7 +30,7 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-export function buildTables(main: TableInput, compare?: TableInput): { markdown: string; json: Record<string, unknown> } {
+export function buildTables(main: TableInput, compare?: TableInput, baselines?: Baseline[]): { markdown: string; json: Record<string, unknown> } {
   const exp = experimentOf(main.runs, main.name);
   if (compare) experimentOf(compare.runs, compare.name);
   const allCells = summarize(main.runs);
@@ -44,8 +45,17 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
     const r = main.runs.find((x) => x.variant === v && x.task !== 'stsb') ?? main.runs.find((x) => x.variant === v);
     return r ? r.trainable.percent.toFixed(3) : '—';
   };
-  const rowsOf = (kind: 'float' | 'integer'): string[][] =>
-    variants.map((v) => [v, pct(v), ...tasks.map((t) => fmtStat(cell(t, v)?.[kind] ?? null)), fmtStat(averageOverTasks(cells, v, tasks)?.[kind] ?? null)]);
+  const baseRow = (): string[][] => {
+    if (!baselines) return [];
+    const score = (t: string): number | null | undefined => baselines.find((b) => b.task === t)?.score;
+    const all = tasks.map(score);
+    const avg = all.every((x) => typeof x === 'number') ? (all as number[]).reduce((a, b) => a + b, 0) / all.length : null;
+    return [['(constant prediction)', '—', ...all.map((x) => (typeof x === 'number' ? x.toFixed(1) : 'n/a')), avg === null ? '—' : avg.toFixed(1)]];
+  };
+  const rowsOf = (kind: 'float' | 'integer'): string[][] => [
+    ...variants.map((v) => [v, pct(v), ...tasks.map((t) => fmtStat(cell(t, v)?.[kind] ?? null)), fmtStat(averageOverTasks(cells, v, tasks)?.[kind] ?? null)]),
+    ...baseRow(),
+  ];
   const sizes = [...new Set(cells.map((c) => c.trainExamples))].sort((a, b) => a - b);
   const lrs = [...new Set(cells.map((c) => `${c.variant} ${c.lr}`))];
   const seeds = [...new Set(cells.flatMap((c) => c.seeds))].sort((a, b) => a - b);
@@ -59,6 +69,13 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
       `Total training wall time ${(wall / 3600).toFixed(2)} h.`,
   );
   parts.push('## Float model (Table 3 layout)', table(header, rowsOf('float')));
+  if (baselines) {
+    parts.push(
+      'The last row is what a model that learned nothing from the input scores: the best constant prediction on each dev set ' +
+        '(one class for every example; for STS-B a constant score has no correlation: n/a). Dev files: ' +
+        baselines.map((b) => `${TASK_LABEL[b.task] ?? b.task} sha256 ${b.devSha256.slice(0, 12)}…`).join(', ') + '.',
+    );
+  }
   parts.push('## Through the integer datapath (ROM/SRAM images of the best epoch)', table(header, rowsOf('integer')));
   parts.push(
     '## Generalisation gap (train subset − dev, best epoch, float)',
@@ -128,20 +145,21 @@ export function buildTables(main: TableInput, compare?: TableInput): { markdown:
   parts.push(`Learning rates: ${lrs.join('; ')}.`);
   return {
     markdown: parts.join('\n\n') + '\n',
-    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, comparison },
+    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, comparison, baselines: baselines ?? null },
   };
 }
 
 function main(argv: string[]): number {
   let v;
   try {
-    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
+    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'glue-dir': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (e) {
     console.error(`analysis/table.ts: ${(e as Error).message} (see --help)`);
     return 2;
   }
   if (v.help) {
-    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json] [--svg DIR (bias-change.svg)]');
+    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json] [--svg DIR (bias-change.svg)]\n' +
+      '         [--glue-dir DIR] [--no-baselines]   (constant-prediction row from the GLUE data; default directory as trainer/train.ts)');
     return 0;
   }
   if (!v.results) {
@@ -153,7 +171,15 @@ function main(argv: string[]): number {
     const load = (d: string): TableInput => ({ name: relative(process.cwd(), resolve(d)) || d, runs: readResults(resolve(d)) });
     const main = load(v.results);
     if (main.runs.length === 0) throw new ResultsError(`${v.results}: no result files`);
-    t = buildTables(main, v.compare ? load(v.compare) : undefined);
+    let baselines: Baseline[] | undefined;
+    if (!v['no-baselines']) {
+      try {
+        baselines = constantBaselines([...new Set(main.runs.map((r) => r.task))], v['glue-dir']);
+      } catch (e) {
+        console.error(`analysis/table.ts: no constant-prediction row (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines);
   } catch (e) {
     if (e instanceof ResultsError) {
       console.error(`analysis/table.ts: ${e.message}`);

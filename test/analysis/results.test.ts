@@ -84,6 +84,17 @@ describe('results summaries', () => {
     expect(t.markdown).toMatch(/\| bitfit \| 1\.000 \| 72\.0 ± 2\.8 \| 72\.0 ± 2\.8 \|/); // Table 3 takes the largest size
   });
 
+  it('adds the constant-prediction row under both Table 3 layouts when baselines are given', () => {
+    const runs = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), run('stsb', 'bitfit', 1e-3, 1, 0.3, 0.2)]));
+    const t = buildTables({ name: 'b', runs }, undefined, [
+      { task: 'rte', score: 52.7, prediction: 1, devFile: 'x', devSha256: 'a'.repeat(64) },
+      { task: 'stsb', score: null, prediction: null, devFile: 'y', devSha256: 'b'.repeat(64) },
+    ]);
+    expect(t.markdown.match(/\| \(constant prediction\) \| — \| n\/a \| 52\.7 \| — \|/g)?.length).toBe(2);
+    expect(t.markdown).toContain('best constant prediction on each dev set');
+    expect(buildTables({ name: 'b', runs }).markdown).not.toContain('constant prediction');
+  });
+
   it('refuses runs of different checkpoints or recipes in one table, and NaN scores are not zeros', () => {
     const a = run('rte', 'bitfit', 1e-3, 1, 0.6, 0.6);
     const b = run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6, 'c'.repeat(64));
