@@ -4,11 +4,14 @@
  *
  *   npx tsx trainer/pretrain.ts [--out DIR] [--max-steps N] [--minutes M] [--batch B] [--lr X]
  *                               [--layers 4 --hidden 128 --heads 2 --ffn 512 --seq 128] [--seed S]
- *                               [--threads T] [--objective mlm+nsp|mlm] [--dropout P]
+ *                               [--threads T] [--objective mlm+nsp|mlm] [--dropout P] [--vocab FILE]
  *
  * Data: the corpora of ../shared/data/corpus (one document per line) and the unlabelled sentences
- * of the GLUE train sets, tokenized with the BERT uncased WordPiece vocabulary and packed into
- * sequences of --seq tokens ([CLS] ... [SEP]). Every 100th sequence is held out.
+ * of the GLUE train sets (trainer/corpus.ts), tokenized with WordPiece and packed into sequences of
+ * --seq tokens ([CLS] ... [SEP]). Every 100th sequence is held out. The vocabulary: --vocab FILE
+ * (e.g. one trained on this text by trainer/vocab.ts), else DIR/vocab.txt when resuming a run that
+ * has one, else BERT uncased's; a vocabulary other than BERT's is copied to DIR/vocab.txt, where
+ * fine-tuning (trainer/train.ts) finds it.
  * Masking: 15% of the non-special tokens; of those 80% [MASK], 10% a random token, 10% unchanged.
  * --objective mlm+nsp (the default, BERT's recipe) adds next-sentence prediction: each sequence is
  * cut into [CLS] A [SEP] B [SEP] where B follows A or (half the time) comes from a random other
@@ -27,8 +30,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend } from './backend.js';
@@ -39,11 +41,10 @@ import { GradWorker, shardedGradients } from './grad-worker.js';
 import { disposeBatch, mlmLoss, nextSentencePairs, toTensors, type MaskedArrays } from './mlm.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
-import { loadGlue, GLUE_TASKS, PROJECT_ROOT } from './glue.js';
+import { DATA_DIR, pretrainingText, sha256File } from './corpus.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
 import { rng } from '../rtl-model/spec/random.js';
 
-const DATA = resolve(PROJECT_ROOT, '../shared/data');
 
 export interface PretrainState {
   step: number;
@@ -119,9 +120,6 @@ function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: Pretr
   renameSync(tmp, join(dir, 'state.json'));
 }
 
-function sha256File(f: string): string {
-  return createHash('sha256').update(readFileSync(f)).digest('hex');
-}
 
 /** Masked-token accuracy on held-out sequences, and the unigram baseline (always the most frequent target). */
 function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: number, maskId: number, special: Set<number>, batch: number): { acc: number; unigram: number; loss: number } {
@@ -190,6 +188,7 @@ async function main(): Promise<void> {
         threads: { type: 'string', default: String(cpus().length) },
         objective: { type: 'string', default: 'mlm+nsp' },
         dropout: { type: 'string', default: '0.1' },
+        vocab: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -230,24 +229,29 @@ async function main(): Promise<void> {
   }
   const out = resolve(a.out!);
   const L = num('seq');
-  const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: 30522, maxPositions: 512, typeVocab: 2, numLabels: 2 };
-  const backend = await selectTrainingBackend(a.backend as 'wasm');
-  const vocabFile = join(DATA, 'bert-base-uncased-vocab.txt');
+  const bertVocab = join(DATA_DIR, 'bert-base-uncased-vocab.txt');
+  const vocabFile = resolve(a.vocab ?? (existsSync(join(out, 'vocab.txt')) ? join(out, 'vocab.txt') : bertVocab));
+  if (!existsSync(vocabFile)) {
+    console.error(`error: --vocab ${a.vocab}: ${vocabFile} does not exist`);
+    process.exit(2);
+  }
   const tok = WordPieceTokenizer.fromVocabFile(vocabFile);
-  const files = ['sotu.txt', 'moby-dick.txt', 'wordnet-glosses.txt'].map((f) => join(DATA, 'corpus', f));
-  const glueTexts: string[] = [];
-  const glueFiles: Record<string, string> = {};
-  for (const t of GLUE_TASKS) {
-    if (t === 'qnli') continue; // dev only: kept for evaluation
-    const d = loadGlue(t, 'train');
-    glueFiles[d.file] = d.sha256;
-    for (const e of d.examples) {
-      glueTexts.push(e.textA);
-      if (e.textB) glueTexts.push(e.textB);
+  const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels: 2 };
+  if (existsSync(join(out, 'config.json'))) {
+    const have = (JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { vocab_size?: number }).vocab_size;
+    if (have !== g.vocab) {
+      console.error(`error: ${out} holds a model of vocabulary size ${have}; ${vocabFile} has ${g.vocab} tokens (resume with the vocabulary the run started with)`);
+      process.exit(2);
     }
   }
+  if (vocabFile !== bertVocab && vocabFile !== join(out, 'vocab.txt')) {
+    mkdirSync(out, { recursive: true });
+    copyFileSync(vocabFile, join(out, 'vocab.txt'));
+  }
+  const backend = await selectTrainingBackend(a.backend as 'wasm');
+  const text = pretrainingText();
   const t0 = performance.now();
-  const all = buildSequences(tok, L, files, glueTexts);
+  const all = buildSequences(tok, L, text.files, text.glueTexts);
   const train = all.filter((_, i) => i % 100 !== 0);
   const held = all.filter((_, i) => i % 100 === 0).slice(0, 200);
   console.error(`data: ${all.length} sequences of ${L} tokens (${train.length} train, ${held.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -279,9 +283,9 @@ async function main(): Promise<void> {
     geometry: g,
     batch: num('batch'),
     lr: num('lr'),
-    vocab: { file: 'bert-base-uncased-vocab.txt', sha256: sha256File(vocabFile) },
-    corpus: Object.fromEntries(files.map((f) => [f.split('/').slice(-2).join('/'), sha256File(f)])),
-    glueTrain: Object.fromEntries(Object.entries(glueFiles).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
+    vocab: { file: vocabFile === bertVocab ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', tokens: g.vocab, sha256: sha256File(vocabFile) },
+    corpus: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => !f.startsWith('/'))),
+    glueTrain: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => f.startsWith('/')).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
     sequences: { train: train.length, heldOut: held.length },
     masking: '15% of non-special tokens; 80% [MASK], 10% random, 10% unchanged',
     objective: nsp ? 'masked LM + next-sentence prediction (from the sessions marked mlm+nsp)' : 'masked LM',

@@ -95,6 +95,24 @@ function codePointCount(s: string): number {
   return n;
 }
 
+/**
+ * HF's BasicTokenizer on text without special tokens: clean, split CJK characters, lower-case and
+ * strip accents (as asked), split off punctuation, split on whitespace. The words WordPiece then
+ * cuts into pieces (and the words a vocabulary is trained on, trainer/vocab.ts).
+ */
+export function basicTokenize(text: string, lower = true, stripAccents = lower): string[] {
+  // HF lower-cases, strips accents and splits punctuation word by word; each of these maps
+  // characters independently of their word (NFD's reordering of marks never crosses a space)
+  // and none creates whitespace, so running them over the whole segment gives the same words.
+  const ascii = !NON_PRINTABLE_ASCII_RE.test(text); // then cleaning, CJK, NFC and NFD do nothing
+  let s = ascii ? text : text.replace(CONTROL_RE, '').replace(WHITESPACE_RE, ' ').replace(CJK_RE, ' $& ').normalize('NFC');
+  if (lower) s = lowerCase(s);
+  if (stripAccents && !ascii) s = s.normalize('NFD').replace(MARK_RE, '');
+  s = s.replace(PUNCT_RE, ' $& ');
+  // Words made only of marks are now empty strings, dropped here as HF's final re-split does.
+  return s.split(SPLIT_RE).filter((w) => w !== '');
+}
+
 interface TrieNode {
   children: Map<number, TrieNode> | undefined;
   /** The vocab entry ending here, if any. */
@@ -282,16 +300,7 @@ export class WordPieceTokenizer {
 
   /** BasicTokenizer then WordPiece on text without special tokens; appends to `out`. */
   private tokenizeSegment(text: string, out: string[]): void {
-    // HF lower-cases, strips accents and splits punctuation word by word; each of these maps
-    // characters independently of their word (NFD's reordering of marks never crosses a space)
-    // and none creates whitespace, so running them over the whole segment gives the same words.
-    const ascii = !NON_PRINTABLE_ASCII_RE.test(text); // then cleaning, CJK, NFC and NFD do nothing
-    let s = ascii ? text : text.replace(CONTROL_RE, '').replace(WHITESPACE_RE, ' ').replace(CJK_RE, ' $& ').normalize('NFC');
-    if (this.lowerCase) s = lowerCase(s);
-    if (this.stripAccents && !ascii) s = s.normalize('NFD').replace(MARK_RE, '');
-    s = s.replace(PUNCT_RE, ' $& ');
-    // Words made only of marks are now empty strings, dropped here as HF's final re-split does.
-    for (const word of s.split(SPLIT_RE)) if (word !== '') this.wordPiece(word, out);
+    for (const word of basicTokenize(text, this.lowerCase, this.stripAccents)) this.wordPiece(word, out);
   }
 
   /** Greedy longest-match-first WordPiece of one word (no whitespace, no punctuation). */

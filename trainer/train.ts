@@ -181,6 +181,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   const tok = WordPieceTokenizer.fromVocabFile(o.vocab);
   const numLabels = o.task === 'stsb' ? 1 : train.numLabels;
   const { g, params, ckpt } = startingPoint(o.checkpoint, o.seqLen, numLabels, o.seed, tok.vocabSize);
+  if (g.vocab !== tok.vocabSize) throw new Error(`${o.checkpoint}: config.json has vocab_size ${g.vocab}, but the vocabulary ${o.vocab} has ${tok.vocabSize} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`);
   const model = new BertModel(g, params, { head: o.task === 'stsb' ? 'regression' : 'classification' });
   const trainable = selectTrainable(model, o.variant, o.seed);
   log(`${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable (${((100 * trainable.count) / trainable.total).toFixed(3)}%)`);
@@ -323,9 +324,16 @@ async function main(argv: string[]): Promise<number> {
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
     o = {
       task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
-      seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'], vocab: resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt'),
+      seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'],
+      // a checkpoint with its own vocabulary (trainer/vocab.ts, or a real bert-base-uncased directory) brings its vocab.txt
+      vocab: checkpoint && existsSync(join(checkpoint, 'vocab.txt')) ? join(checkpoint, 'vocab.txt') : resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt'),
       integer: !v['no-integer'],
     };
+    if (checkpoint) {
+      const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
+      const tokens = WordPieceTokenizer.fromVocabFile(o.vocab).vocabSize;
+      if (size !== tokens) return bad(`--checkpoint ${checkpoint}: config.json has vocab_size ${size}, but ${o.vocab} has ${tokens} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`);
+    }
   } catch (e) {
     return bad((e as Error).message);
   }

@@ -1,6 +1,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { selectBackend } from '../../trainer/backend.js';
 import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.js';
 import { glueMiniDir } from './glue-mini.js';
@@ -44,5 +46,17 @@ describe('trainable counts per variant', () => {
     expect(c.bitfit).toBe(head + L * (7 * H + F)); // q, k, v, m1, LN1, m3, LN2 of width H; m2 of width F
     expect(c['rand-uniform']).toBe(c.bitfit);
     expect(c['full-ft']).toBe(variantCounts(g, params)[0].total);
+  });
+});
+
+describe('the vocabulary of a checkpoint', () => {
+  it('is its vocab.txt when it has one, and must match its vocab_size (exit 2 naming both)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    copyFileSync('fixtures/pretrained/bert-l4-h128/config.json', join(dir, 'config.json'));
+    symlinkSync(resolve('fixtures/pretrained/bert-l4-h128/model.safetensors'), join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##a'].join('\n') + '\n');
+    const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--variant', 'bitfit', '--checkpoint', dir], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/config\.json has vocab_size 30522, but .*ckpt-.*vocab\.txt has 7 tokens/);
   });
 });

@@ -1,0 +1,51 @@
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
+import { countWords, SPECIAL_PIECES, trainWordPiece } from '../../trainer/vocab.js';
+import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
+
+// the Hugging Face course's WordPiece example
+const COURSE = new Map([['hug', 10], ['pug', 5], ['pun', 12], ['bun', 4], ['hugs', 5]]);
+
+describe('WordPiece vocabulary training', () => {
+  it('starts with the special tokens and both forms of every character, then merges the most frequent pair', () => {
+    const v = trainWordPiece(COURSE, { size: 5 + 14 + 2 });
+    expect(v.slice(0, 5)).toEqual(SPECIAL_PIECES);
+    expect(v.slice(5, 19)).toEqual(['b', '##b', 'g', '##g', 'h', '##h', 'n', '##n', 'p', '##p', 's', '##s', 'u', '##u']);
+    // ##u ##g: 10 + 5 + 5 = 20 (hug, pug, hugs); then ##u ##n: 12 + 4 = 16 (pun, bun)
+    expect(v.slice(-2)).toEqual(['##ug', '##un']);
+  });
+
+  it('cuts every training word into pieces of the vocabulary (no [UNK]), the same way whatever the order of the counts', () => {
+    const word = fc.stringMatching(/^[a-e]{1,7}$/);
+    fc.assert(fc.property(fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 30, selector: (t) => t[0] }), fc.integer({ min: 0, max: 40 }), (pairs, extra) => {
+      const size = SPECIAL_PIECES.length + 2 * new Set(pairs.flatMap(([w]) => [...w])).size + extra;
+      const v = trainWordPiece(new Map(pairs), { size });
+      expect(v.length).toBeLessThanOrEqual(size);
+      expect(new Set(v).size).toBe(v.length);
+      expect(trainWordPiece(new Map([...pairs].reverse()), { size })).toEqual(v);
+      const tok = WordPieceTokenizer.fromVocab(v);
+      for (const [w] of pairs) expect(tok.tokenize(w)).not.toContain('[UNK]');
+    }), { numRuns: 60 });
+  });
+
+  it('stops early when no pair is seen often enough, and refuses a size below the alphabet', () => {
+    const v = trainWordPiece(new Map([['ab', 1]]), { size: 100 });
+    expect(v).toEqual([...SPECIAL_PIECES, 'a', '##a', 'b', '##b']);
+    expect(trainWordPiece(new Map([['ab', 1]]), { size: 100, minPair: 1 })).toEqual([...SPECIAL_PIECES, 'a', '##a', 'b', '##b', 'ab']);
+    expect(() => trainWordPiece(new Map([['abc', 3]]), { size: 8 })).toThrow(/vocabulary size 8 is smaller than the 11 special tokens and characters/);
+  });
+
+  it('counts words as BERT uncased splits them', () => {
+    expect([...countWords(['Hello, World!', 'hello café'])]).toEqual([['hello', 2], [',', 1], ['world', 1], ['!', 1], ['cafe', 1]]);
+  });
+
+  it('the command rejects bad flags with exit 2', () => {
+    const run = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/vocab.ts', ...a], { encoding: 'utf8' });
+    const r = run('--size', '3', '--out', '/tmp/x.txt');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--size 3: must be an integer from 6/);
+    expect(run('--size', '100').status).toBe(2);
+    expect(run('--help').status).toBe(0);
+  });
+});
