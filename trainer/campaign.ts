@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /**
  * A campaign of fine-tuning runs: tasks x variants x learning rates x seeds, run by `--jobs`
- * parallel processes (one per core), resumable: a run whose result file exists is skipped.
+ * parallel processes (one per core), resumable: a run whose result file exists is skipped (one
+ * that does not match the plan stops the campaign unless --rerun-stale).
  *
- *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--help]
+ *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--rerun-stale] [--help]
  *
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
@@ -179,11 +180,14 @@ const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [
 
 Run every fine-tuning run of a plan (tasks x variants x learning rates x seeds [x training-set
 sizes]), N at a time (default: one per core). Resumable: a run whose result file exists and matches
-the plan (checkpoint, recipe, training-set size) is skipped; a stale one is re-run.
+the plan (checkpoint, recipe, training-set size) is skipped. A result that does not match (e.g.
+of an earlier checkpoint) is the record of that experiment: the campaign stops and lists them,
+and overwrites them only with --rerun-stale.
 
   --plan <file>   the plan (fixtures/campaigns/*.json; fields in the header of trainer/campaign.ts)
   --jobs <n>      parallel training processes (default ${cpus().length})
   --dry-run       print the commands of the runs still to do, run nothing
+  --rerun-stale   re-run (overwrite) results that do not match the plan
   -h, --help      this help
 
 Results: fixtures/results/<plan name>/. Exit status: 0 every run finished, 1 a run failed, 2 bad input.
@@ -192,7 +196,7 @@ Results: fixtures/results/<plan name>/. Exit status: 0 every run finished, 1 a r
 async function main(): Promise<number> {
   let v;
   try {
-    v = parseArgs({ options: { plan: { type: 'string' }, jobs: { type: 'string', default: String(cpus().length) }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
+    v = parseArgs({ options: { plan: { type: 'string' }, jobs: { type: 'string', default: String(cpus().length) }, 'dry-run': { type: 'boolean', default: false }, 'rerun-stale': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
   } catch (e) {
     console.error(`campaign: ${(e as Error).message}\n\n${HELP}`);
     return 2;
@@ -229,7 +233,14 @@ async function main(): Promise<number> {
     if (why) stale.push(`${r.out}: ${why}`);
     return why !== null;
   });
-  if (stale.length) console.error(`${stale.length} existing results do not match the plan and will be re-run:\n  ${stale.slice(0, 10).join('\n  ')}${stale.length > 10 ? '\n  ...' : ''}`);
+  if (stale.length) {
+    const list = `${stale.slice(0, 10).join('\n  ')}${stale.length > 10 ? '\n  ...' : ''}`;
+    if (!v['rerun-stale']) {
+      console.error(`campaign: ${stale.length} existing results in ${dir} do not match the plan:\n  ${list}\nThey are the record of another experiment: move them, or pass --rerun-stale to overwrite them.`);
+      return 2;
+    }
+    console.error(`${stale.length} existing results do not match the plan and will be re-run (--rerun-stale):\n  ${list}`);
+  }
   console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${v.jobs} at a time`);
   if (v['dry-run']) {
     for (const r of todo) console.log(['npx', ...r.args].join(' '));

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -100,6 +100,20 @@ describe('plan files', () => {
     expect(bad.stderr).toMatch(/bad2\.json: epochs: -1 is not an integer >= 1/);
     expect(run('--plan', write('ok2.json', ok), '--jobs', 'x').status).toBe(2);
     expect(run('--bogus').status).toBe(2);
+    // a result of another experiment in the plan's directory stops the campaign
+    const name = `test-stale-${process.pid}`;
+    const resDir = join('fixtures/results', name);
+    mkdirSync(resDir, { recursive: true });
+    try {
+      writeFileSync(join(resDir, 'rte-bitfit-lr0.001-seed1.json'), JSON.stringify({ provenance: { checkpoint: { sha256: 'f'.repeat(64) }, hyper: { seqLen: 128, epochs: 3, batch: 16 } } }));
+      const plan = write('stale.json', { ...ok, name, lr: { bias: [1e-3] } });
+      const st = run('--plan', plan, '--dry-run');
+      expect(st.status).toBe(2);
+      expect(st.stderr).toMatch(/1 existing results .* do not match the plan:[\s\S]*checkpoint ffffffffffff, plan random-init[\s\S]*--rerun-stale/);
+      expect(run('--plan', plan, '--dry-run', '--rerun-stale').status).toBe(0);
+    } finally {
+      rmSync(resDir, { recursive: true, force: true });
+    }
     const help = run('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/Usage: npx tsx trainer\/campaign\.ts --plan/);
