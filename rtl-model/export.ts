@@ -136,7 +136,7 @@ interface QuantState {
   actScale: Map<string, number>;
   /** Real scale per channel of each bias (accumulator scale), kept for task re-export. */
   biasScale: Map<string, Float64Array>;
-  stats: { biasSaturated: number; ratioClamped: number };
+  stats: { biasSaturated: number; ratioClamped: number; weightSaturated: number };
 }
 
 function maxAbs(a: ArrayLike<number>, scale: (i: number) => number = () => 1): number {
@@ -339,7 +339,11 @@ export interface ExportResult {
   sram: Uint8Array;
   romImage: Image;
   sramImage: Image;
-  stats: { biasSaturated: number; ratioClamped: number; romBits: number; sramBits: number; calibrationMs: number };
+  /**
+   * biasSaturated: biases clamped to the bias width; ratioClamped: requantization ratios clamped;
+   * weightSaturated: task weights beyond ±127 at the base model's scales (clamped).
+   */
+  stats: { biasSaturated: number; ratioClamped: number; weightSaturated: number; romBits: number; sramBits: number; calibrationMs: number };
 }
 
 /**
@@ -356,7 +360,7 @@ export async function exportImages(
   task?: FloatModel,
 ): Promise<ExportResult> {
   const g = base.geometry;
-  const st: QuantState = { tensors: new Map(), weightScale: new Map(), actScale: new Map(), biasScale: new Map(), stats: { biasSaturated: 0, ratioClamped: 0 } };
+  const st: QuantState = { tensors: new Map(), weightScale: new Map(), actScale: new Map(), biasScale: new Map(), stats: { biasSaturated: 0, ratioClamped: 0, weightSaturated: 0 } };
   for (const t of modelTensors(g)) st.tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, data: dtypeArray(t.dtype, tensorElements(t.shape)) });
   // Weights and embeddings: symmetric int8, per output channel (per table for embeddings).
   for (const t of st.tensors.values()) {
@@ -364,7 +368,7 @@ export async function exportImages(
     const f = base.params.get(t.name);
     if (!f) throw new Error(`float model has no parameter ${t.name}`);
     const perTable = t.name.startsWith('bert.embeddings.');
-    st.weightScale.set(t.name, quantizeWeightRows(f, t.data as Int8Array, perTable ? 1 : t.shape[0]));
+    st.weightScale.set(t.name, quantizeWeightRows(f, t.data as Int8Array, perTable ? 1 : t.shape[0]).scales);
   }
   st.tensors.get('softmax.exp.lut')!.data.set(buildExpLut());
   for (const t of st.tensors.values()) {
@@ -387,6 +391,15 @@ export async function exportImages(
       const scales = st.biasScale.get(name);
       if (scales) quantizeBias(st, name, task.params.get(name)!, scales);
       else if (name.endsWith('.weight') && st.weightScale.has(name)) requantizeWeight(st, name, task.params.get(name)!);
+      else if (name.endsWith('.gain.rq.mult')) {
+        // a writable LayerNorm gain (full-ft): the task's gamma at the base output scale
+        const ln = name.slice(0, -'.gain.rq.mult'.length);
+        const gamma = task.params.get(`${ln}.weight`);
+        const s = st.actScale.get(ln);
+        if (!gamma || s === undefined) throw new Error(`task model has no ${ln}.weight, or ${ln} was not calibrated`);
+        const f = (lnNormUnit(g.hidden) * 2 ** LN_OUT_EXTRA_BITS) / s;
+        setRq(st, `${ln}.gain`, Float64Array.from(gamma, (gm) => gm * f), SHIFT_MIN_LN_GAIN);
+      }
     }
   }
   const romTensors = all.filter((t) => !writable.has(t.name));
@@ -406,21 +419,23 @@ export async function exportImages(
     sram,
     romImage: decodeImage(rom, 'rom'),
     sramImage: decodeImage(sram, 'sram'),
-    stats: { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped, romBits: bits(romTensors), sramBits: bits(sramTensors), calibrationMs },
+    stats: { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped, weightSaturated: st.stats.weightSaturated, romBits: bits(romTensors), sramBits: bits(sramTensors), calibrationMs },
   };
 }
 
 function requantizeWeight(st: QuantState, name: string, f: Float32Array): void {
-  quantizeWeightRows(f, st.tensors.get(name)!.data as Int8Array, st.weightScale.get(name)!.length, st.weightScale.get(name)!);
+  const scales = st.weightScale.get(name)!;
+  st.stats.weightSaturated += quantizeWeightRows(f, st.tensors.get(name)!.data as Int8Array, scales.length, scales).clamped;
 }
 
 /**
  * Symmetric int8 quantization of `rows` rows: scale = max|row| / 127 (or the given scales),
- * q = clamp(round(x / scale), -127, 127). Returns the scales.
+ * q = clamp(round(x / scale), -127, 127). Returns the scales and how many values were clamped.
  */
-function quantizeWeightRows(f: Float32Array, out: Int8Array, rows: number, given?: Float64Array): Float64Array {
+function quantizeWeightRows(f: Float32Array, out: Int8Array, rows: number, given?: Float64Array): { scales: Float64Array; clamped: number } {
   const cols = f.length / rows;
   const scales = given ?? new Float64Array(rows);
+  let clamped = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     if (!given) {
@@ -434,8 +449,9 @@ function quantizeWeightRows(f: Float32Array, out: Int8Array, rows: number, given
     const inv = 1 / scales[r];
     for (let c = 0; c < cols; c++) {
       const q = Math.round(f[o + c] * inv);
+      if (q > WEIGHT_MAX || q < -WEIGHT_MAX) clamped++;
       out[o + c] = q > WEIGHT_MAX ? WEIGHT_MAX : q < -WEIGHT_MAX ? -WEIGHT_MAX : q;
     }
   }
-  return scales;
+  return { scales, clamped };
 }

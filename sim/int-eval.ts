@@ -8,7 +8,10 @@
  * the ROM array's x * w (sim/costs.ts costs it). They are evaluated in the full-ft layout, where
  * every weight is in SRAM quantized with the base scales: a weight the variant did not train
  * quantizes to the ROM's value, a patched one to w', and x * w + x * (w' - w) = x * w' exactly in
- * integers, so the predictions are those of the patched chip.
+ * integers, so the predictions are those of the patched chip whose patch memory holds int8 values
+ * at the ROM's scales. A trained weight beyond ±127 at those scales is clamped (as such a patch
+ * memory would have to); `images.weightSaturated` counts them. The image facts recorded (ROM
+ * sha256 and size) are those of this all-SRAM export, not of the shared base ROM.
  */
 import { exportImages, type FloatModel } from '../rtl-model/export.js';
 import { Datapath, type ForwardInput } from '../rtl-model/datapath.js';
@@ -19,7 +22,7 @@ import { VARIANTS, type Geometry, type VariantId } from '../rtl-model/spec/index
 export interface IntegerEval {
   /** Class index per example, or the dequantized regression output. */
   predictions: Float32Array;
-  images: { layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number };
+  images: { layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number; weightSaturated: number };
 }
 
 /** The image layout a variant's integer accuracy is measured in (null: none). */
@@ -76,7 +79,7 @@ export async function integerEval(
     }
     return {
       predictions,
-      images: { layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped },
+      images: { layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped, weightSaturated: ex.stats.weightSaturated },
     };
   } finally {
     await engine.close?.();

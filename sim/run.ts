@@ -175,7 +175,7 @@ function readImages(romFile: string, sramFile: string, g: Geometry): ExportResul
   if (sramImage.header.romSha256 && sramImage.header.romSha256 !== romImage.sha256) {
     throw new ImageFormatError(sramFile, 'romSha256', `the task image was exported for ROM ${sramImage.header.romSha256.slice(0, 16)}..., not ${romFile} (${romImage.sha256.slice(0, 16)}...)`);
   }
-  return { rom, sram, romImage, sramImage, stats: { biasSaturated: 0, ratioClamped: 0, romBits: 0, sramBits: 0, calibrationMs: 0 } }; // stats: not exported here
+  return { rom, sram, romImage, sramImage, stats: { biasSaturated: 0, ratioClamped: 0, weightSaturated: 0, romBits: 0, sramBits: 0, calibrationMs: 0 } }; // stats: not exported here
 }
 
 function printVerify(r: VerifyReport): void {

@@ -68,3 +68,24 @@ describe('integer layouts of the variants', () => {
     await expect(integerEval(g, base.params, task, 'bogus', calib, [], false)).rejects.toThrow(/variant bogus has no image layout/);
   });
 });
+
+describe('task models in the full-ft layout', () => {
+  it("carry the task's LayerNorm gammas into the gain constants, and count weights clamped at the base scales", async () => {
+    const base = syntheticModel(g, 8);
+    const calib = syntheticInput(g, 9);
+    const same = await exportImages(base, 'full-ft', calib, oracleEngine, { ...base, source: { kind: 'fine-tuned' } });
+    const task = new Map([...base.params].map(([k, v]) => [k, v.slice()]));
+    const ln = 'bert.encoder.layer.1.output.LayerNorm';
+    task.set(`${ln}.weight`, task.get(`${ln}.weight`)!.map((x) => 1.5 * x));
+    const w = task.get('bert.encoder.layer.0.attention.self.query.weight')!;
+    w[0] = 100; // far beyond its row's maximum
+    const ex = await exportImages(base, 'full-ft', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
+    const t = (e: typeof ex, n: string) => Array.from((e.sramImage.tensors.get(n) ?? e.romImage.tensors.get(n))!.data);
+    // the gain of that LayerNorm changed, every other constant did not
+    const gainOf = (e: typeof ex) => t(e, `${ln}.gain.rq.mult`).map((m, i) => m / 2 ** t(e, `${ln}.gain.rq.shift`)[i]);
+    gainOf(ex).forEach((x, i) => expect(x / gainOf(same)[i]).toBeCloseTo(1.5, 2));
+    expect(t(ex, 'bert.encoder.layer.0.output.LayerNorm.gain.rq.mult')).toEqual(t(same, 'bert.encoder.layer.0.output.LayerNorm.gain.rq.mult'));
+    expect(same.stats.weightSaturated).toBe(0);
+    expect(ex.stats.weightSaturated).toBe(1);
+  });
+});
