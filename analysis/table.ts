@@ -176,7 +176,9 @@ function main(argv: string[]): number {
       try {
         baselines = constantBaselines([...new Set(main.runs.map((r) => r.task))], v['glue-dir']);
       } catch (e) {
-        console.error(`analysis/table.ts: no constant-prediction row (${(e as Error).message.split('\n')[0]})`);
+        const msg = (e as Error).message.split('\n')[0];
+        if (v['glue-dir']) throw new ResultsError(`--glue-dir ${v['glue-dir']}: ${msg}`);
+        console.error(`analysis/table.ts: no constant-prediction row (${msg}; pass --glue-dir)`);
       }
     }
     t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines);

@@ -129,6 +129,11 @@ export function loadPlan(file: string): Plan {
   };
   const list = <T>(k: string, x: unknown, item: (v: unknown, i: number) => T): T[] => {
     if (!Array.isArray(x) || x.length === 0) throw new PlanError(file, k, `${show(x)} is not a non-empty list`);
+    const seen = new Set<string>();
+    x.forEach((v, i) => {
+      if (seen.has(show(v))) throw new PlanError(file, `${k}[${i}]`, `${show(v)} appears twice (two runs would write one result file)`);
+      seen.add(show(v));
+    });
     return x.map(item);
   };
   const oneOf = (k: string, allowed: readonly string[]) => (v: unknown, i: number): string => {
@@ -139,6 +144,9 @@ export function loadPlan(file: string): Plan {
   if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new PlanError(file, 'name', `${show(name)} must be a directory name (letters, digits, . _ -)`);
   const checkpoint = raw.checkpoint ?? null;
   if (checkpoint !== null && typeof checkpoint !== 'string') throw new PlanError(file, 'checkpoint', `${show(checkpoint)} must be a checkpoint directory or null (random initialisation)`);
+  if (typeof checkpoint === 'string' && !existsSync(join(resolve(PROJECT_ROOT, checkpoint), 'model.safetensors'))) {
+    throw new PlanError(file, 'checkpoint', `${show(checkpoint)} has no model.safetensors (paths are relative to the project)`);
+  }
   const rates = (k: string, x: unknown): number[] => list(k, x, (v, i) => {
     if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
     return v;
@@ -146,7 +154,7 @@ export function loadPlan(file: string): Plan {
   let lr = PAPER_LR;
   if (raw.lr !== undefined) {
     const l = raw.lr as Record<string, unknown>;
-    if (typeof l !== 'object' || l === null || Object.keys(l).some((k) => k !== 'bias' && k !== 'full')) throw new PlanError(file, 'lr', `${show(l)} must be { "bias": [...], "full": [...] }`);
+    if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'bias' && k !== 'full')) throw new PlanError(file, 'lr', `${show(l)} must be { "bias": [...], "full": [...] }`);
     lr = { bias: l.bias === undefined ? PAPER_LR.bias : rates('lr.bias', l.bias), full: l.full === undefined ? PAPER_LR.full : rates('lr.full', l.full) };
   }
   const trainLimit: Record<string, number> = {};
@@ -176,7 +184,7 @@ export function loadPlan(file: string): Plan {
   };
 }
 
-const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [--dry-run]
+const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [--dry-run] [--rerun-stale]
 
 Run every fine-tuning run of a plan (tasks x variants x learning rates x seeds [x training-set
 sizes]), N at a time (default: one per core). Resumable: a run whose result file exists and matches

@@ -104,8 +104,14 @@ export function maskBatch(seqs: Int32Array[], rand: () => number, vocab: number,
   return { ids, positions, targets };
 }
 
-function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState): void {
+/** Write the checkpoint; `vocab` (a vocabulary other than BERT's) is kept beside it as vocab.txt. */
+function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState, vocab: string | null): void {
   mkdirSync(dir, { recursive: true });
+  if (vocab && resolve(vocab) !== join(dir, 'vocab.txt')) {
+    const tmpVocab = join(dir, `.vocab.txt.tmp-${process.pid}`);
+    copyFileSync(vocab, tmpVocab);
+    renameSync(tmpVocab, join(dir, 'vocab.txt'));
+  }
   const tensors = new Map<string, Tensor>();
   const shapes = bertParamShapes(g, true);
   for (const [name, data] of model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
@@ -230,24 +236,31 @@ async function main(): Promise<void> {
   const out = resolve(a.out!);
   const L = num('seq');
   const bertVocab = join(DATA_DIR, 'bert-base-uncased-vocab.txt');
-  const vocabFile = resolve(a.vocab ?? (existsSync(join(out, 'vocab.txt')) ? join(out, 'vocab.txt') : bertVocab));
+  const resuming = existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'state.json'));
+  const ownVocab = join(out, 'vocab.txt');
+  const vocabFile = resolve(a.vocab ?? (resuming && existsSync(ownVocab) ? ownVocab : bertVocab));
   if (!existsSync(vocabFile)) {
     console.error(`error: --vocab ${a.vocab}: ${vocabFile} does not exist`);
     process.exit(2);
   }
-  const tok = WordPieceTokenizer.fromVocabFile(vocabFile);
-  const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels: 2 };
-  if (existsSync(join(out, 'config.json'))) {
-    const have = (JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { vocab_size?: number }).vocab_size;
-    if (have !== g.vocab) {
-      console.error(`error: ${out} holds a model of vocabulary size ${have}; ${vocabFile} has ${g.vocab} tokens (resume with the vocabulary the run started with)`);
+  let tok: WordPieceTokenizer;
+  try {
+    tok = WordPieceTokenizer.fromVocabFile(vocabFile);
+  } catch (e) {
+    console.error(`error: --vocab: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const vocabSha = sha256File(vocabFile);
+  if (resuming) {
+    // the run continues with the vocabulary it started with: the same file, not only the same size
+    const prov = (JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')) as { provenance?: { vocab?: { sha256?: string } } }).provenance;
+    const want = prov?.vocab?.sha256 ?? sha256File(existsSync(ownVocab) ? ownVocab : bertVocab);
+    if (want !== vocabSha) {
+      console.error(`error: ${out} was pre-trained with a vocabulary of sha256 ${want.slice(0, 16)}…; ${vocabFile} is ${vocabSha.slice(0, 16)}… (resume with the vocabulary the run started with)`);
       process.exit(2);
     }
   }
-  if (vocabFile !== bertVocab && vocabFile !== join(out, 'vocab.txt')) {
-    mkdirSync(out, { recursive: true });
-    copyFileSync(vocabFile, join(out, 'vocab.txt'));
-  }
+  const g: Geometry = { layers: num('layers'), hidden: num('hidden'), heads: num('heads'), ffn: num('ffn'), seqLen: L, vocab: tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels: 2 };
   const backend = await selectTrainingBackend(a.backend as 'wasm');
   const text = pretrainingText();
   const t0 = performance.now();
@@ -283,7 +296,7 @@ async function main(): Promise<void> {
     geometry: g,
     batch: num('batch'),
     lr: num('lr'),
-    vocab: { file: vocabFile === bertVocab ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', tokens: g.vocab, sha256: sha256File(vocabFile) },
+    vocab: { file: vocabFile === bertVocab ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', from: a.vocab ?? null, tokens: g.vocab, sha256: vocabSha },
     corpus: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => !f.startsWith('/'))),
     glueTrain: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => f.startsWith('/')).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
     sequences: { train: train.length, heldOut: held.length },
@@ -368,13 +381,13 @@ async function main(): Promise<void> {
     if (state.step % num('every') === 0) {
       const ev = evaluate();
       process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`);
-      saveCheckpoint(out, model, g, state);
+      saveCheckpoint(out, model, g, state, vocabFile === bertVocab ? null : vocabFile);
     }
   }
   const ev = evaluate();
   (state.provenance.sessions as { endedAt?: string; toStep?: number; wallS?: number }[]).at(-1)!.endedAt = new Date().toISOString();
   Object.assign((state.provenance.sessions as object[]).at(-1)!, { toStep: state.step, wallS: (performance.now() - tStart) / 1000 });
-  saveCheckpoint(out, model, g, state);
+  saveCheckpoint(out, model, g, state, vocabFile === bertVocab ? null : vocabFile);
   console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)${nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${out}`);
   await Promise.all(workers.map((w) => w.close()));
   opt.dispose();

@@ -10,7 +10,8 @@
  * hardly train, and the output softmax over all 30,522 is about half of a pre-training step.
  *
  * The algorithm is that of Hugging Face tokenizers' WordPieceTrainer (which BERT-style vocabularies
- * are trained with today): words from BERT's basic tokenizer (lower-cased, accents stripped,
+ * are trained with today), with two differences: every character gets both forms (some "##" forms,
+ * e.g. of punctuation, can never be used), and ties go to the lexically smaller piece: words from BERT's basic tokenizer (lower-cased, accents stripped,
  * punctuation split off), each cut into its characters, the first as is and the others with the
  * `##` continuation prefix (every character of the text gets both forms, so no word of it becomes
  * [UNK]); then, until the vocabulary has --size pieces, the most frequent adjacent pair (a, b)
@@ -176,16 +177,25 @@ function main(argv: string[]): number {
   }
   const out = resolve(v.out);
   const t0 = performance.now();
-  const text = pretrainingText();
-  const words = countWords(documents(text));
-  console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
-  const vocab = trainWordPiece(words, { size, minPair, onProgress: (n) => process.stderr.write(`\r${n} / ${size} pieces`) });
+  let text: ReturnType<typeof pretrainingText>;
+  let vocab: string[];
+  let words: Map<string, number>;
+  try {
+    text = pretrainingText();
+    words = countWords(documents(text));
+    console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
+    vocab = trainWordPiece(words, { size, minPair, onProgress: (n) => process.stderr.write(`\r${n} / ${size} pieces`) });
+  } catch (e) {
+    // too small a size for the text's alphabet, or the text missing or malformed
+    console.error(`vocab: ${e instanceof RangeError ? `--size ${size}: ` : ''}${(e as Error).message}`);
+    return 2;
+  }
   process.stderr.write('\n');
   mkdirSync(dirname(out), { recursive: true });
   const json = out.replace(/\.txt$/, '') + '.json';
   const prov = {
     command: ['npx tsx trainer/vocab.ts', ...argv].join(' '), pieces: vocab.length, requested: size, minPair, distinctWords: words.size,
-    sources: text.sha256, code: codeVersion(), wallS: (performance.now() - t0) / 1000,
+    sources: Object.fromEntries(Object.entries(text.sha256).map(([f, h]) => [f.startsWith('/') ? f.split('/').slice(-2).join('/') : f, h])), code: codeVersion(), wallS: (performance.now() - t0) / 1000,
   };
   for (const [f, data] of [[out, vocab.join('\n') + '\n'], [json, JSON.stringify(prov, null, 2) + '\n']] as const) {
     writeFileSync(`${f}.tmp-${process.pid}`, data);

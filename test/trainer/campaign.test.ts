@@ -84,6 +84,9 @@ describe('plan files', () => {
       [{ ...ok, trainSizes: [100, -1] }, /trainSizes\[1\]: -1 is not an integer >= 1/],
       [{ ...ok, name: '../x' }, /name: "\.\.\/x" must be a directory name/],
       [{ tasks: ['rte'], variants: ['bitfit'], seeds: [1] }, /name: is missing/],
+      [{ ...ok, tasks: ['rte', 'rte'] }, /tasks\[1\]: "rte" appears twice/],
+      [{ ...ok, lr: [] }, /lr: \[\] must be/],
+      [{ ...ok, checkpoint: 'no/such/ckpt' }, /checkpoint: "no\/such\/ckpt" has no model\.safetensors/],
     ];
     for (const [body, msg] of cases) {
       const f = write('bad.json', body);

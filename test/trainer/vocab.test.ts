@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../trainer/glue.js';
 import fc from 'fast-check';
 import { countWords, SPECIAL_PIECES, trainWordPiece } from '../../trainer/vocab.js';
 import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
@@ -47,5 +50,11 @@ describe('WordPiece vocabulary training', () => {
     expect(r.stderr).toMatch(/--size 3: must be an integer from 6/);
     expect(run('--size', '100').status).toBe(2);
     expect(run('--help').status).toBe(0);
+    if (existsSync(join(PROJECT_ROOT, '../shared/data/corpus'))) {
+      // the text's alphabet needs more than 50 pieces
+      const small = run('--size', '50', '--out', '/tmp/vocab-test-small.txt');
+      expect(small.status).toBe(2);
+      expect(small.stderr).toMatch(/--size 50: vocabulary size 50 is smaller than the \d+ special tokens and characters/);
+    }
   });
 });
