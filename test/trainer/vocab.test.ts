@@ -32,6 +32,51 @@ describe('WordPiece vocabulary training', () => {
     }), { numRuns: 60 });
   });
 
+  it('equals a naive trainer that recounts every pair after each merge (overlapping runs, existing pieces)', () => {
+    const naive = (words: Map<string, number>, size: number, minPair: number): string[] => {
+      const vocab = [...SPECIAL_PIECES];
+      const chars = [...new Set([...words.keys()].flatMap((w) => [...w]))].sort();
+      for (const c of chars) vocab.push(c, '##' + c);
+      const entries = [...words].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      let splits = entries.map(([w]) => [...w].map((c, i) => (i ? '##' + c : c)));
+      const join2 = (a: string, b: string): string => a + (b.startsWith('##') ? b.slice(2) : b);
+      while (vocab.length < size) {
+        const pairs = new Map<string, { a: string; b: string; n: number }>();
+        splits.forEach((s, w) => {
+          for (let i = 0; i + 1 < s.length; i++) {
+            const k = JSON.stringify([s[i], s[i + 1]]);
+            const e = pairs.get(k) ?? { a: s[i], b: s[i + 1], n: 0 };
+            e.n += entries[w][1];
+            pairs.set(k, e);
+          }
+        });
+        let best: { a: string; b: string; n: number } | null = null;
+        for (const e of pairs.values()) {
+          if (e.n < minPair) continue;
+          if (!best || e.n > best.n || (e.n === best.n && join2(e.a, e.b) < join2(best.a, best.b))) best = e;
+        }
+        if (!best) break;
+        const m = join2(best.a, best.b);
+        if (!vocab.includes(m)) vocab.push(m);
+        splits = splits.map((s) => {
+          const out: string[] = [];
+          for (let i = 0; i < s.length; i++) {
+            if (i + 1 < s.length && s[i] === best!.a && s[i + 1] === best!.b) {
+              out.push(m);
+              i++;
+            } else out.push(s[i]);
+          }
+          return out;
+        });
+      }
+      return vocab;
+    };
+    const word = fc.stringMatching(/^[ab]{1,6}$/);
+    fc.assert(fc.property(fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: 12, selector: (t) => t[0] }), fc.integer({ min: 9, max: 30 }), fc.integer({ min: 1, max: 3 }), (pairs, size, minPair) => {
+      expect(trainWordPiece(new Map(pairs), { size, minPair })).toEqual(naive(new Map(pairs), size, minPair));
+    }), { numRuns: 200 });
+  });
+
   it('stops early when no pair is seen often enough, and refuses a size below the alphabet', () => {
     const v = trainWordPiece(new Map([['ab', 1]]), { size: 100 });
     expect(v).toEqual([...SPECIAL_PIECES, 'a', '##a', 'b', '##b']);
