@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   const sepId = tok.convertTokensToIds(['[SEP]'])[0];
   let state: PretrainState;
   let params: Map<string, Float32Array>;
-  if (existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'state.json'))) {
+  if (resuming) {
     const f = readSafetensors(join(out, 'model.safetensors'));
     params = new Map([...f.tensors].map(([k, t]) => [k, t.data as Float32Array]));
     state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
