@@ -10,6 +10,8 @@
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
  *   "epochs", "batch", "seq", "trainLimit": { "sst2": 8000, "*": 1000 } }   ("*": every other task)
  *   optional "trainSizes": [100, 400, 1600]: one run per size (first N training examples; Figure 2)
+ *   optional "vocab": "fixtures/pretrained/X/vocab.txt": the vocabulary (train.ts --vocab), for a
+ *   random-init plan compared with a checkpoint of its own vocabulary
  * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance).
  * The learning-rate grids default to the paper's (bias-only and full fine-tuning).
  */
@@ -35,6 +37,8 @@ export interface Plan {
   trainLimit: Record<string, number>;
   /** Training-set sizes to sweep (the paper's Figure 2); each run uses the first N examples. Overrides trainLimit. */
   trainSizes?: number[];
+  /** Vocabulary file (relative to the project) passed as train.ts --vocab; default: the checkpoint's or BERT's. */
+  vocab?: string;
 }
 
 export const PAPER_LR = { bias: [1e-4, 4e-4, 7e-4, 1e-3], full: [1e-5, 2e-5, 3e-5, 5e-5] };
@@ -54,8 +58,8 @@ export interface PlannedRun {
  * Why an existing result file does not belong to this plan (another checkpoint, sequence length,
  * epoch count, batch or training-set size), or null when it does and the run can be skipped.
  */
-export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha: string | null): string | null {
-  let res: { provenance?: { checkpoint?: { sha256?: string; kind?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } } };
+export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha: string | null, vocabSha?: string): string | null {
+  let res: { provenance?: { checkpoint?: { sha256?: string; kind?: string }; vocab?: { sha256?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } } };
   try {
     res = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
@@ -65,6 +69,7 @@ export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha:
   const ck = checkpointSha ?? 'random-init';
   const theirs = pv.checkpoint?.sha256 ?? pv.checkpoint?.kind ?? '?';
   if (theirs !== ck) return `checkpoint ${theirs.slice(0, 12)}, plan ${ck.slice(0, 12)}`;
+  if (vocabSha !== undefined && pv.vocab?.sha256 !== vocabSha) return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
   const h = pv.hyper ?? {};
   if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch) return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
   if (r.limit > 0 && pv.data?.train?.used !== r.limit) return `${pv.data?.train?.used} training examples, plan ${r.limit}`;
@@ -85,6 +90,7 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
             const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
             if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
             else args.push('--random-init');
+            if (p.vocab) args.push('--vocab', p.vocab);
             if (size) args.push('--train-limit', String(size));
             runs.push({ task, variant, lr, seed, limit: size, out, args });
           }
@@ -103,7 +109,7 @@ export class PlanError extends Error {
   }
 }
 
-const PLAN_FIELDS = ['name', 'checkpoint', 'tasks', 'variants', 'seeds', 'lr', 'epochs', 'batch', 'seq', 'trainLimit', 'trainSizes'];
+const PLAN_FIELDS = ['name', 'checkpoint', 'tasks', 'variants', 'seeds', 'lr', 'epochs', 'batch', 'seq', 'trainLimit', 'trainSizes', 'vocab'];
 const TRAIN_TASKS: readonly string[] = GLUE_TASKS.filter((t) => t !== 'qnli');
 
 /** Read and check a plan file; defaults: the paper's learning rates, 3 epochs, batch 16, sequence 128. */
@@ -147,6 +153,10 @@ export function loadPlan(file: string): Plan {
   if (typeof checkpoint === 'string' && !existsSync(join(resolve(PROJECT_ROOT, checkpoint), 'model.safetensors'))) {
     throw new PlanError(file, 'checkpoint', `${show(checkpoint)} has no model.safetensors (paths are relative to the project)`);
   }
+  const vocab = raw.vocab;
+  if (vocab !== undefined && (typeof vocab !== 'string' || !existsSync(resolve(PROJECT_ROOT, vocab)))) {
+    throw new PlanError(file, 'vocab', `${show(vocab)} must be a vocab.txt file (paths are relative to the project)`);
+  }
   const rates = (k: string, x: unknown): number[] => list(k, x, (v, i) => {
     if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
     return v;
@@ -181,6 +191,7 @@ export function loadPlan(file: string): Plan {
     seq: posInt('seq', raw.seq, 128),
     trainLimit,
     trainSizes: raw.trainSizes === undefined ? undefined : list('trainSizes', raw.trainSizes, (v, i) => posInt(`trainSizes[${i}]`, v)),
+    ...(vocab === undefined ? {} : { vocab: vocab as string }),
   };
 }
 
@@ -233,11 +244,13 @@ async function main(): Promise<number> {
   }
   const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
   const runs = expandPlan(plan, dir);
-  const ckSha = plan.checkpoint ? createHash('sha256').update(readFileSync(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors'))).digest('hex') : null;
+  const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const ckSha = plan.checkpoint ? sha(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
+  const vocabSha = plan.vocab ? sha(resolve(PROJECT_ROOT, plan.vocab)) : undefined;
   const stale: string[] = [];
   const todo = runs.filter((r) => {
     if (!existsSync(r.out)) return true;
-    const why = staleReason(r.out, r, plan, ckSha);
+    const why = staleReason(r.out, r, plan, ckSha, vocabSha);
     if (why) stale.push(`${r.out}: ${why}`);
     return why !== null;
   });

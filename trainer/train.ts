@@ -4,7 +4,7 @@
  *
  *   npx tsx trainer/train.ts --task rte --variant bitfit [--checkpoint DIR | --random-init]
  *       [--lr 1e-3] [--epochs 3] [--batch 16] [--seq 128] [--seed 1] [--train-limit N]
- *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto] [--no-integer]
+ *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto] [--no-integer] [--vocab FILE]
  *   npx tsx trainer/train.ts --list-variants [--checkpoint DIR | --random-init]   (trainable count and % per variant)
  *
  * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
@@ -12,6 +12,8 @@
  * then exports the best epoch's model to ROM/SRAM images and evaluates the dev set through the
  * integer datapath (the random subsets in the full-ft layout), so results carry float and integer
  * metrics side by side.
+ * Vocabulary: --vocab FILE, else the checkpoint's vocab.txt, else BERT uncased's; a random-init run
+ * compared with a checkpoint of its own vocabulary must be given that vocabulary.
  * Writes a result JSON with provenance (checkpoint hash, data sha256, command, seed, commit, wall time).
  * Exit status: 0 ok, 2 bad input.
  */
@@ -264,6 +266,21 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   };
 }
 
+/**
+ * The vocabulary of a run: --vocab FILE when given (e.g. a random-init run compared with a checkpoint
+ * that has its own vocabulary), else the checkpoint's vocab.txt (trainer/vocab.ts, or a real
+ * bert-base-uncased directory), else BERT uncased's.
+ */
+export function vocabFile(checkpoint: string | null, flag: string | undefined): string | { error: string } {
+  if (flag !== undefined) {
+    const f = resolve(flag);
+    if (!existsSync(f)) return { error: `--vocab ${flag}: no such file (a vocab.txt, one WordPiece token per line)` };
+    return f;
+  }
+  if (checkpoint && existsSync(join(checkpoint, 'vocab.txt'))) return join(checkpoint, 'vocab.txt');
+  return resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt');
+}
+
 async function main(argv: string[]): Promise<number> {
   let v;
   try {
@@ -275,6 +292,7 @@ async function main(argv: string[]): Promise<number> {
         variant: { type: 'string', default: 'bitfit' },
         checkpoint: { type: 'string' },
         'random-init': { type: 'boolean', default: false },
+        vocab: { type: 'string' },
         lr: { type: 'string', default: '1e-3' },
         epochs: { type: 'string', default: '3' },
         batch: { type: 'string', default: '16' },
@@ -304,8 +322,10 @@ async function main(argv: string[]): Promise<number> {
   if (v['list-variants']) {
     const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
+    const vocab = vocabFile(checkpoint, v.vocab);
+    if (typeof vocab !== 'string') return bad(vocab.error);
     await selectTrainingBackend(v.backend as BackendRequest);
-    const { g, params } = startingPoint(checkpoint, 128, 2, 1, 30522);
+    const { g, params } = startingPoint(checkpoint, 128, 2, 1, WordPieceTokenizer.fromVocabFile(vocab).vocabSize);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
     for (const c of variantCounts(g, params)) console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
     return 0;
@@ -325,10 +345,12 @@ async function main(argv: string[]): Promise<number> {
     o = {
       task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
       seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'],
-      // a checkpoint with its own vocabulary (trainer/vocab.ts, or a real bert-base-uncased directory) brings its vocab.txt
-      vocab: checkpoint && existsSync(join(checkpoint, 'vocab.txt')) ? join(checkpoint, 'vocab.txt') : resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt'),
+      vocab: '',
       integer: !v['no-integer'],
     };
+    const vocab = vocabFile(checkpoint, v.vocab);
+    if (typeof vocab !== 'string') return bad(vocab.error);
+    o.vocab = vocab;
     if (checkpoint) {
       const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
       const tokens = WordPieceTokenizer.fromVocabFile(o.vocab).vocabSize;

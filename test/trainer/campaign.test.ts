@@ -20,6 +20,12 @@ describe('campaign plans', () => {
     expect(runs.find((r) => r.task === 'rte')!.args).not.toContain('--train-limit');
   });
 
+  it('passes the plan vocabulary to every run', () => {
+    const plan: Plan = { name: 'v', checkpoint: null, tasks: ['rte'], variants: ['bitfit', 'full-ft'], seeds: [1], lr: { bias: [1e-3], full: [5e-4] }, epochs: 1, batch: 8, seq: 32, trainLimit: {}, vocab: 'fixtures/v.txt' };
+    for (const r of expandPlan(plan, '/r')) expect(r.args.slice(r.args.indexOf('--vocab'), r.args.indexOf('--vocab') + 2)).toEqual(['--vocab', 'fixtures/v.txt']);
+    expect(expandPlan({ ...plan, vocab: undefined }, '/r')[0].args).not.toContain('--vocab');
+  });
+
   it('orders runs seed by seed, and applies the "*" training limit to tasks without their own', () => {
     const plan: Plan = { name: 't', checkpoint: 'ck', tasks: ['rte', 'sst2'], variants: ['bitfit'], seeds: [1, 2, 3], lr: { bias: [1e-3], full: [5e-5] }, epochs: 1, batch: 8, seq: 32, trainLimit: { sst2: 100, '*': 50 } };
     const runs = expandPlan(plan, '/r');
@@ -52,6 +58,11 @@ describe('campaign plans', () => {
     expect(staleReason(file('ep.json', { ...ok, hyper: { seqLen: 64, epochs: 3, batch: 16 } }), r, plan, 'a'.repeat(64))).toMatch(/seq\/epochs\/batch 64\/3\/16/);
     expect(staleReason(file('n.json', { ...ok, data: { train: { used: 640 } } }), r, plan, 'a'.repeat(64))).toMatch(/640 training examples, plan 400/);
     expect(staleReason(file('ri.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null)).toBeNull();
+    // a random-init plan with its own vocabulary: results tokenized with another one are stale
+    const withVocab = { ...ok, checkpoint: { kind: 'random-init' }, vocab: { sha256: 'c'.repeat(64) } };
+    expect(staleReason(file('v.json', withVocab), r, plan, null, 'c'.repeat(64))).toBeNull();
+    expect(staleReason(file('v2.json', withVocab), r, plan, null, 'd'.repeat(64))).toMatch(/vocabulary cccccccccccc, plan dddddddddddd/);
+    expect(staleReason(file('v3.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null, 'd'.repeat(64))).toMatch(/vocabulary \?, plan dddd/);
     writeFileSync(join(d, 'bad.json'), '{');
     expect(staleReason(join(d, 'bad.json'), r, plan, null)).toMatch(/unreadable/);
   });
@@ -68,6 +79,7 @@ describe('plan files', () => {
 
   it('fills the defaults: the paper learning rates, 3 epochs, batch 16, sequence 128', () => {
     expect(loadPlan(write('ok.json', ok))).toEqual({ ...ok, lr: PAPER_LR, epochs: 3, batch: 16, seq: 128, trainLimit: {}, trainSizes: undefined });
+    expect(loadPlan(write('okv.json', { ...ok, vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' })).vocab).toBe('fixtures/pretrained/bert-l4-h128-v8k/vocab.txt');
   });
 
   it('names the file, the field and the value of every problem', () => {
@@ -87,6 +99,8 @@ describe('plan files', () => {
       [{ ...ok, tasks: ['rte', 'rte'] }, /tasks\[1\]: "rte" appears twice/],
       [{ ...ok, lr: [] }, /lr: \[\] must be/],
       [{ ...ok, checkpoint: 'no/such/ckpt' }, /checkpoint: "no\/such\/ckpt" has no model\.safetensors/],
+      [{ ...ok, vocab: 'no/such/vocab.txt' }, /vocab: "no\/such\/vocab\.txt" must be a vocab\.txt file/],
+      [{ ...ok, vocab: 3 }, /vocab: 3 must be a vocab\.txt file/],
     ];
     for (const [body, msg] of cases) {
       const f = write('bad.json', body);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { selectBackend } from '../../trainer/backend.js';
-import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.js';
+import { runFinetune, startingPoint, variantCounts, vocabFile } from '../../trainer/train.js';
 import { glueMiniDir } from './glue-mini.js';
 
 const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
@@ -58,5 +58,27 @@ describe('the vocabulary of a checkpoint', () => {
     const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--variant', 'bitfit', '--checkpoint', dir], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/config\.json has vocab_size 30522, but .*ckpt-.*vocab\.txt has 7 tokens/);
+    // --vocab overrides the checkpoint's vocab.txt, and is held to the same check
+    const bert = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', dir, '--vocab', vocab, '--list-variants'], { encoding: 'utf8' });
+    expect(bert.status, bert.stderr).toBe(0);
+    expect(bert.stdout).toMatch(/bitfit/);
+  });
+
+  it('--vocab sizes a random-init model, and a missing file is exit 2 naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voc-'));
+    const small = join(dir, 'vocab.txt');
+    writeFileSync(small, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##a'].join('\n') + '\n');
+    expect(vocabFile(null, small)).toBe(small);
+    expect(vocabFile(null, undefined)).toMatch(/bert-base-uncased-vocab\.txt$/);
+    expect(vocabFile(null, join(dir, 'none.txt'))).toEqual({ error: expect.stringMatching(/--vocab .*none\.txt: no such file/) });
+    const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--random-init', '--vocab', small, '--list-variants'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // 7 word and 512 position embeddings of 128 dimensions instead of 30,522 word embeddings
+    expect(r.stdout).toMatch(/full-ft +[\d,]+ of [\d,]+/);
+    const total = Number(/full-ft +([\d,]+)/.exec(r.stdout)![1].replace(/,/g, ''));
+    expect(total).toBeLessThan(1_000_000);
+    const miss = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--random-init', '--vocab', join(dir, 'none.txt')], { encoding: 'utf8' });
+    expect(miss.status).toBe(2);
+    expect(miss.stderr).toMatch(/--vocab .*none\.txt: no such file/);
   });
 });
