@@ -341,7 +341,7 @@ export interface ExportResult {
   sramImage: Image;
   /**
    * biasSaturated: biases clamped to the bias width; ratioClamped: requantization ratios clamped;
-   * weightSaturated: task weights beyond ±127 at the base model's scales (clamped).
+   * weightSaturated: task weights beyond ±127 at the base model's scales (clamped; the head has its own).
    */
   stats: { biasSaturated: number; ratioClamped: number; weightSaturated: number; romBits: number; sramBits: number; calibrationMs: number };
 }
@@ -350,7 +350,9 @@ export interface ExportResult {
  * Export a base model for a variant: quantize weights, calibrate on `calib` with the integer
  * datapath, split tensors into ROM (everything the variant does not make writable) and SRAM.
  * If `task` is given, its writable tensors are quantized with the base model's scales into the
- * SRAM image (the ROM stays the base model's, as on a chip serving many tasks).
+ * SRAM image (the ROM stays the base model's, as on a chip serving many tasks), except the
+ * classification head, quantized at its own per-class scales (the SRAM image's logitScale): a
+ * trained head outgrows its random initialisation's range, and nothing in ROM depends on its scale.
  */
 export async function exportImages(
   base: FloatModel,
@@ -384,10 +386,22 @@ export async function exportImages(
   const dp = new Datapath(mem, g, engine, new Calibrator(st, base));
   await dp.forward(calib);
   const calibrationMs = performance.now() - t0;
-  // Re-quantize the task's writable tensors with the base scales.
+  // The ROM's record of the head it was calibrated with (its logit scale).
+  const baseLogitScale = Array.from(st.biasScale.get('classifier.bias')!);
+  // Re-quantize the task's writable tensors with the base scales; the classification head (in SRAM
+  // in every variant) gets the task's own per-class scales: its int32 logits feed no requantization
+  // constant, only the logit scale, which the SRAM image carries.
   const writable = writableTensors(g, variant);
   if (task) {
+    if (writable.has('classifier.weight') && writable.has('classifier.bias')) {
+      const w = task.params.get('classifier.weight');
+      if (!w) throw new Error('task model has no classifier.weight');
+      const ws = quantizeWeightRows(w, st.tensors.get('classifier.weight')!.data as Int8Array, g.numLabels).scales;
+      st.weightScale.set('classifier.weight', ws);
+      st.biasScale.set('classifier.bias', Float64Array.from(ws, (x) => x * st.actScale.get('bert.pooler.tanh')!));
+    }
     for (const name of writable) {
+      if (name === 'classifier.weight') continue;
       const scales = st.biasScale.get(name);
       if (scales) quantizeBias(st, name, task.params.get(name)!, scales);
       else if (name.endsWith('.weight') && st.weightScale.has(name)) requantizeWeight(st, name, task.params.get(name)!);
@@ -407,12 +421,12 @@ export async function exportImages(
   const meta = {
     source: base.source,
     actScale: Object.fromEntries(st.actScale),
-    logitScale: Array.from(st.biasScale.get('classifier.bias')!),
+    logitScale: baseLogitScale,
     exporter: { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped, calibration: 'one sequence, max-abs, sequential on the integer graph' },
   };
   const rom = encodeImage('rom', g, variant, romTensors, meta);
   const romSha = imageSha256(rom);
-  const sram = encodeImage('sram', g, variant, sramTensors, { source: task?.source ?? base.source, logitScale: meta.logitScale }, romSha);
+  const sram = encodeImage('sram', g, variant, sramTensors, { source: task?.source ?? base.source, logitScale: Array.from(st.biasScale.get('classifier.bias')!) }, romSha);
   const bits = (ts: ImageTensor[]): number => ts.reduce((s, t) => s + t.data.length * ({ i8: 8, u8: 8, i16: 16, i32: 32, b24: 24 } as const)[t.dtype], 0);
   return {
     rom,

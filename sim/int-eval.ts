@@ -61,7 +61,7 @@ export async function integerEval(
       return dp;
     };
     // per-class logit scales (weight scales are per output channel): compare dequantized logits
-    const scale = ex.romImage.header.meta.logitScale as number[];
+    const scale = ex.sramImage.header.meta.logitScale as number[];
     const predictions = new Float32Array(examples.length);
     for (let i = 0; i < examples.length; i++) {
       const x = examples[i];

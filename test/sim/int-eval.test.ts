@@ -89,3 +89,29 @@ describe('task models in the full-ft layout', () => {
     expect(ex.stats.weightSaturated).toBe(1);
   });
 });
+
+describe('the classification head of a task', () => {
+  it('is quantized at its own per-class scales (carried as the SRAM logit scale), leaving the ROM unchanged', async () => {
+    const base = syntheticModel(g, 10);
+    const calib = syntheticInput(g, 11);
+    // a trained head far outside its initialisation's range
+    const task = new Map(base.params);
+    for (const n of ['classifier.weight', 'classifier.bias']) task.set(n, base.params.get(n)!.map((x) => 10 * x));
+    const plain = await exportImages(base, 'bitfit', calib, oracleEngine);
+    const ex = await exportImages(base, 'bitfit', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
+    expect(ex.stats.weightSaturated).toBe(0);
+    expect(ex.romImage.sha256).toBe(plain.romImage.sha256);
+    const baseScale = plain.sramImage.header.meta.logitScale as number[];
+    const taskScale = ex.sramImage.header.meta.logitScale as number[];
+    expect(ex.romImage.header.meta.logitScale).toEqual(baseScale);
+    taskScale.forEach((s, i) => expect(s / baseScale[i]).toBeCloseTo(10, 4));
+    // the same integers at ten times the scale: the same decisions
+    const xs = [12, 13, 14, 15].map((s) => syntheticInput(g, s));
+    const a = await integerEval(g, base.params, base.params, 'bitfit', calib, xs, false);
+    const b = await integerEval(g, base.params, task, 'bitfit', calib, xs, false);
+    expect(Array.from(b.predictions)).toEqual(Array.from(a.predictions));
+    const ra = await integerEval(g, base.params, base.params, 'bitfit', calib, xs, true);
+    const rb = await integerEval(g, base.params, task, 'bitfit', calib, xs, true);
+    Array.from(rb.predictions).forEach((p, i) => expect(p / ra.predictions[i]).toBeCloseTo(10, 1));
+  });
+});
