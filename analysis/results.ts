@@ -18,7 +18,7 @@ export interface RunResultFile {
   trainable: { count: number; total: number; percent: number };
   epochs: { epoch: number; trainLoss: number; dev: Record<string, number>; train: Record<string, number> }[];
   best: { epoch: number; metric: string; value: number; dev: Record<string, number> };
-  integer: { dev: Record<string, number> } | null;
+  integer: { dev: Record<string, number>; images?: { exporterVersion?: number } } | null;
   biasChange?: Record<string, number[]>;
   provenance: { checkpoint: { sha256?: string; dir?: string; kind?: string }; commit?: string; wallS?: number; [k: string]: unknown };
   /** File it was read from. */

@@ -15,6 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { biasChangeChart } from './trainer-charts.js';
 import { constantBaselines, type Baseline } from './baselines.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
+import { EXPORTER_VERSION } from '../rtl-model/export.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
@@ -77,6 +78,21 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
     );
   }
   parts.push('## Through the integer datapath (ROM/SRAM images of the best epoch)', table(header, rowsOf('integer')));
+  // integer accuracy of an older exporter: say so under the table (results carry the version from 2 on)
+  const versions = new Map<number, number>();
+  for (const r of main.runs) {
+    if (!r.integer) continue;
+    const ev = r.integer.images?.exporterVersion ?? 1;
+    versions.set(ev, (versions.get(ev) ?? 0) + 1);
+  }
+  const old = [...versions].filter(([ev]) => ev !== EXPORTER_VERSION);
+  if (old.length) {
+    parts.push(
+      `Exporter: ${old.map(([ev, n]) => `${n} of these runs were evaluated by exporter version ${ev}`).join(', ')}, against ${EXPORTER_VERSION} now ` +
+        '(version 1 quantized the trained classification head at its random initialisation\'s scales, saturating it; rtl-model/export.ts EXPORTER_VERSION). ' +
+        'Their integer figures understate what the datapath keeps; a campaign re-runs them as stale.',
+    );
+  }
   parts.push(
     '## Generalisation gap (train subset − dev, best epoch, float)',
     table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t)], variants.map((v) => [v, ...tasks.map((t) => {

@@ -334,6 +334,13 @@ class Calibrator implements CalibrationHook {
   }
 }
 
+/**
+ * Version of the exporter's quantization of a task model, recorded with every integer accuracy
+ * (results' `integer.images.exporterVersion`); a campaign treats results of another version as
+ * stale. 2: the classification head at the task's own per-class scales (1: at the base model's).
+ */
+export const EXPORTER_VERSION = 2;
+
 export interface ExportResult {
   rom: Uint8Array;
   sram: Uint8Array;
@@ -386,8 +393,10 @@ export async function exportImages(
   const dp = new Datapath(mem, g, engine, new Calibrator(st, base));
   await dp.forward(calib);
   const calibrationMs = performance.now() - t0;
-  // The ROM's record of the head it was calibrated with (its logit scale).
+  // The ROM's record of the head it was calibrated with (its logit scale) and of its own quantization,
+  // taken before the task's tensors are quantized, so that the ROM does not depend on the task.
   const baseLogitScale = Array.from(st.biasScale.get('classifier.bias')!);
+  const romStats = { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped };
   // Re-quantize the task's writable tensors with the base scales; the classification head (in SRAM
   // in every variant) gets the task's own per-class scales: its int32 logits feed no requantization
   // constant, only the logit scale, which the SRAM image carries.
@@ -422,7 +431,7 @@ export async function exportImages(
     source: base.source,
     actScale: Object.fromEntries(st.actScale),
     logitScale: baseLogitScale,
-    exporter: { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped, calibration: 'one sequence, max-abs, sequential on the integer graph' },
+    exporter: { biasSaturated: romStats.biasSaturated, ratioClamped: romStats.ratioClamped, calibration: 'one sequence, max-abs, sequential on the integer graph' },
   };
   const rom = encodeImage('rom', g, variant, romTensors, meta);
   const romSha = imageSha256(rom);

@@ -1,7 +1,8 @@
 /**
  * Integer accuracy: a fine-tuned model exported to ROM and SRAM images (ROM calibrated on the base
  * model, the task's writable tensors quantized with the base scales, as on a chip serving many
- * tasks) and evaluated example by example through the integer datapath.
+ * tasks, except its classification head, at its own per-class scales: the SRAM image's logit scale)
+ * and evaluated example by example through the integer datapath.
  *
  * The random-subset variants (rand-uniform, rand-rowcol) have no image layout of their own: on the
  * chip their scattered weights live in a patch memory whose correction path adds x * (w' - w) to
@@ -13,7 +14,7 @@
  * memory would have to); `images.weightSaturated` counts them. The image facts recorded (ROM
  * sha256 and size) are those of this all-SRAM export, not of the shared base ROM.
  */
-import { exportImages, type FloatModel } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exportImages, type FloatModel } from '../rtl-model/export.js';
 import { Datapath, type ForwardInput } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import { createGemmEngine } from '../rtl-model/gemm/engines.js';
@@ -22,7 +23,7 @@ import { VARIANTS, type Geometry, type VariantId } from '../rtl-model/spec/index
 export interface IntegerEval {
   /** Class index per example, or the dequantized regression output. */
   predictions: Float32Array;
-  images: { layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number; weightSaturated: number };
+  images: { exporterVersion: number; layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number; weightSaturated: number };
 }
 
 /** The image layout a variant's integer accuracy is measured in (null: none). */
@@ -79,7 +80,7 @@ export async function integerEval(
     }
     return {
       predictions,
-      images: { layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped, weightSaturated: ex.stats.weightSaturated },
+      images: { exporterVersion: EXPORTER_VERSION, layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped, weightSaturated: ex.stats.weightSaturated },
     };
   } finally {
     await engine.close?.();

@@ -13,7 +13,7 @@ import type { DesignPoint } from './costs.js';
 import { tasksOnChip } from './costs.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
-import { floatParamShapes } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, floatParamShapes } from '../rtl-model/export.js';
 import { ConfigError, geometryOf, PROJECT_ROOT } from './config.js';
 import { checkpointSha256 } from './pipeline.js';
 import { SIM_VARIANTS } from './variants.js';
@@ -195,12 +195,14 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
     });
   }
   const left = all.length - runs.length;
+  const oldExporter = runs.filter((r) => r.integer && (r.integer.images?.exporterVersion ?? 1) !== EXPORTER_VERSION).length;
   return {
     byVariant,
     source:
       `measured by this tool: ${runs.length} fine-tuning runs in ${cfg.model.results} (trainer/train.ts; checkpoint sha256 ${sha.slice(0, 16)}…, sequence ${cfg.model.seqLen}; ` +
       `dev sets of GLUE ${tasks.join(', ')}; seeds and learning rates per variant in accuracy)` +
-      (left ? `; ${left} runs of other checkpoints or sequence lengths left out` : ''),
+      (left ? `; ${left} runs of other checkpoints or sequence lengths left out` : '') +
+      (oldExporter ? `; the integer figures of ${oldExporter} runs are by an older exporter than version ${EXPORTER_VERSION} (rtl-model/export.ts EXPORTER_VERSION: version 1 saturated the trained classification head), so they understate the datapath` : ''),
   };
 }
 

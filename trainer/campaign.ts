@@ -23,6 +23,8 @@ import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
 import { TRAIN_VARIANTS } from './finetune.js';
+import { vocabFile, vocabMismatch } from './vocab-file.js';
+import { EXPORTER_VERSION } from '../rtl-model/export.js';
 
 export interface Plan {
   name: string;
@@ -59,7 +61,10 @@ export interface PlannedRun {
  * epoch count, batch or training-set size), or null when it does and the run can be skipped.
  */
 export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha: string | null, vocabSha?: string): string | null {
-  let res: { provenance?: { checkpoint?: { sha256?: string; kind?: string }; vocab?: { sha256?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } } };
+  let res: {
+    provenance?: { checkpoint?: { sha256?: string; kind?: string }; vocab?: { sha256?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } };
+    integer?: { images?: { exporterVersion?: number } } | null;
+  };
   try {
     res = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
@@ -69,7 +74,11 @@ export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha:
   const ck = checkpointSha ?? 'random-init';
   const theirs = pv.checkpoint?.sha256 ?? pv.checkpoint?.kind ?? '?';
   if (theirs !== ck) return `checkpoint ${theirs.slice(0, 12)}, plan ${ck.slice(0, 12)}`;
-  if (vocabSha !== undefined && pv.vocab?.sha256 !== vocabSha) return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
+  // (a result without a vocabulary record counts as the default's unless the plan names one)
+  if (vocabSha !== undefined && (pv.vocab?.sha256 ?? (p.vocab ? '?' : vocabSha)) !== vocabSha) return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
+  // integer accuracy of an older exporter (e.g. version 1: the head saturated at its initial scales)
+  const ev = res.integer?.images ? (res.integer.images.exporterVersion ?? 1) : EXPORTER_VERSION;
+  if (ev !== EXPORTER_VERSION) return `integer accuracy by exporter version ${ev}, now ${EXPORTER_VERSION}`;
   const h = pv.hyper ?? {};
   if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch) return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
   if (r.limit > 0 && pv.data?.train?.used !== r.limit) return `${pv.data?.train?.used} training examples, plan ${r.limit}`;
@@ -90,7 +99,7 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
             const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
             if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
             else args.push('--random-init');
-            if (p.vocab) args.push('--vocab', p.vocab);
+            if (p.vocab) args.push('--vocab', resolve(PROJECT_ROOT, p.vocab));
             if (size) args.push('--train-limit', String(size));
             runs.push({ task, variant, lr, seed, limit: size, out, args });
           }
@@ -154,8 +163,12 @@ export function loadPlan(file: string): Plan {
     throw new PlanError(file, 'checkpoint', `${show(checkpoint)} has no model.safetensors (paths are relative to the project)`);
   }
   const vocab = raw.vocab;
-  if (vocab !== undefined && (typeof vocab !== 'string' || !existsSync(resolve(PROJECT_ROOT, vocab)))) {
-    throw new PlanError(file, 'vocab', `${show(vocab)} must be a vocab.txt file (paths are relative to the project)`);
+  if (vocab !== undefined) {
+    if (typeof vocab !== 'string') throw new PlanError(file, 'vocab', `${show(vocab)} must be the path of a vocab.txt file (relative to the project)`);
+    const f = vocabFile(null, vocab, 'vocab', PROJECT_ROOT);
+    if (typeof f !== 'string') throw new PlanError(file, 'vocab', `${show(vocab)}: ${f.error.slice(f.error.indexOf(': ') + 2)}`);
+    const mismatch = typeof checkpoint === 'string' ? vocabMismatch(resolve(PROJECT_ROOT, checkpoint), f) : null;
+    if (mismatch) throw new PlanError(file, 'vocab', `${show(vocab)} does not fit the checkpoint: ${mismatch}`);
   }
   const rates = (k: string, x: unknown): number[] => list(k, x, (v, i) => {
     if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
@@ -246,7 +259,9 @@ async function main(): Promise<number> {
   const runs = expandPlan(plan, dir);
   const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
   const ckSha = plan.checkpoint ? sha(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
-  const vocabSha = plan.vocab ? sha(resolve(PROJECT_ROOT, plan.vocab)) : undefined;
+  // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's)
+  const vf = vocabFile(plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null, plan.vocab, 'vocab', PROJECT_ROOT);
+  const vocabSha = typeof vf === 'string' && existsSync(vf) ? sha(vf) : undefined;
   const stale: string[] = [];
   const todo = runs.filter((r) => {
     if (!existsSync(r.out)) return true;

@@ -27,6 +27,7 @@ import { codeVersion } from './provenance.js';
 import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
+import { vocabFile, vocabMismatch } from './vocab-file.js';
 import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
 import { evaluate, type Metrics } from './metrics.js';
@@ -266,21 +267,6 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   };
 }
 
-/**
- * The vocabulary of a run: --vocab FILE when given (e.g. a random-init run compared with a checkpoint
- * that has its own vocabulary), else the checkpoint's vocab.txt (trainer/vocab.ts, or a real
- * bert-base-uncased directory), else BERT uncased's.
- */
-export function vocabFile(checkpoint: string | null, flag: string | undefined): string | { error: string } {
-  if (flag !== undefined) {
-    const f = resolve(flag);
-    if (!existsSync(f)) return { error: `--vocab ${flag}: no such file (a vocab.txt, one WordPiece token per line)` };
-    return f;
-  }
-  if (checkpoint && existsSync(join(checkpoint, 'vocab.txt'))) return join(checkpoint, 'vocab.txt');
-  return resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt');
-}
-
 async function main(argv: string[]): Promise<number> {
   let v;
   try {
@@ -324,6 +310,8 @@ async function main(argv: string[]): Promise<number> {
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
     const vocab = vocabFile(checkpoint, v.vocab);
     if (typeof vocab !== 'string') return bad(vocab.error);
+    const mismatch = vocabMismatch(checkpoint, vocab);
+    if (mismatch) return bad(mismatch);
     await selectTrainingBackend(v.backend as BackendRequest);
     const { g, params } = startingPoint(checkpoint, 128, 2, 1, WordPieceTokenizer.fromVocabFile(vocab).vocabSize);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
@@ -351,11 +339,8 @@ async function main(argv: string[]): Promise<number> {
     const vocab = vocabFile(checkpoint, v.vocab);
     if (typeof vocab !== 'string') return bad(vocab.error);
     o.vocab = vocab;
-    if (checkpoint) {
-      const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
-      const tokens = WordPieceTokenizer.fromVocabFile(o.vocab).vocabSize;
-      if (size !== tokens) return bad(`--checkpoint ${checkpoint}: config.json has vocab_size ${size}, but ${o.vocab} has ${tokens} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`);
-    }
+    const mismatch = vocabMismatch(checkpoint, vocab);
+    if (mismatch) return bad(`--checkpoint ${mismatch}`);
   } catch (e) {
     return bad((e as Error).message);
   }

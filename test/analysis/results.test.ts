@@ -95,6 +95,14 @@ describe('results summaries', () => {
     expect(buildTables({ name: 'b', runs }).markdown).not.toContain('constant prediction');
   });
 
+  it('says under the integer table how many runs an older exporter evaluated', () => {
+    const cur = (r: Omit<RunResultFile, 'file'>, ev?: number): Omit<RunResultFile, 'file'> => ({ ...r, integer: { ...r.integer!, ...(ev ? { images: { exporterVersion: ev } } : {}) } });
+    const mixed = readResults(dirWith([cur(run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55)), cur(run('rte', 'bitfit', 1e-3, 2, 0.6, 0.55), 2)]));
+    expect(buildTables({ name: 'e', runs: mixed }).markdown).toMatch(/Exporter: 1 of these runs were evaluated by exporter version 1, against 2 now/);
+    const now = readResults(dirWith([cur(run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), 2)]));
+    expect(buildTables({ name: 'e', runs: now }).markdown).not.toContain('Exporter:');
+  });
+
   it('refuses runs of different checkpoints or recipes in one table, and NaN scores are not zeros', () => {
     const a = run('rte', 'bitfit', 1e-3, 1, 0.6, 0.6);
     const b = run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6, 'c'.repeat(64));
@@ -159,7 +167,7 @@ describe('accuracy in the simulator report', () => {
     expect(acc.byVariant.get('bitfit')).toMatchObject({ mean: 70, std: 14.1, seeds: [1, 2], integer: { mean: 60, std: 14.1 }, task: 'rte' });
     expect(acc.byVariant.get('dram-stream')).toMatchObject({ mean: 90, from: 'full-ft' });
     expect(acc.byVariant.has('frozen')).toBe(false);
-    expect(acc.source).toMatch(/3 fine-tuning runs .*; 2 runs of other checkpoints or sequence lengths left out/);
+    expect(acc.source).toMatch(/3 fine-tuning runs .*; 2 runs of other checkpoints or sequence lengths left out; the integer figures of 3 runs are by an older exporter than version 2/);
     expect(accuracyOf(loadConfig('rom-bert-base')).source).toMatch(/^null: seeded synthetic weights/);
     const stale = accuracyOf({ ...cfg0, model: { ...cfg0.model, results: dirWith([run('rte', 'bitfit', 1e-3, 3, 0.1, 0.1, 'b'.repeat(64))]) } });
     expect(stale.byVariant.size).toBe(0);

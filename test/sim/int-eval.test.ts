@@ -101,6 +101,13 @@ describe('the classification head of a task', () => {
     const ex = await exportImages(base, 'bitfit', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
     expect(ex.stats.weightSaturated).toBe(0);
     expect(ex.romImage.sha256).toBe(plain.romImage.sha256);
+    // a task that saturates a bias register leaves the ROM (and its meta) as it was too
+    const sat = new Map(task);
+    const qb = 'bert.encoder.layer.0.attention.self.query.bias';
+    sat.set(qb, task.get(qb)!.map((x, i) => (i === 0 ? 1e9 : x)));
+    const exSat = await exportImages(base, 'bitfit', calib, oracleEngine, { ...base, params: sat, source: { kind: 'fine-tuned' } });
+    expect(exSat.stats.biasSaturated).toBeGreaterThan(plain.stats.biasSaturated);
+    expect(exSat.romImage.sha256).toBe(plain.romImage.sha256);
     const baseScale = plain.sramImage.header.meta.logitScale as number[];
     const taskScale = ex.sramImage.header.meta.logitScale as number[];
     expect(ex.romImage.header.meta.logitScale).toEqual(baseScale);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { expandPlan, loadPlan, PAPER_LR, PlanError, staleReason, type Plan } from '../../trainer/campaign.js';
+import { PROJECT_ROOT } from '../../trainer/glue.js';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
@@ -22,7 +23,7 @@ describe('campaign plans', () => {
 
   it('passes the plan vocabulary to every run', () => {
     const plan: Plan = { name: 'v', checkpoint: null, tasks: ['rte'], variants: ['bitfit', 'full-ft'], seeds: [1], lr: { bias: [1e-3], full: [5e-4] }, epochs: 1, batch: 8, seq: 32, trainLimit: {}, vocab: 'fixtures/v.txt' };
-    for (const r of expandPlan(plan, '/r')) expect(r.args.slice(r.args.indexOf('--vocab'), r.args.indexOf('--vocab') + 2)).toEqual(['--vocab', 'fixtures/v.txt']);
+    for (const r of expandPlan(plan, '/r')) expect(r.args.slice(r.args.indexOf('--vocab'), r.args.indexOf('--vocab') + 2)).toEqual(['--vocab', join(PROJECT_ROOT, 'fixtures/v.txt')]);
     expect(expandPlan({ ...plan, vocab: undefined }, '/r')[0].args).not.toContain('--vocab');
   });
 
@@ -48,8 +49,8 @@ describe('campaign plans', () => {
     const plan: Plan = { name: 's', checkpoint: 'ck', tasks: ['rte'], variants: ['bitfit'], seeds: [1], lr: { bias: [1e-3], full: [5e-5] }, epochs: 2, batch: 16, seq: 64, trainLimit: { '*': 400 } };
     const [r] = expandPlan(plan, '/r');
     const d = mkdtempSync(join(tmpdir(), 'stale-'));
-    const file = (name: string, pv: unknown): string => {
-      writeFileSync(join(d, name), JSON.stringify({ provenance: pv }));
+    const file = (name: string, pv: unknown, extra: object = {}): string => {
+      writeFileSync(join(d, name), JSON.stringify({ provenance: pv, ...extra }));
       return join(d, name);
     };
     const ok = { checkpoint: { sha256: 'a'.repeat(64) }, hyper: { seqLen: 64, epochs: 2, batch: 16 }, data: { train: { used: 400 } } };
@@ -62,7 +63,12 @@ describe('campaign plans', () => {
     const withVocab = { ...ok, checkpoint: { kind: 'random-init' }, vocab: { sha256: 'c'.repeat(64) } };
     expect(staleReason(file('v.json', withVocab), r, plan, null, 'c'.repeat(64))).toBeNull();
     expect(staleReason(file('v2.json', withVocab), r, plan, null, 'd'.repeat(64))).toMatch(/vocabulary cccccccccccc, plan dddddddddddd/);
-    expect(staleReason(file('v3.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null, 'd'.repeat(64))).toMatch(/vocabulary \?, plan dddd/);
+    expect(staleReason(file('v3.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, { ...plan, vocab: 'v.txt' }, null, 'd'.repeat(64))).toMatch(/vocabulary \?, plan dddd/);
+    expect(staleReason(file('v4.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null, 'd'.repeat(64))).toBeNull();
+    // integer accuracy of an older exporter (no version recorded: version 1) is stale; none at all is not
+    expect(staleReason(file('e1.json', ok, { integer: { images: { layout: 'bitfit' } } }), r, plan, 'a'.repeat(64))).toMatch(/integer accuracy by exporter version 1, now 2/);
+    expect(staleReason(file('e2.json', ok, { integer: { images: { exporterVersion: 2 } } }), r, plan, 'a'.repeat(64))).toBeNull();
+    expect(staleReason(file('e0.json', ok, { integer: null }), r, plan, 'a'.repeat(64))).toBeNull();
     writeFileSync(join(d, 'bad.json'), '{');
     expect(staleReason(join(d, 'bad.json'), r, plan, null)).toMatch(/unreadable/);
   });
@@ -99,8 +105,10 @@ describe('plan files', () => {
       [{ ...ok, tasks: ['rte', 'rte'] }, /tasks\[1\]: "rte" appears twice/],
       [{ ...ok, lr: [] }, /lr: \[\] must be/],
       [{ ...ok, checkpoint: 'no/such/ckpt' }, /checkpoint: "no\/such\/ckpt" has no model\.safetensors/],
-      [{ ...ok, vocab: 'no/such/vocab.txt' }, /vocab: "no\/such\/vocab\.txt" must be a vocab\.txt file/],
-      [{ ...ok, vocab: 3 }, /vocab: 3 must be a vocab\.txt file/],
+      [{ ...ok, vocab: 'no/such/vocab.txt' }, /vocab: "no\/such\/vocab\.txt": .*no\/such\/vocab\.txt is not a file/],
+      [{ ...ok, vocab: 'fixtures/pretrained' }, /vocab: "fixtures\/pretrained": .* is not a file/],
+      [{ ...ok, vocab: 3 }, /vocab: 3 must be the path of a vocab\.txt file/],
+      [{ ...ok, checkpoint: 'fixtures/pretrained/bert-l4-h128', vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' }, /vocab: .* does not fit the checkpoint: .*vocab_size 30522, but .*vocab\.txt has 8192 tokens/],
     ];
     for (const [body, msg] of cases) {
       const f = write('bad.json', body);

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { selectBackend } from '../../trainer/backend.js';
-import { runFinetune, startingPoint, variantCounts, vocabFile } from '../../trainer/train.js';
+import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.js';
+import { vocabFile } from '../../trainer/vocab-file.js';
 import { glueMiniDir } from './glue-mini.js';
 
 const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
@@ -58,10 +59,17 @@ describe('the vocabulary of a checkpoint', () => {
     const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--variant', 'bitfit', '--checkpoint', dir], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/config\.json has vocab_size 30522, but .*ckpt-.*vocab\.txt has 7 tokens/);
+    expect(vocabFile(dir, undefined)).toBe(join(dir, 'vocab.txt'));
     // --vocab overrides the checkpoint's vocab.txt, and is held to the same check
-    const bert = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', dir, '--vocab', vocab, '--list-variants'], { encoding: 'utf8' });
+    expect(vocabFile(dir, vocab)).toBe(vocab);
+    const bert = spawnSync('npx', ['tsx', 'trainer/train.ts', '--checkpoint', dir, '--vocab', vocab, '--list-variants'], { encoding: 'utf8' });
     expect(bert.status, bert.stderr).toBe(0);
     expect(bert.stdout).toMatch(/bitfit/);
+    const other = join(dir, 'other.txt');
+    copyFileSync(join(dir, 'vocab.txt'), other);
+    const w = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', 'fixtures/pretrained/bert-l4-h128', '--vocab', other], { encoding: 'utf8' });
+    expect(w.status).toBe(2);
+    expect(w.stderr).toMatch(/vocab_size 30522, but .*other\.txt has 7 tokens/);
   });
 
   it('--vocab sizes a random-init model, and a missing file is exit 2 naming it', () => {
@@ -70,7 +78,11 @@ describe('the vocabulary of a checkpoint', () => {
     writeFileSync(small, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##a'].join('\n') + '\n');
     expect(vocabFile(null, small)).toBe(small);
     expect(vocabFile(null, undefined)).toMatch(/bert-base-uncased-vocab\.txt$/);
-    expect(vocabFile(null, join(dir, 'none.txt'))).toEqual({ error: expect.stringMatching(/--vocab .*none\.txt: no such file/) });
+    expect(vocabFile(null, join(dir, 'none.txt'))).toEqual({ error: expect.stringMatching(/--vocab .*none\.txt: .*none\.txt is not a file/) });
+    expect(vocabFile(null, dir)).toEqual({ error: expect.stringMatching(/--vocab .*voc-.*: .* is not a file/) });
+    const asDir = spawnSync('npx', ['tsx', 'trainer/train.ts', '--random-init', '--vocab', dir, '--list-variants'], { encoding: 'utf8' });
+    expect(asDir.status).toBe(2);
+    expect(asDir.stderr).toMatch(/--vocab .*voc-.* is not a file/);
     const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--random-init', '--vocab', small, '--list-variants'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     // 7 word and 512 position embeddings of 128 dimensions instead of 30,522 word embeddings
@@ -79,6 +91,6 @@ describe('the vocabulary of a checkpoint', () => {
     expect(total).toBeLessThan(1_000_000);
     const miss = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--random-init', '--vocab', join(dir, 'none.txt')], { encoding: 'utf8' });
     expect(miss.status).toBe(2);
-    expect(miss.stderr).toMatch(/--vocab .*none\.txt: no such file/);
+    expect(miss.stderr).toMatch(/--vocab .*none\.txt: .* is not a file/);
   });
 });

@@ -1,0 +1,38 @@
+/**
+ * Which vocabulary a fine-tuning run tokenizes with, and whether it fits the checkpoint.
+ * One place for the rule, used by trainer/train.ts (its --vocab flag) and trainer/campaign.ts (a
+ * plan's "vocab" field and its stale-result check).
+ */
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from './glue.js';
+import { readBertConfig } from './checkpoint.js';
+import { WordPieceTokenizer } from './tokenizer.js';
+
+/** BERT uncased's vocabulary in the shared data: the default of a checkpoint without its own. */
+export const BERT_VOCAB = resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt');
+
+const isFile = (f: string): boolean => statSync(f, { throwIfNoEntry: false })?.isFile() ?? false;
+
+/**
+ * The vocabulary of a run: `given` when set (e.g. a random-init run compared with a checkpoint that
+ * has its own vocabulary; relative to `base`), else the checkpoint's vocab.txt (trainer/vocab.ts,
+ * or a real bert-base-uncased directory), else BERT uncased's. `what` names the source in errors.
+ */
+export function vocabFile(checkpoint: string | null, given: string | undefined, what = '--vocab', base = process.cwd()): string | { error: string } {
+  if (given !== undefined) {
+    const f = resolve(base, given);
+    if (!isFile(f)) return { error: `${what} ${given}: ${f} is not a file (a vocab.txt, one WordPiece token per line)` };
+    return f;
+  }
+  if (checkpoint && isFile(join(checkpoint, 'vocab.txt'))) return join(checkpoint, 'vocab.txt');
+  return BERT_VOCAB;
+}
+
+/** Why `vocab` cannot tokenize for `checkpoint` (its config.json's vocab_size differs), or null. */
+export function vocabMismatch(checkpoint: string | null, vocab: string): string | null {
+  if (!checkpoint) return null;
+  const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
+  const tokens = WordPieceTokenizer.fromVocabFile(vocab).vocabSize;
+  return size === tokens ? null : `${checkpoint}: config.json has vocab_size ${size}, but ${vocab} has ${tokens} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`;
+}
