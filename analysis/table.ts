@@ -15,7 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { biasChangeChart } from './trainer-charts.js';
 import { constantBaselines, type Baseline } from './baselines.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
-import { EXPORTER_VERSION } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
@@ -81,9 +81,8 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   // integer accuracy of an older exporter: say so under the table (results carry the version from 2 on)
   const versions = new Map<number, number>();
   for (const r of main.runs) {
-    if (!r.integer) continue;
-    const ev = r.integer.images?.exporterVersion ?? 1;
-    versions.set(ev, (versions.get(ev) ?? 0) + 1);
+    const ev = exporterVersionOf(r);
+    if (ev !== null) versions.set(ev, (versions.get(ev) ?? 0) + 1);
   }
   const old = [...versions].filter(([ev]) => ev !== EXPORTER_VERSION);
   if (old.length) {

@@ -341,6 +341,11 @@ class Calibrator implements CalibrationHook {
  */
 export const EXPORTER_VERSION = 2;
 
+/** The exporter version of a result file's integer accuracy (1 when unrecorded), null when it has none. */
+export function exporterVersionOf(result: { integer?: { images?: { exporterVersion?: number } } | null }): number | null {
+  return result.integer ? (result.integer.images?.exporterVersion ?? 1) : null;
+}
+
 export interface ExportResult {
   rom: Uint8Array;
   sram: Uint8Array;

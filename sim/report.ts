@@ -13,7 +13,7 @@ import type { DesignPoint } from './costs.js';
 import { tasksOnChip } from './costs.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
-import { EXPORTER_VERSION, floatParamShapes } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exporterVersionOf, floatParamShapes } from '../rtl-model/export.js';
 import { ConfigError, geometryOf, PROJECT_ROOT } from './config.js';
 import { checkpointSha256 } from './pipeline.js';
 import { SIM_VARIANTS } from './variants.js';
@@ -195,7 +195,7 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
     });
   }
   const left = all.length - runs.length;
-  const oldExporter = runs.filter((r) => r.integer && (r.integer.images?.exporterVersion ?? 1) !== EXPORTER_VERSION).length;
+  const oldExporter = runs.filter((r) => (exporterVersionOf(r) ?? EXPORTER_VERSION) !== EXPORTER_VERSION).length;
   return {
     byVariant,
     source:

@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
 import { TRAIN_VARIANTS } from './finetune.js';
 import { vocabFile, vocabMismatch } from './vocab-file.js';
-import { EXPORTER_VERSION } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
 
 export interface Plan {
   name: string;
@@ -77,8 +77,8 @@ export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha:
   // (a result without a vocabulary record counts as the default's unless the plan names one)
   if (vocabSha !== undefined && (pv.vocab?.sha256 ?? (p.vocab ? '?' : vocabSha)) !== vocabSha) return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
   // integer accuracy of an older exporter (e.g. version 1: the head saturated at its initial scales)
-  const ev = res.integer?.images ? (res.integer.images.exporterVersion ?? 1) : EXPORTER_VERSION;
-  if (ev !== EXPORTER_VERSION) return `integer accuracy by exporter version ${ev}, now ${EXPORTER_VERSION}`;
+  const ev = exporterVersionOf(res);
+  if (ev !== null && ev !== EXPORTER_VERSION) return `integer accuracy by exporter version ${ev}, now ${EXPORTER_VERSION}`;
   const h = pv.hyper ?? {};
   if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch) return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
   if (r.limit > 0 && pv.data?.train?.used !== r.limit) return `${pv.data?.train?.used} training examples, plan ${r.limit}`;
@@ -165,8 +165,8 @@ export function loadPlan(file: string): Plan {
   const vocab = raw.vocab;
   if (vocab !== undefined) {
     if (typeof vocab !== 'string') throw new PlanError(file, 'vocab', `${show(vocab)} must be the path of a vocab.txt file (relative to the project)`);
-    const f = vocabFile(null, vocab, 'vocab', PROJECT_ROOT);
-    if (typeof f !== 'string') throw new PlanError(file, 'vocab', `${show(vocab)}: ${f.error.slice(f.error.indexOf(': ') + 2)}`);
+    const f = vocabFile(null, vocab, PROJECT_ROOT);
+    if (typeof f !== 'string') throw new PlanError(file, 'vocab', `${show(vocab)}: ${f.error}`);
     const mismatch = typeof checkpoint === 'string' ? vocabMismatch(resolve(PROJECT_ROOT, checkpoint), f) : null;
     if (mismatch) throw new PlanError(file, 'vocab', `${show(vocab)} does not fit the checkpoint: ${mismatch}`);
   }
@@ -260,7 +260,7 @@ async function main(): Promise<number> {
   const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
   const ckSha = plan.checkpoint ? sha(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
   // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's)
-  const vf = vocabFile(plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null, plan.vocab, 'vocab', PROJECT_ROOT);
+  const vf = vocabFile(plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null, plan.vocab, PROJECT_ROOT);
   const vocabSha = typeof vf === 'string' && existsSync(vf) ? sha(vf) : undefined;
   const stale: string[] = [];
   const todo = runs.filter((r) => {

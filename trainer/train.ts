@@ -309,7 +309,7 @@ async function main(argv: string[]): Promise<number> {
     const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
     const vocab = vocabFile(checkpoint, v.vocab);
-    if (typeof vocab !== 'string') return bad(vocab.error);
+    if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
     const mismatch = vocabMismatch(checkpoint, vocab);
     if (mismatch) return bad(mismatch);
     await selectTrainingBackend(v.backend as BackendRequest);
@@ -330,17 +330,16 @@ async function main(argv: string[]): Promise<number> {
   try {
     const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
     if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
+    const vocab = vocabFile(checkpoint, v.vocab);
+    if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
+    const mismatch = vocabMismatch(checkpoint, vocab);
+    if (mismatch) return bad(mismatch);
     o = {
       task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
       seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'],
-      vocab: '',
+      vocab,
       integer: !v['no-integer'],
     };
-    const vocab = vocabFile(checkpoint, v.vocab);
-    if (typeof vocab !== 'string') return bad(vocab.error);
-    o.vocab = vocab;
-    const mismatch = vocabMismatch(checkpoint, vocab);
-    if (mismatch) return bad(`--checkpoint ${mismatch}`);
   } catch (e) {
     return bad((e as Error).message);
   }

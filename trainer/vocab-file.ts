@@ -17,12 +17,13 @@ const isFile = (f: string): boolean => statSync(f, { throwIfNoEntry: false })?.i
 /**
  * The vocabulary of a run: `given` when set (e.g. a random-init run compared with a checkpoint that
  * has its own vocabulary; relative to `base`), else the checkpoint's vocab.txt (trainer/vocab.ts,
- * or a real bert-base-uncased directory), else BERT uncased's. `what` names the source in errors.
+ * or a real bert-base-uncased directory), else BERT uncased's. The error names the resolved path;
+ * callers prefix the flag or field it came from.
  */
-export function vocabFile(checkpoint: string | null, given: string | undefined, what = '--vocab', base = process.cwd()): string | { error: string } {
+export function vocabFile(checkpoint: string | null, given: string | undefined, base = process.cwd()): string | { error: string } {
   if (given !== undefined) {
     const f = resolve(base, given);
-    if (!isFile(f)) return { error: `${what} ${given}: ${f} is not a file (a vocab.txt, one WordPiece token per line)` };
+    if (!isFile(f)) return { error: `${f} is not a file (a vocab.txt, one WordPiece token per line)` };
     return f;
   }
   if (checkpoint && isFile(join(checkpoint, 'vocab.txt'))) return join(checkpoint, 'vocab.txt');
