@@ -17,13 +17,13 @@
  */
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
 import { TRAIN_VARIANTS } from './finetune.js';
 import { vocabFile, vocabMismatch } from './vocab-file.js';
+import { sha256File } from './corpus.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
 
 export interface Plan {
@@ -257,11 +257,10 @@ async function main(): Promise<number> {
   }
   const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
   const runs = expandPlan(plan, dir);
-  const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
-  const ckSha = plan.checkpoint ? sha(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
+  const ckSha = plan.checkpoint ? sha256File(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
   // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's)
   const vf = vocabFile(plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null, plan.vocab, PROJECT_ROOT);
-  const vocabSha = typeof vf === 'string' && existsSync(vf) ? sha(vf) : undefined;
+  const vocabSha = typeof vf === 'string' && existsSync(vf) ? sha256File(vf) : undefined;
   const stale: string[] = [];
   const todo = runs.filter((r) => {
     if (!existsSync(r.out)) return true;

@@ -41,7 +41,8 @@ import { GradWorker, shardedGradients } from './grad-worker.js';
 import { disposeBatch, mlmLoss, nextSentencePairs, toTensors, type MaskedArrays } from './mlm.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { writeSafetensors, readSafetensors, writeBertConfig, type Tensor } from './checkpoint.js';
-import { DATA_DIR, pretrainingText, sha256File } from './corpus.js';
+import { pretrainingText, sha256File } from './corpus.js';
+import { BERT_VOCAB, vocabFile } from './vocab-file.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
 import { rng } from '../rtl-model/spec/random.js';
 
@@ -235,28 +236,28 @@ async function main(): Promise<void> {
   }
   const out = resolve(a.out!);
   const L = num('seq');
-  const bertVocab = join(DATA_DIR, 'bert-base-uncased-vocab.txt');
   const resuming = existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'state.json'));
-  const ownVocab = join(out, 'vocab.txt');
-  const vocabFile = resolve(a.vocab ?? (resuming && existsSync(ownVocab) ? ownVocab : bertVocab));
-  if (!existsSync(vocabFile)) {
-    console.error(`error: --vocab ${a.vocab}: ${vocabFile} does not exist`);
+  // --vocab, else the resumed run's own vocab.txt, else BERT uncased's
+  const chosen = vocabFile(resuming ? out : null, a.vocab);
+  if (typeof chosen !== 'string') {
+    console.error(`error: --vocab ${a.vocab}: ${chosen.error}`);
     process.exit(2);
   }
+  const vocab = chosen;
   let tok: WordPieceTokenizer;
   try {
-    tok = WordPieceTokenizer.fromVocabFile(vocabFile);
+    tok = WordPieceTokenizer.fromVocabFile(vocab);
   } catch (e) {
     console.error(`error: --vocab: ${(e as Error).message}`);
     process.exit(2);
   }
-  const vocabSha = sha256File(vocabFile);
+  const vocabSha = sha256File(vocab);
   if (resuming) {
     // the run continues with the vocabulary it started with: the same file, not only the same size
     const prov = (JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')) as { provenance?: { vocab?: { sha256?: string } } }).provenance;
-    const want = prov?.vocab?.sha256 ?? sha256File(existsSync(ownVocab) ? ownVocab : bertVocab);
+    const want = prov?.vocab?.sha256 ?? sha256File(vocabFile(out, undefined) as string);
     if (want !== vocabSha) {
-      console.error(`error: ${out} was pre-trained with a vocabulary of sha256 ${want.slice(0, 16)}…; ${vocabFile} is ${vocabSha.slice(0, 16)}… (resume with the vocabulary the run started with)`);
+      console.error(`error: ${out} was pre-trained with a vocabulary of sha256 ${want.slice(0, 16)}…; ${vocab} is ${vocabSha.slice(0, 16)}… (resume with the vocabulary the run started with)`);
       process.exit(2);
     }
   }
@@ -296,7 +297,7 @@ async function main(): Promise<void> {
     geometry: g,
     batch: num('batch'),
     lr: num('lr'),
-    vocab: { file: vocabFile === bertVocab ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', from: a.vocab ?? null, tokens: g.vocab, sha256: vocabSha },
+    vocab: { file: vocab === BERT_VOCAB ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', from: a.vocab ?? null, tokens: g.vocab, sha256: vocabSha },
     corpus: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => !f.startsWith('/'))),
     glueTrain: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => f.startsWith('/')).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
     sequences: { train: train.length, heldOut: held.length },
@@ -381,13 +382,13 @@ async function main(): Promise<void> {
     if (state.step % num('every') === 0) {
       const ev = evaluate();
       process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`);
-      saveCheckpoint(out, model, g, state, vocabFile === bertVocab ? null : vocabFile);
+      saveCheckpoint(out, model, g, state, vocab === BERT_VOCAB ? null : vocab);
     }
   }
   const ev = evaluate();
   (state.provenance.sessions as { endedAt?: string; toStep?: number; wallS?: number }[]).at(-1)!.endedAt = new Date().toISOString();
   Object.assign((state.provenance.sessions as object[]).at(-1)!, { toStep: state.step, wallS: (performance.now() - tStart) / 1000 });
-  saveCheckpoint(out, model, g, state, vocabFile === bertVocab ? null : vocabFile);
+  saveCheckpoint(out, model, g, state, vocab === BERT_VOCAB ? null : vocab);
   console.error(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)${nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${out}`);
   await Promise.all(workers.map((w) => w.close()));
   opt.dispose();

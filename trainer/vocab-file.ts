@@ -1,16 +1,16 @@
 /**
- * Which vocabulary a fine-tuning run tokenizes with, and whether it fits the checkpoint.
- * One place for the rule, used by trainer/train.ts (its --vocab flag) and trainer/campaign.ts (a
- * plan's "vocab" field and its stale-result check).
+ * Which vocabulary a run tokenizes with, and whether it fits the checkpoint. One place for the
+ * rule, used by trainer/train.ts (its --vocab flag), trainer/pretrain.ts (--vocab, or the resumed
+ * run's own) and trainer/campaign.ts (a plan's "vocab" field and its stale-result check).
  */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from './glue.js';
+import { DATA_DIR } from './corpus.js';
 import { readBertConfig } from './checkpoint.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 
 /** BERT uncased's vocabulary in the shared data: the default of a checkpoint without its own. */
-export const BERT_VOCAB = resolve(PROJECT_ROOT, '../shared/data/bert-base-uncased-vocab.txt');
+export const BERT_VOCAB = join(DATA_DIR, 'bert-base-uncased-vocab.txt');
 
 const isFile = (f: string): boolean => statSync(f, { throwIfNoEntry: false })?.isFile() ?? false;
 
