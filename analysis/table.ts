@@ -1,18 +1,24 @@
 #!/usr/bin/env -S npx tsx
 /**
  * The paper's Table 3 (variants x tasks, mean ± std over seeds) from a campaign's results, float and
- * through the integer datapath, with the generalisation gap, the bias-change profile (Figure 1) and,
- * given a second results directory, the difference against it (e.g. random initialisation).
+ * through the integer datapath, with the generalisation gap, the bias-change profile (Figure 1), the
+ * dev score against training-set size where runs of several sizes exist (Figure 2) and, given a
+ * second results directory, the difference against it (e.g. random initialisation).
  *
  *   npx tsx analysis/table.ts --results fixtures/results/bitfit-small [--compare fixtures/results/random-init]
- *       [--out FILE.md] [--json FILE.json] [--svg DIR]   (DIR/bias-change.svg: Figure 1)
+ *       [--sizes-with DIR] [--out FILE.md] [--json FILE.json] [--svg DIR]
+ *
+ * --sizes-with DIR adds DIR's runs to the Figure 2 section only: those of the same experiment
+ * (checkpoint, sequence length, epochs), of a task and variant the main directory has, at sizes it
+ * lacks (a size sweep's plan leaves out the size its main campaign already ran). --svg DIR writes
+ * DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2).
  *
  * Exit status: 0 ok, 2 bad input (missing directory, a file that is not a result).
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { biasChangeChart } from './trainer-charts.js';
+import { biasChangeChart, trainSizeChart, type SizeCurve } from './trainer-charts.js';
 import { constantBaselines, type Baseline } from './baselines.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
@@ -31,7 +37,15 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-export function buildTables(main: TableInput, compare?: TableInput, baselines?: Baseline[]): { markdown: string; json: Record<string, unknown> } {
+export interface SizeFigure {
+  task: string;
+  metric: string;
+  curves: SizeCurve[];
+  /** The constant prediction's dev score, where the baselines were given and the metric has one. */
+  baseline: number | null;
+}
+
+export function buildTables(main: TableInput, compare?: TableInput, baselines?: Baseline[], sizesWith?: TableInput): { markdown: string; json: Record<string, unknown>; sizeFigures: SizeFigure[] } {
   const exp = experimentOf(main.runs, main.name);
   if (compare) experimentOf(compare.runs, compare.name);
   const allCells = summarize(main.runs);
@@ -99,17 +113,38 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
       return c ? (c.train.mean - c.float.mean).toFixed(1) : '—';
     })])),
   );
-  // the paper's Figure 2: the same task and variant at several training-set sizes
+  // the paper's Figure 2: the same task and variant at several training-set sizes (with --sizes-with,
+  // the sizes another directory of the same experiment adds)
   const sized = new Map<string, CellSummary[]>();
-  for (const c of allCells) sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
+  const addSized = (c: CellSummary): void => void sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
+  allCells.forEach(addSized);
+  const added = new Map<string, number[]>();
+  if (sizesWith) {
+    experimentOf([...main.runs, ...sizesWith.runs], `${main.name} with --sizes-with ${sizesWith.name}`);
+    for (const c of summarize(sizesWith.runs)) {
+      const have = sized.get(`${c.task} ${c.variant}`);
+      if (!have || have.some((h) => h.trainExamples === c.trainExamples)) continue;
+      addSized(c);
+      added.set(c.task, [...new Set([...(added.get(c.task) ?? []), c.trainExamples])].sort((a, b) => a - b));
+    }
+  }
+  const sizeFigures: SizeFigure[] = [];
   for (const t of tasks) {
-    const curves = variants.map((v) => sized.get(`${t} ${v}`) ?? []).filter((cs) => cs.length > 1);
+    const curves = variants.map((v) => (sized.get(`${t} ${v}`) ?? []).sort((a, b) => a.trainExamples - b.trainExamples)).filter((cs) => cs.length > 1);
     if (curves.length === 0) continue;
     const sizes = [...new Set(curves.flat().map((c) => c.trainExamples))].sort((a, b) => a - b);
     parts.push(
       `## ${TASK_LABEL[t] ?? t} dev score against training-set size (the paper's Figure 2)`,
       table(['variant', ...sizes.map(String)], curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))])),
     );
+    if (added.has(t)) parts.push(`Float dev score, mean ± std over seeds. Sizes ${added.get(t)!.join(', ')} from ${sizesWith!.name}.`);
+    const b = baselines?.find((x) => x.task === t)?.score;
+    sizeFigures.push({
+      task: TASK_LABEL[t] ?? t,
+      metric: metricOf(t),
+      curves: curves.map((cs) => ({ variant: cs[0].variant, points: cs.map((c) => ({ n: c.trainExamples, mean: c.float.mean, std: c.float.std, seeds: c.float.n })) })),
+      baseline: typeof b === 'number' ? b : null,
+    });
   }
   const fig1 = meanBiasChange(cells.filter((c) => c.variant === 'bitfit').flatMap((c) => runsOf(main.runs, c)));
   if (fig1) {
@@ -160,21 +195,28 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   parts.push(`Learning rates: ${lrs.join('; ')}.`);
   return {
     markdown: parts.join('\n\n') + '\n',
-    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, comparison, baselines: baselines ?? null },
+    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, sizeFigures, comparison, baselines: baselines ?? null },
+    sizeFigures,
   };
 }
 
 function main(argv: string[]): number {
   let v;
   try {
-    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'glue-dir': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }).values;
+    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, 'sizes-with': { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'glue-dir': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (e) {
     console.error(`analysis/table.ts: ${(e as Error).message} (see --help)`);
     return 2;
   }
   if (v.help) {
-    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--out FILE.md] [--json FILE.json] [--svg DIR (bias-change.svg)]\n' +
-      '         [--glue-dir DIR] [--no-baselines]   (constant-prediction row from the GLUE data; default directory as trainer/train.ts)');
+    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--sizes-with DIR] [--out FILE.md] [--json FILE.json] [--svg DIR]\n' +
+      '         [--glue-dir DIR] [--no-baselines]\n\n' +
+      '  --compare DIR     a second campaign (e.g. random initialisation): float difference per task and variant\n' +
+      '  --sizes-with DIR  add DIR\'s runs (same checkpoint, sequence length, epochs) at training-set sizes the main\n' +
+      '                    directory lacks to the Figure 2 section only (e.g. a size sweep with its main campaign)\n' +
+      '  --svg DIR         write DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2)\n' +
+      '  --glue-dir DIR    GLUE data for the constant-prediction row (default directory as trainer/train.ts)\n' +
+      '  --no-baselines    leave the constant-prediction row out');
     return 0;
   }
   if (!v.results) {
@@ -196,7 +238,7 @@ function main(argv: string[]): number {
         console.error(`analysis/table.ts: no constant-prediction row (${msg}; pass --glue-dir)`);
       }
     }
-    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines);
+    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines, v['sizes-with'] ? load(v['sizes-with']) : undefined);
   } catch (e) {
     if (e instanceof ResultsError) {
       console.error(`analysis/table.ts: ${e.message}`);
@@ -212,6 +254,7 @@ function main(argv: string[]): number {
   if (v.out) write(v.out, t.markdown);
   if (v.json) write(v.json, JSON.stringify(t.json, null, 2) + '\n');
   if (v.svg && t.json.biasChange) write(join(v.svg, 'bias-change.svg'), biasChangeChart(t.json.biasChange as Record<string, number[]>));
+  if (v.svg) for (const fig of t.sizeFigures) write(join(v.svg, `train-size-${fig.task.toLowerCase().replace(/[^a-z0-9]+/g, '')}.svg`), trainSizeChart(fig.curves, fig));
   process.stdout.write(t.markdown);
   return 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Charts of the trainer's outputs (same conventions as charts.ts): the pre-training loss curve with
- * held-out masked-token accuracy against the unigram baseline, and the paper's Figure 1 (mean bias
- * change per term and layer).
+ * held-out masked-token accuracy against the unigram baseline, the paper's Figure 1 (mean bias
+ * change per term and layer) and its Figure 2 (dev score against training-set size).
  */
 import { axisTitles, fmt, frame, legend, message, PALETTE, symbolType } from './charts.js';
 
@@ -113,5 +113,57 @@ export function biasChangeChart(change: Record<string, number[]>, title = 'Bias 
   });
   axisTitles(f, 'encoder layer', 'mean |b_F − b_0|');
   legend(f, terms.map((t, i) => ({ label: t, color: PALETTE[i % PALETTE.length], symbol: i })));
+  return f.d3n.svgString();
+}
+
+export interface SizeCurve {
+  variant: string;
+  /** One point per training-set size: mean ± sample std of the dev score over seeds (× 100). */
+  points: { n: number; mean: number; std: number; seeds: number }[];
+}
+
+/**
+ * The paper's Figure 2: dev score against training-set size (log axis), one line per variant, a
+ * bar of ± one sample standard deviation over seeds at each point, and the constant prediction's
+ * score as a dashed line where there is one.
+ */
+export function trainSizeChart(curves: SizeCurve[], opts: { task: string; metric: string; baseline?: number | null }): string {
+  const f = frame(`${opts.task}: dev score against training-set size`, 'train-size');
+  const pts = curves.flatMap((c) => c.points.filter((p) => Number.isFinite(p.mean)));
+  if (pts.length === 0) {
+    message(f, 'no training-set sizes to compare');
+    return f.d3n.svgString();
+  }
+  const d3 = f.d3;
+  const ns = pts.map((p) => p.n);
+  const x = d3.scaleLog().domain([Math.min(...ns) / 1.3, Math.max(...ns) * 1.3]).range([0, f.w]);
+  const lo = Math.min(...pts.map((p) => p.mean - p.std), opts.baseline ?? Infinity);
+  const hi = Math.max(...pts.map((p) => p.mean + p.std), opts.baseline ?? -Infinity);
+  const pad = Math.max(1, (hi - lo) * 0.1);
+  const y = d3.scaleLinear().domain([lo - pad, hi + pad]).range([f.h, 0]).nice();
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).tickValues([...new Set(ns)].sort((a, b) => a - b)).tickFormat((n) => Number(n).toLocaleString('en-US')));
+  f.g.append('g').call(d3.axisLeft(y).ticks(6));
+  if (typeof opts.baseline === 'number') {
+    f.g.append('line').attr('class', 'baseline').attr('x1', 0).attr('x2', f.w).attr('y1', y(opts.baseline)).attr('y2', y(opts.baseline))
+      .attr('stroke', '#555').attr('stroke-dasharray', '4 3')
+      .append('title').text(`constant prediction: ${opts.baseline.toFixed(1)}`);
+  }
+  curves.forEach((c, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const ps = c.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.n - b.n);
+    f.g.append('path').datum(ps).attr('fill', 'none').attr('stroke', color).attr('stroke-width', 1.5)
+      .attr('d', d3.line<SizeCurve['points'][number]>().x((p) => x(p.n)).y((p) => y(p.mean)));
+    for (const p of ps.filter((q) => q.seeds > 1)) {
+      f.g.append('line').attr('class', `err${i}`).attr('x1', x(p.n)).attr('x2', x(p.n)).attr('y1', y(p.mean - p.std)).attr('y2', y(p.mean + p.std)).attr('stroke', color).attr('stroke-width', 1.5);
+    }
+    f.g.selectAll(`path.v${i}`).data(ps).enter().append('path').attr('class', `v${i}`)
+      .attr('transform', (p) => `translate(${x(p.n)},${y(p.mean)})`).attr('d', d3.symbol(symbolType(d3, i), 50)()).attr('fill', color).attr('stroke', '#000').attr('stroke-width', 0.5)
+      .append('title').text((p) => `${c.variant}, ${p.n.toLocaleString('en-US')} examples: ${p.mean.toFixed(1)}${p.seeds > 1 ? ` ± ${p.std.toFixed(1)} (${p.seeds} seeds)` : ' (1 seed)'}`);
+  });
+  axisTitles(f, 'training examples (log scale)', `dev ${opts.metric} × 100 (mean ± std over seeds)`);
+  legend(f, [
+    ...curves.map((c, i) => ({ label: c.variant, color: PALETTE[i % PALETTE.length], symbol: i })),
+    ...(typeof opts.baseline === 'number' ? [{ label: 'constant prediction', color: '#555' }] : []),
+  ]);
   return f.d3n.svgString();
 }

@@ -84,6 +84,29 @@ describe('results summaries', () => {
     expect(t.markdown).toMatch(/\| bitfit \| 1\.000 \| 72\.0 ± 2\.8 \| 72\.0 ± 2\.8 \|/); // Table 3 takes the largest size
   });
 
+  it('adds the sizes of a sweep directory to Figure 2 only, and refuses one of another experiment', () => {
+    const sized = (n: number, seed: number, dev: number, v = 'bitfit', sha = 'a'.repeat(64)): Omit<RunResultFile, 'file'> => {
+      const r = run('sst2', v, 1e-3, seed, dev, dev, sha);
+      return { ...r, provenance: { ...r.provenance, data: { train: { used: n } } } };
+    };
+    // the main campaign: 2000 examples, two variants on SST-2 plus RTE; the sweep: 500 and 8000, and a 2000 it must not take
+    const main = readResults(dirWith([sized(2000, 1, 0.6), sized(2000, 2, 0.64), sized(2000, 1, 0.7, 'full-ft'), run('rte', 'bitfit', 1e-3, 1, 0.55, 0.55)]));
+    const sweep = readResults(dirWith([sized(500, 1, 0.5), sized(500, 2, 0.52), sized(8000, 1, 0.8), sized(2000, 1, 0.99), sized(500, 1, 0.55, 'frozen')]));
+    const t = buildTables({ name: 'main', runs: main }, undefined, [{ task: 'sst2', score: 50.9, prediction: 1, devFile: 'x', devSha256: 'c'.repeat(64) }], { name: 'sweep', runs: sweep });
+    expect(t.markdown).toContain('| variant | 500 | 2000 | 8000 |');
+    expect(t.markdown).toContain('| bitfit | 51.0 ± 1.4 | 62.0 ± 2.8 | 80.0 ± — |');
+    expect(t.markdown).toContain('Sizes 500, 8000 from sweep.');
+    expect(t.markdown).not.toContain('frozen'); // not a variant of the main directory
+    expect(t.markdown).toMatch(/\| bitfit \| 1\.000 \| 62\.0 ± 2\.8 \|/); // Table 3 keeps the main directory's size
+    expect(t.sizeFigures).toEqual([{
+      task: 'SST-2', metric: 'accuracy', baseline: 50.9,
+      curves: [{ variant: 'bitfit', points: [{ n: 500, mean: 51, std: expect.closeTo(1.414, 3), seeds: 2 }, { n: 2000, mean: 62, std: expect.closeTo(2.828, 3), seeds: 2 }, { n: 8000, mean: 80, std: 0, seeds: 1 }] }],
+    }]);
+    expect(buildTables({ name: 'main', runs: main }).sizeFigures).toEqual([]);
+    const other = readResults(dirWith([sized(500, 1, 0.5, 'bitfit', 'b'.repeat(64))]));
+    expect(() => buildTables({ name: 'main', runs: main }, undefined, undefined, { name: 'other', runs: other })).toThrow(/main with --sizes-with other: runs of different experiments/);
+  });
+
   it('adds the constant-prediction row under both Table 3 layouts when baselines are given', () => {
     const runs = readResults(dirWith([run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55), run('stsb', 'bitfit', 1e-3, 1, 0.3, 0.2)]));
     const t = buildTables({ name: 'b', runs }, undefined, [

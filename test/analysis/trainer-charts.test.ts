@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { biasChangeChart, lossCurveChart, mlmAccuracyChart, objectiveChanges } from '../../analysis/trainer-charts.js';
+import { biasChangeChart, lossCurveChart, mlmAccuracyChart, objectiveChanges, trainSizeChart } from '../../analysis/trainer-charts.js';
 
 const state = {
   step: 40,
@@ -41,5 +41,20 @@ describe('trainer charts', () => {
     expect(svg).toContain('b_q, layer 1: 2.000e-3');
     expect(svg).toContain('b_m2, layer 0: 5.000e-4');
     expect((svg.match(/<title>b_/g) ?? []).length).toBe(4);
+  });
+  it('draws Figure 2: a titled point per variant and size, spread bars where there are seeds, the constant prediction', () => {
+    const curves = [
+      { variant: 'bitfit', points: [{ n: 500, mean: 51, std: 1.5, seeds: 3 }, { n: 2000, mean: 52.25, std: 0.5, seeds: 3 }] },
+      { variant: 'full-ft', points: [{ n: 500, mean: 55, std: 0, seeds: 1 }, { n: 2000, mean: 67.9, std: 2, seeds: 3 }] },
+    ];
+    const svg = trainSizeChart(curves, { task: 'SST-2', metric: 'accuracy', baseline: 50.9 });
+    expect(svg).toContain('id="train-size"');
+    expect(svg).toContain('bitfit, 2,000 examples: 52.3 ± 0.5 (3 seeds)');
+    expect(svg).toContain('full-ft, 500 examples: 55.0 (1 seed)');
+    expect(svg).toContain('constant prediction: 50.9');
+    expect((svg.match(/class="err/g) ?? []).length).toBe(3); // no bar for the single seed
+    expect(svg).not.toMatch(/NaN|undefined/);
+    expect(trainSizeChart([], { task: 'SST-2', metric: 'accuracy' })).toContain('no training-set sizes to compare');
+    expect(trainSizeChart(curves, { task: 'SST-2', metric: 'accuracy' })).not.toContain('constant prediction');
   });
 });
