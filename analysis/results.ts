@@ -6,7 +6,7 @@
  * CoLA, Spearman for STS-B) times 100, as in the paper's tables. This module is the one place those
  * summaries are computed; the simulator's report and the Table 3 CLI both use it.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The parts of a trainer/train.ts result file this module reads. */
@@ -33,6 +33,7 @@ export const SUMMARY_FILE = 'summary.json';
 /** Every result file in a directory (sorted by name; summary.json excluded); a file that is not a result is an error naming it. */
 export function readResults(dir: string): RunResultFile[] {
   if (!existsSync(dir)) throw new ResultsError(`${dir}: results directory does not exist`);
+  if (!statSync(dir).isDirectory()) throw new ResultsError(`${dir}: not a directory (a results directory of trainer/train.ts JSON files is expected)`);
   const out: RunResultFile[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json') && n !== SUMMARY_FILE).sort()) {
     const file = join(dir, f);

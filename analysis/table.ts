@@ -118,16 +118,23 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   const sized = new Map<string, CellSummary[]>();
   const addSized = (c: CellSummary): void => void sized.set(`${c.task} ${c.variant}`, [...(sized.get(`${c.task} ${c.variant}`) ?? []), c]);
   allCells.forEach(addSized);
-  const added = new Map<string, number[]>();
+  const added = new Map<string, CellSummary[]>();
   if (sizesWith) {
     experimentOf([...main.runs, ...sizesWith.runs], `${main.name} with --sizes-with ${sizesWith.name}`);
     for (const c of summarize(sizesWith.runs)) {
       const have = sized.get(`${c.task} ${c.variant}`);
       if (!have || have.some((h) => h.trainExamples === c.trainExamples)) continue;
       addSized(c);
-      added.set(c.task, [...new Set([...(added.get(c.task) ?? []), c.trainExamples])].sort((a, b) => a - b));
+      added.set(c.task, [...(added.get(c.task) ?? []), c]);
     }
   }
+  // which sizes (and learning rates) came from the other directory, per task
+  const addedNote = (t: string): string => {
+    const cs = added.get(t)!;
+    const sizes = [...new Set(cs.map((c) => c.trainExamples))].sort((a, b) => a - b);
+    const rates = order([...new Set(cs.map((c) => c.variant))], VARIANT_ORDER).map((v) => `${v} lr ${[...new Set(cs.filter((c) => c.variant === v).map((c) => c.lr))].join('/')}`);
+    return `Float dev score, mean ± std over seeds. Sizes ${sizes.join(', ')} from ${sizesWith!.name} (${rates.join(', ')}).`;
+  };
   const sizeFigures: SizeFigure[] = [];
   for (const t of tasks) {
     const curves = variants.map((v) => (sized.get(`${t} ${v}`) ?? []).sort((a, b) => a.trainExamples - b.trainExamples)).filter((cs) => cs.length > 1);
@@ -137,7 +144,7 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
       `## ${TASK_LABEL[t] ?? t} dev score against training-set size (the paper's Figure 2)`,
       table(['variant', ...sizes.map(String)], curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))])),
     );
-    if (added.has(t)) parts.push(`Float dev score, mean ± std over seeds. Sizes ${added.get(t)!.join(', ')} from ${sizesWith!.name}.`);
+    if (added.has(t)) parts.push(addedNote(t));
     const b = baselines?.find((x) => x.task === t)?.score;
     sizeFigures.push({
       task: TASK_LABEL[t] ?? t,
@@ -195,7 +202,9 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   parts.push(`Learning rates: ${lrs.join('; ')}.`);
   return {
     markdown: parts.join('\n\n') + '\n',
-    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, sizeFigures, comparison, baselines: baselines ?? null },
+    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, sizeFigures,
+      sizesWith: sizesWith ? { name: sizesWith.name, added: [...added.values()].flat().map((c) => ({ task: c.task, variant: c.variant, trainExamples: c.trainExamples, lr: c.lr })) } : null,
+      comparison, baselines: baselines ?? null },
     sizeFigures,
   };
 }
@@ -238,7 +247,12 @@ function main(argv: string[]): number {
         console.error(`analysis/table.ts: no constant-prediction row (${msg}; pass --glue-dir)`);
       }
     }
-    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines, v['sizes-with'] ? load(v['sizes-with']) : undefined);
+    const sizesWith = v['sizes-with'] ? load(v['sizes-with']) : undefined;
+    if (sizesWith && sizesWith.runs.length === 0) throw new ResultsError(`--sizes-with ${v['sizes-with']}: no result files`);
+    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines, sizesWith);
+    if (sizesWith && !(t.json.sizesWith as { added: unknown[] }).added.length) {
+      console.error(`analysis/table.ts: --sizes-with ${v['sizes-with']}: no runs added (none of a task and variant of ${v.results} at a training-set size it lacks)`);
+    }
   } catch (e) {
     if (e instanceof ResultsError) {
       console.error(`analysis/table.ts: ${e.message}`);

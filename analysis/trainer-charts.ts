@@ -129,7 +129,11 @@ export interface SizeCurve {
  */
 export function trainSizeChart(curves: SizeCurve[], opts: { task: string; metric: string; baseline?: number | null }): string {
   const f = frame(`${opts.task}: dev score against training-set size`, 'train-size');
-  const pts = curves.flatMap((c) => c.points.filter((p) => Number.isFinite(p.mean)));
+  // a size of 0 (a run that did not record its training-set size) has no place on a log axis
+  const drawable = (p: SizeCurve['points'][number]): boolean => Number.isFinite(p.mean) && p.n > 0;
+  curves = curves.filter((c) => c.points.some(drawable));
+  const baseline = typeof opts.baseline === 'number' && Number.isFinite(opts.baseline) ? opts.baseline : null;
+  const pts = curves.flatMap((c) => c.points.filter(drawable));
   if (pts.length === 0) {
     message(f, 'no training-set sizes to compare');
     return f.d3n.svgString();
@@ -137,20 +141,21 @@ export function trainSizeChart(curves: SizeCurve[], opts: { task: string; metric
   const d3 = f.d3;
   const ns = pts.map((p) => p.n);
   const x = d3.scaleLog().domain([Math.min(...ns) / 1.3, Math.max(...ns) * 1.3]).range([0, f.w]);
-  const lo = Math.min(...pts.map((p) => p.mean - p.std), opts.baseline ?? Infinity);
-  const hi = Math.max(...pts.map((p) => p.mean + p.std), opts.baseline ?? -Infinity);
+  const lo = Math.min(...pts.map((p) => p.mean - p.std), baseline ?? Infinity);
+  const hi = Math.max(...pts.map((p) => p.mean + p.std), baseline ?? -Infinity);
   const pad = Math.max(1, (hi - lo) * 0.1);
   const y = d3.scaleLinear().domain([lo - pad, hi + pad]).range([f.h, 0]).nice();
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).tickValues([...new Set(ns)].sort((a, b) => a - b)).tickFormat((n) => Number(n).toLocaleString('en-US')));
   f.g.append('g').call(d3.axisLeft(y).ticks(6));
-  if (typeof opts.baseline === 'number') {
-    f.g.append('line').attr('class', 'baseline').attr('x1', 0).attr('x2', f.w).attr('y1', y(opts.baseline)).attr('y2', y(opts.baseline))
+  if (baseline !== null) {
+    f.g.append('line').attr('class', 'baseline').attr('x1', 0).attr('x2', f.w).attr('y1', y(baseline)).attr('y2', y(baseline))
       .attr('stroke', '#555').attr('stroke-dasharray', '4 3')
-      .append('title').text(`constant prediction: ${opts.baseline.toFixed(1)}`);
+      .append('title').text(`constant prediction: ${baseline.toFixed(1)}`);
+    f.g.append('text').attr('x', f.w - 4).attr('y', y(baseline) - 4).attr('text-anchor', 'end').attr('fill', '#555').text('constant prediction');
   }
   curves.forEach((c, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const ps = c.points.filter((p) => Number.isFinite(p.mean)).sort((a, b) => a.n - b.n);
+    const ps = c.points.filter(drawable).sort((a, b) => a.n - b.n);
     f.g.append('path').datum(ps).attr('fill', 'none').attr('stroke', color).attr('stroke-width', 1.5)
       .attr('d', d3.line<SizeCurve['points'][number]>().x((p) => x(p.n)).y((p) => y(p.mean)));
     for (const p of ps.filter((q) => q.seeds > 1)) {
@@ -161,9 +166,6 @@ export function trainSizeChart(curves: SizeCurve[], opts: { task: string; metric
       .append('title').text((p) => `${c.variant}, ${p.n.toLocaleString('en-US')} examples: ${p.mean.toFixed(1)}${p.seeds > 1 ? ` ± ${p.std.toFixed(1)} (${p.seeds} seeds)` : ' (1 seed)'}`);
   });
   axisTitles(f, 'training examples (log scale)', `dev ${opts.metric} × 100 (mean ± std over seeds)`);
-  legend(f, [
-    ...curves.map((c, i) => ({ label: c.variant, color: PALETTE[i % PALETTE.length], symbol: i })),
-    ...(typeof opts.baseline === 'number' ? [{ label: 'constant prediction', color: '#555' }] : []),
-  ]);
+  legend(f, curves.map((c, i) => ({ label: c.variant, color: PALETTE[i % PALETTE.length], symbol: i })));
   return f.d3n.svgString();
 }

@@ -91,12 +91,12 @@ describe('results summaries', () => {
     };
     // the main campaign: 2000 examples, two variants on SST-2 plus RTE; the sweep: 500 and 8000, and a 2000 it must not take
     const main = readResults(dirWith([sized(2000, 1, 0.6), sized(2000, 2, 0.64), sized(2000, 1, 0.7, 'full-ft'), run('rte', 'bitfit', 1e-3, 1, 0.55, 0.55)]));
-    const sweep = readResults(dirWith([sized(500, 1, 0.5), sized(500, 2, 0.52), sized(8000, 1, 0.8), sized(2000, 1, 0.99), sized(500, 1, 0.55, 'frozen')]));
+    const sweep = readResults(dirWith([sized(500, 1, 0.5), sized(500, 2, 0.52), sized(8000, 1, 0.8), sized(2000, 1, 0.99), sized(4000, 1, 0.55, 'frozen')]));
     const t = buildTables({ name: 'main', runs: main }, undefined, [{ task: 'sst2', score: 50.9, prediction: 1, devFile: 'x', devSha256: 'c'.repeat(64) }], { name: 'sweep', runs: sweep });
     expect(t.markdown).toContain('| variant | 500 | 2000 | 8000 |');
     expect(t.markdown).toContain('| bitfit | 51.0 ± 1.4 | 62.0 ± 2.8 | 80.0 ± — |');
-    expect(t.markdown).toContain('Sizes 500, 8000 from sweep.');
-    expect(t.markdown).not.toContain('frozen'); // not a variant of the main directory
+    expect(t.markdown).toContain('Sizes 500, 8000 from sweep (bitfit lr 0.001).'); // not frozen's 4000: not a variant of the main directory
+    expect(t.json.sizesWith).toEqual({ name: 'sweep', added: [{ task: 'sst2', variant: 'bitfit', trainExamples: 500, lr: 1e-3 }, { task: 'sst2', variant: 'bitfit', trainExamples: 8000, lr: 1e-3 }] });
     expect(t.markdown).toMatch(/\| bitfit \| 1\.000 \| 62\.0 ± 2\.8 \|/); // Table 3 keeps the main directory's size
     expect(t.sizeFigures).toEqual([{
       task: 'SST-2', metric: 'accuracy', baseline: 50.9,
@@ -151,6 +151,7 @@ describe('results summaries', () => {
     expect(() => readResults(d)).toThrow(ResultsError);
     expect(() => readResults(d)).toThrow(/x\.json: field variant is missing/);
     expect(() => readResults(join(d, 'none'))).toThrow(/does not exist/);
+    expect(() => readResults(join(d, 'x.json'))).toThrow(/x\.json: not a directory/);
   });
 
   it('lays out Table 3 with float and integer rows and the comparison against another campaign', () => {

@@ -56,5 +56,8 @@ describe('trainer charts', () => {
     expect(svg).not.toMatch(/NaN|undefined/);
     expect(trainSizeChart([], { task: 'SST-2', metric: 'accuracy' })).toContain('no training-set sizes to compare');
     expect(trainSizeChart(curves, { task: 'SST-2', metric: 'accuracy' })).not.toContain('constant prediction');
+    // a run without a recorded size (0) or score (NaN), or a NaN baseline, is left out rather than drawn as NaN
+    const odd = trainSizeChart([...curves, { variant: 'frozen', points: [{ n: 0, mean: 50, std: 0, seeds: 1 }, { n: 500, mean: NaN, std: NaN, seeds: 1 }] }], { task: 'SST-2', metric: 'accuracy', baseline: NaN });
+    expect(odd).not.toMatch(/NaN|undefined|frozen|constant prediction/);
   });
 });
