@@ -305,13 +305,19 @@ async function main(argv: string[]): Promise<number> {
     console.error(`error: ${msg}`);
     return 2;
   };
+  // the model a run starts from and the vocabulary it tokenizes with (also sizes --list-variants)
+  const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
+  if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
+  const vocab = vocabFile(checkpoint, v.vocab);
+  if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
+  let mismatch: string | null;
+  try {
+    mismatch = vocabMismatch(checkpoint, vocab); // reads the checkpoint's config.json and the vocabulary: either may be malformed
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  if (mismatch) return bad(mismatch);
   if (v['list-variants']) {
-    const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
-    if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
-    const vocab = vocabFile(checkpoint, v.vocab);
-    if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
-    const mismatch = vocabMismatch(checkpoint, vocab);
-    if (mismatch) return bad(mismatch);
     await selectTrainingBackend(v.backend as BackendRequest);
     const { g, params } = startingPoint(checkpoint, 128, 2, 1, WordPieceTokenizer.fromVocabFile(vocab).vocabSize);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
@@ -328,12 +334,6 @@ async function main(argv: string[]): Promise<number> {
   };
   let o: RunOptions;
   try {
-    const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
-    if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
-    const vocab = vocabFile(checkpoint, v.vocab);
-    if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
-    const mismatch = vocabMismatch(checkpoint, vocab);
-    if (mismatch) return bad(mismatch);
     o = {
       task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
       seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'],
