@@ -4,7 +4,10 @@
  * Every file goes to a temporary name beside its target (`.<name>.tmp-<pid>-<n>`), then is renamed
  * over it, so a reader sees the old file or the new one, never half of one. A set of files is
  * written wholly before any is renamed. The temporary files are removed when a write fails and when
- * the process ends for any reason, SIGINT and SIGTERM included (signal-exit). A write that the file
+ * the process exits. SIGINT and SIGTERM are caught (signal-exit): a set being written is finished,
+ * renamed, and then the process ends as the signal asked, so a signal leaves whole files and no
+ * temporary. Only SIGKILL can leave a temporary; `removeStaleTemporaries` clears those of dead
+ * processes (the simulator's cache does so on every run). A write that the file
  * system refuses (a directory in the way, no permission, a read-only disk) is an InputError naming
  * the path, so the CLI exits 2.
  *
