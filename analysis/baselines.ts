@@ -7,6 +7,7 @@
  */
 import { GLUE_TASKS, loadGlue, taskMetric, type GlueTask } from '../trainer/glue.js';
 import { evaluate } from '../trainer/metrics.js';
+import { InputError } from '../formats/errors.js';
 
 export interface Baseline {
   task: string;
@@ -21,7 +22,7 @@ export interface Baseline {
 /** The best constant prediction's dev score of each task (headline metric). */
 export function constantBaselines(tasks: readonly string[], glueDir?: string): Baseline[] {
   return tasks.map((t) => {
-    if (!(GLUE_TASKS as readonly string[]).includes(t)) throw new Error(`baselines: unknown task ${t}`);
+    if (!(GLUE_TASKS as readonly string[]).includes(t)) throw new InputError('(results)', 'task', 'is not a GLUE task, so it has no constant-prediction baseline', { value: t, allowed: GLUE_TASKS.join(', ') });
     const task = t as GlueTask;
     const dev = loadGlue(task, 'dev', glueDir);
     const spec = taskMetric(task);

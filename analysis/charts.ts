@@ -4,7 +4,7 @@
  * Okabe-Ito colour-blind-safe palette with distinct marker shapes, so it reads in grey scale too.
  */
 import { D3Node } from 'd3-node';
-import type { ReportJson, VariantJson } from './read.js';
+import type { ReportJson, ReportVariant } from '../formats/report-schema.js';
 
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000', '#999999'];
 const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'star', 'wye'] as const;
@@ -46,8 +46,9 @@ export function axisTitles(f: Frame, x: string, y: string): void {
   f.g.append('text').attr('transform', 'rotate(-90)').attr('x', -f.h / 2).attr('y', -56).attr('text-anchor', 'middle').text(y);
 }
 
-export function legend(f: Frame, items: { label: string; color: string; symbol?: number }[]): void {
-  const lg = f.g.append('g').attr('class', 'legend').attr('transform', `translate(${f.w + 16},0)`);
+/** A legend right of the plot; `dx` is its distance from the plot (more where a right-hand axis is in the way). */
+export function legend(f: Frame, items: { label: string; color: string; symbol?: number }[], dx = 16): void {
+  const lg = f.g.append('g').attr('class', 'legend').attr('transform', `translate(${f.w + dx},0)`);
   items.forEach((it, i) => {
     const row = lg.append('g').attr('transform', `translate(0,${i * 18})`);
     if (it.symbol === undefined) row.append('rect').attr('width', 12).attr('height', 12).attr('fill', it.color).attr('stroke', '#000').attr('stroke-width', 0.5);
@@ -114,8 +115,8 @@ export function costFrontChart(r: ReportJson): string {
   const pts = r.variants.map((v) => ({ x: v.areaMm2.total, y: v.energyUJ.total }));
   const x = f.d3.scaleLog().domain([f.d3.min(pts, (p) => p.x)! / 1.5, f.d3.max(pts, (p) => p.x)! * 1.5]).range([0, f.w]);
   const y = f.d3.scaleLog().domain([f.d3.min(pts, (p) => p.y)! / 1.5, f.d3.max(pts, (p) => p.y)! * 1.5]).range([f.h, 0]);
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6).tickFormat(f.d3.format('~s')));
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6).tickFormat(f.d3.format('~s')));
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6, '~s'));
+  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   const front = paretoFront(pts);
   f.g.append('path').attr('class', 'pareto').attr('fill', 'none').attr('stroke', '#000').attr('stroke-dasharray', '5,4')
     .attr('d', f.d3.line<number>().x((i) => x(pts[i].x)).y((i) => y(pts[i].y))(front));
@@ -155,7 +156,7 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
 }
 
 /** Cycles per layer (bars) and utilisation (points) of one variant, and cycles per op kind. */
-export function cyclesChart(v: VariantJson): string {
+export function cyclesChart(v: ReportVariant): string {
   const f = frame(`Cycles per layer and utilisation (${v.id})`, 'cycles-layers');
   const rows = v.cyclesByLayer;
   const x = f.d3.scaleBand().domain(rows.map((r) => r.layer)).range([0, f.w]).padding(0.15);
@@ -171,11 +172,12 @@ export function cyclesChart(v: VariantJson): string {
   }
   axisTitles(f, 'layer (embeddings, encoder layers, head)', 'cycles added to the latency');
   f.g.append('text').attr('transform', 'rotate(90)').attr('x', f.h / 2).attr('y', -f.w - 40).attr('text-anchor', 'middle').text('MAC utilisation');
-  legend(f, [{ label: 'cycles', color: PALETTE[0] }, { label: 'utilisation', color: PALETTE[1], symbol: 3 }]);
+  // right of the utilisation axis and its title
+  legend(f, [{ label: 'cycles', color: PALETTE[0] }, { label: 'utilisation', color: PALETTE[1], symbol: 3 }], 60);
   return f.d3n.svgString();
 }
 
-export function opKindChart(v: VariantJson): string {
+export function opKindChart(v: ReportVariant): string {
   const f = frame(`Cycles per op type (${v.id})`, 'cycles-ops');
   const kinds = Object.entries(v.cyclesByOpKind).filter(([, c]) => c > 0);
   const x = f.d3.scaleLinear().domain([0, f.d3.max(kinds, (k) => k[1]) ?? 1]).range([0, f.w]).nice();
@@ -202,13 +204,13 @@ export function taskSwitchChart(r: ReportJson, maxTasks = 64): string {
   const f = frame('On-chip area against task images stored', 'task-switch');
   const n = f.d3.range(1, maxTasks + 1);
   // designs that store task images grow by one image per task; full-ft and dram-stream keep theirs off chip
-  const stores = (v: VariantJson): boolean => v.id !== 'full-ft' && v.id !== 'dram-stream';
-  const areaAt = (v: VariantJson, k: number): number => (stores(v) ? v.areaMm2.total - v.areaMm2.taskStorage + k * v.perTaskAreaMm2 : v.areaMm2.total);
+  const stores = (v: ReportVariant): boolean => v.id !== 'full-ft' && v.id !== 'dram-stream';
+  const areaAt = (v: ReportVariant, k: number): number => (stores(v) ? v.areaMm2.total - v.areaMm2.taskStorage + k * v.perTaskAreaMm2 : v.areaMm2.total);
   const all = r.variants.flatMap((v) => n.map((k) => areaAt(v, k)));
   const x = f.d3.scaleLinear().domain([1, maxTasks]).range([0, f.w]);
   const y = f.d3.scaleLog().domain([f.d3.min(all)! / 1.3, f.d3.max(all)! * 1.3]).range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x));
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6).tickFormat(f.d3.format('~s')));
+  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   r.variants.forEach((v, i) => {
     f.g.append('path').attr('fill', 'none').attr('stroke', PALETTE[i % PALETTE.length]).attr('stroke-width', 2).attr('stroke-dasharray', stores(v) ? null : '6,3')
       .attr('d', f.d3.line<number>().x((k) => x(k)).y((k) => y(areaAt(v, k)))(n))
@@ -238,7 +240,7 @@ export function imageSizeChart(r: ReportJson): string {
   const x = f.d3.scaleBand().domain(r.variants.map((v) => v.id)).range([0, f.w]).padding(0.2);
   const y = f.d3.scaleLog().domain([Math.max(1, f.d3.min(r.variants, (v) => v.taskImageBytes)! / 2), f.d3.max(r.variants, (v) => v.taskImageBytes)! * 2]).range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x)).selectAll('text').attr('transform', 'rotate(-20)').attr('text-anchor', 'end');
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6).tickFormat(f.d3.format('~s')));
+  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   r.variants.forEach((v, i) => {
     f.g.append('rect').attr('x', x(v.id)!).attr('width', x.bandwidth()).attr('y', y(v.taskImageBytes)).attr('height', f.h - y(v.taskImageBytes)).attr('fill', PALETTE[i % PALETTE.length])
       .append('title').text(`${v.id}: ${v.taskImageBytes.toLocaleString('en-US')} bytes`);

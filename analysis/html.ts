@@ -2,7 +2,7 @@
  * The design-review page: one self-contained HTML file (inline SVG and CSS, no script, no network)
  * with every chart and table of a report, optionally compared with a second report.
  */
-import type { ReportJson } from './read.js';
+import type { ReportJson } from '../formats/report-schema.js';
 import { breakdownChart, costFrontChart, cyclesChart, heatmapChart, imageSizeChart, opKindChart, taskSwitchChart, tradeoffChart } from './charts.js';
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

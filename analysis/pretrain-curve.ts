@@ -6,46 +6,56 @@
  *
  *   npx tsx analysis/pretrain-curve.ts --checkpoint fixtures/pretrained/bert-l4-h128 [--out DIR]
  *
- * Writes into the checkpoint directory unless --out is given. Exit status: 0 ok, 2 bad input.
+ * Writes into the checkpoint directory unless --out is given. Exit status: 0 ok, 2 bad input, 3 a bug.
  */
-import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { InputError, UsageError } from '../formats/errors.js';
+import { readJsonFile } from '../formats/input-file.js';
+import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
+import { fieldChecker } from '../formats/json-fields.js';
+import { isMain, runCli } from '../formats/cli.js';
 import { lossCurveChart, mlmAccuracyChart, type PretrainState } from './trainer-charts.js';
+import { parseFlags } from './flags.js';
 
-function main(argv: string[]): number {
-  let v;
-  try {
-    v = parseArgs({ args: argv, strict: true, options: { checkpoint: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (e) {
-    console.error(`analysis/pretrain-curve.ts: ${(e as Error).message}`);
-    return 2;
-  }
+const HELP = `Usage: npx tsx analysis/pretrain-curve.ts --checkpoint DIR [--out DIR]
+
+Draws DIR/loss.svg and DIR/mlm-accuracy.svg from the state.json of a trainer/pretrain.ts checkpoint
+directory (into the checkpoint directory unless --out is given). Exit status: 0 ok, 2 bad input, 3 a bug.
+`;
+
+/** The fields of state.json the charts read, checked (trainer/pretrain.ts writes it). */
+export function checkPretrainState(raw: unknown, file: string): PretrainState {
+  const f = fieldChecker((field, problem, d) => new InputError(file, field, problem, { hint: 'not the state.json of a trainer/pretrain.ts checkpoint', ...d }));
+  const s = f.object(raw, '(file)');
+  f.integer(s.step, 'step', 0);
+  f.array(s.losses, 'losses').forEach((l, i) => {
+    const o = f.object(l, `losses[${i}]`);
+    f.integer(o.step, `losses[${i}].step`, 0);
+    f.number(o.loss, `losses[${i}].loss`);
+  });
+  f.array(s.evals, 'evals').forEach((e, i) => {
+    const o = f.object(e, `evals[${i}]`);
+    f.integer(o.step, `evals[${i}].step`, 0);
+    for (const k of ['mlmAccuracy', 'unigramAccuracy', 'loss'] as const) f.number(o[k], `evals[${i}].${k}`);
+    if (o.nspAccuracy !== undefined) f.number(o.nspAccuracy, `evals[${i}].nspAccuracy`);
+  });
+  return s as unknown as PretrainState;
+}
+
+export function main(argv: string[]): number {
+  const v = parseFlags(argv, { checkpoint: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (v.help) {
-    console.log('usage: npx tsx analysis/pretrain-curve.ts --checkpoint DIR [--out DIR]');
+    process.stdout.write(HELP);
     return 0;
   }
-  const file = v.checkpoint ? join(v.checkpoint, 'state.json') : '';
-  if (!v.checkpoint || !existsSync(file)) {
-    console.error(`analysis/pretrain-curve.ts: --checkpoint ${v.checkpoint ?? '(missing)'}: no state.json there (a directory written by trainer/pretrain.ts)`);
-    return 2;
-  }
-  let s: PretrainState;
-  try {
-    s = JSON.parse(readFileSync(file, 'utf8')) as PretrainState;
-    if (!Array.isArray(s.losses) || !Array.isArray(s.evals) || typeof s.step !== 'number') throw new Error('fields step, losses[] and evals[] are required');
-  } catch (e) {
-    console.error(`analysis/pretrain-curve.ts: ${file}: ${(e as Error).message}`);
-    return 2;
-  }
+  if (!v.checkpoint) throw new UsageError('--checkpoint', 'is required', { hint: 'a directory written by trainer/pretrain.ts (with state.json)' });
+  const file = join(v.checkpoint, 'state.json');
   const out = v.out ?? v.checkpoint;
-  mkdirSync(out, { recursive: true });
-  for (const [name, svg] of [['loss.svg', lossCurveChart(s, `Pre-training loss, ${s.step} steps`)], ['mlm-accuracy.svg', mlmAccuracyChart(s)]] as const) {
-    writeFileSync(join(out, `${name}.tmp`), svg);
-    renameSync(join(out, `${name}.tmp`), join(out, name));
-    console.log(`wrote ${join(out, name)}`);
-  }
+  checkOutputDir(out, v.out ? '--out' : '--checkpoint');
+  const s = checkPretrainState(readJsonFile(file, '--checkpoint'), file);
+  const written = writeFilesAtomic(out, { 'loss.svg': lossCurveChart(s, `Pre-training loss, ${s.step} steps`), 'mlm-accuracy.svg': mlmAccuracyChart(s) }, { field: v.out ? '--out' : '--checkpoint' });
+  for (const f of written) console.log(`wrote ${f}`);
   return 0;
 }
 
-if (process.argv[1]?.endsWith('pretrain-curve.ts')) process.exitCode = main(process.argv.slice(2));
+if (isMain(import.meta.url)) runCli('analysis/pretrain-curve.ts', main);

@@ -4,52 +4,10 @@
  * standard deviation over seeds, for the float model and through the integer datapath. Scores are
  * the task's headline dev metric (accuracy for RTE and SST-2, F1 for MRPC, Matthews correlation for
  * CoLA, Spearman for STS-B) times 100, as in the paper's tables. This module is the one place those
- * summaries are computed; the simulator's report and the Table 3 CLI both use it.
+ * summaries are computed; the simulator's report and the Table 3 CLI both use it. The result file
+ * itself (its type, `readResults`, ResultsError) is declared in formats/results-schema.ts.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-
-/** The parts of a trainer/train.ts result file this module reads. */
-export interface RunResultFile {
-  task: string;
-  variant: string;
-  lr: number;
-  seed: number;
-  trainable: { count: number; total: number; percent: number };
-  epochs: { epoch: number; trainLoss: number; dev: Record<string, number>; train: Record<string, number> }[];
-  best: { epoch: number; metric: string; value: number; dev: Record<string, number> };
-  integer: { dev: Record<string, number>; images?: { exporterVersion?: number } } | null;
-  biasChange?: Record<string, number[]>;
-  provenance: { checkpoint: { sha256?: string; dir?: string; kind?: string }; commit?: string; wallS?: number; [k: string]: unknown };
-  /** File it was read from. */
-  file: string;
-}
-
-export class ResultsError extends Error {}
-
-/** The summary analysis/table.ts may write next to the runs; not a run. */
-export const SUMMARY_FILE = 'summary.json';
-
-/** Every result file in a directory (sorted by name; summary.json excluded); a file that is not a result is an error naming it. */
-export function readResults(dir: string): RunResultFile[] {
-  if (!existsSync(dir)) throw new ResultsError(`${dir}: results directory does not exist`);
-  if (!statSync(dir).isDirectory()) throw new ResultsError(`${dir}: not a directory (a results directory of trainer/train.ts JSON files is expected)`);
-  const out: RunResultFile[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json') && n !== SUMMARY_FILE).sort()) {
-    const file = join(dir, f);
-    let r: RunResultFile;
-    try {
-      r = { ...(JSON.parse(readFileSync(file, 'utf8')) as RunResultFile), file };
-    } catch (e) {
-      throw new ResultsError(`${file}: not JSON (${(e as Error).message})`);
-    }
-    for (const k of ['task', 'variant', 'lr', 'seed', 'best', 'provenance'] as const) {
-      if (r[k] === undefined) throw new ResultsError(`${file}: field ${k} is missing; not a trainer/train.ts result`);
-    }
-    out.push(r);
-  }
-  return out;
-}
+import { ResultsError, type RunResultFile } from '../formats/results-schema.js';
 
 export interface Stat {
   mean: number;
@@ -160,7 +118,9 @@ export function experimentOf(runs: RunResultFile[], where: string): { checkpoint
   for (const r of runs) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r.file]);
   if (groups.size > 1) {
     const list = [...groups].map(([k, fs]) => `${k} (${fs.length} runs, e.g. ${fs[0]})`).join('; ');
-    throw new ResultsError(`${where}: runs of different experiments [checkpoint, seqLen, epochs] are mixed: ${list}; move the stale runs out or re-run them`);
+    throw new ResultsError(where, 'provenance', `runs of different experiments [checkpoint, seqLen, epochs] are mixed: ${list}`, {
+      hint: 'move the stale runs out or re-run them',
+    });
   }
   const [checkpoint, seqLen, epochs] = JSON.parse([...groups.keys()][0] ?? '["?",0,0]') as [string, number, number];
   return { checkpoint, seqLen, epochs };
@@ -205,14 +165,13 @@ export function averageOverTasks(allCells: CellSummary[], variant: string, tasks
   return { variant, tasks, seeds, float: stat(avg((p) => p.float)!), integer: ints ? stat(ints) : null };
 }
 
-/** Mean |b_F - b_0| per bias term and layer, averaged over the given runs (the paper's Figure 1). */
+/** Mean |b_F - b_0| per bias term and layer, averaged over the given runs (the paper's Figure 1); null for no runs. */
 export function meanBiasChange(runs: RunResultFile[]): Record<string, number[]> | null {
-  const withChange = runs.filter((r) => r.biasChange);
-  if (withChange.length === 0) return null;
+  if (runs.length === 0) return null;
   const out: Record<string, number[]> = {};
-  for (const term of Object.keys(withChange[0].biasChange!)) {
-    const layers = withChange[0].biasChange![term].length;
-    out[term] = Array.from({ length: layers }, (_, l) => withChange.reduce((a, r) => a + r.biasChange![term][l], 0) / withChange.length);
+  for (const term of Object.keys(runs[0].biasChange)) {
+    const layers = runs[0].biasChange[term].length;
+    out[term] = Array.from({ length: layers }, (_, l) => runs.reduce((a, r) => a + (r.biasChange[term]?.[l] ?? NaN), 0) / runs.length);
   }
   return out;
 }

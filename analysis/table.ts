@@ -13,15 +13,19 @@
  * lacks (a size sweep's plan leaves out the size its main campaign already ran). --svg DIR writes
  * DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2).
  *
- * Exit status: 0 ok, 2 bad input (missing directory, a file that is not a result).
+ * Exit status: 0 ok, 2 bad input (a missing directory, a file that is not a result, an output that
+ * cannot be written: all checked before anything is written), 3 a bug.
  */
-import { parseArgs } from 'node:util';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { biasChangeChart, trainSizeChart, type SizeCurve } from './trainer-charts.js';
 import { constantBaselines, type Baseline } from './baselines.js';
-import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, readResults, ResultsError, runsOf, stat, summarize, trainExamples, type CellSummary, type RunResultFile } from './results.js';
-import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
+import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, runsOf, stat, summarize, trainExamples, type CellSummary } from './results.js';
+import { parseFlags } from './flags.js';
+import { readResults, ResultsError, type RunResultFile } from '../formats/results-schema.js';
+import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
+import { InputError, UsageError } from '../formats/errors.js';
+import { checkOutputDir, checkOutputFile, writeFilesAtomic } from '../formats/atomic-write.js';
+import { isMain, runCli } from '../formats/cli.js';
 
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
@@ -102,7 +106,7 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   if (old.length) {
     parts.push(
       `Exporter: ${old.map(([ev, n]) => `${n} of these runs were evaluated by exporter version ${ev}`).join(', ')}, against ${EXPORTER_VERSION} now ` +
-        '(version 1 quantized the trained classification head at its random initialisation\'s scales, saturating it; rtl-model/export.ts EXPORTER_VERSION). ' +
+        '(version 1 quantized the trained classification head at its random initialisation\'s scales, saturating it; formats/exporter-version.ts EXPORTER_VERSION). ' +
         'Their integer figures understate what the datapath keeps; a campaign re-runs them as stale.',
     );
   }
@@ -209,68 +213,70 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   };
 }
 
-function main(argv: string[]): number {
-  let v;
-  try {
-    v = parseArgs({ args: argv, strict: true, options: { results: { type: 'string' }, compare: { type: 'string' }, 'sizes-with': { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, 'glue-dir': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (e) {
-    console.error(`analysis/table.ts: ${(e as Error).message} (see --help)`);
-    return 2;
-  }
+const HELP =
+  'usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--sizes-with DIR] [--out FILE.md] [--json FILE.json] [--svg DIR]\n' +
+  '         [--glue-dir DIR] [--no-baselines]\n\n' +
+  '  --compare DIR     a second campaign (e.g. random initialisation): float difference per task and variant\n' +
+  '  --sizes-with DIR  add DIR\'s runs (same checkpoint, sequence length, epochs) at training-set sizes the main\n' +
+  '                    directory lacks to the Figure 2 section only (e.g. a size sweep with its main campaign)\n' +
+  '  --svg DIR         write DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2)\n' +
+  '  --glue-dir DIR    GLUE data for the constant-prediction row (default directory as trainer/train.ts)\n' +
+  '  --no-baselines    leave the constant-prediction row out\n\n' +
+  'Exit status: 0 ok, 2 bad input, 3 a bug.\n';
+
+export function main(argv: string[]): number {
+  const v = parseFlags(argv, {
+    results: { type: 'string' },
+    compare: { type: 'string' },
+    'sizes-with': { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'string' },
+    svg: { type: 'string' },
+    'glue-dir': { type: 'string' },
+    'no-baselines': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (v.help) {
-    console.log('usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--sizes-with DIR] [--out FILE.md] [--json FILE.json] [--svg DIR]\n' +
-      '         [--glue-dir DIR] [--no-baselines]\n\n' +
-      '  --compare DIR     a second campaign (e.g. random initialisation): float difference per task and variant\n' +
-      '  --sizes-with DIR  add DIR\'s runs (same checkpoint, sequence length, epochs) at training-set sizes the main\n' +
-      '                    directory lacks to the Figure 2 section only (e.g. a size sweep with its main campaign)\n' +
-      '  --svg DIR         write DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2)\n' +
-      '  --glue-dir DIR    GLUE data for the constant-prediction row (default directory as trainer/train.ts)\n' +
-      '  --no-baselines    leave the constant-prediction row out');
+    process.stdout.write(HELP);
     return 0;
   }
-  if (!v.results) {
-    console.error('analysis/table.ts: --results DIR is required (a campaign directory under fixtures/results)');
-    return 2;
-  }
-  let t;
-  try {
-    const load = (d: string): TableInput => ({ name: relative(process.cwd(), resolve(d)) || d, runs: readResults(resolve(d)) });
-    const main = load(v.results);
-    if (main.runs.length === 0) throw new ResultsError(`${v.results}: no result files`);
-    let baselines: Baseline[] | undefined;
-    if (!v['no-baselines']) {
-      try {
-        baselines = constantBaselines([...new Set(main.runs.map((r) => r.task))], v['glue-dir']);
-      } catch (e) {
-        const msg = (e as Error).message.split('\n')[0];
-        if (v['glue-dir']) throw new ResultsError(`--glue-dir ${v['glue-dir']}: ${msg}`);
-        console.error(`analysis/table.ts: no constant-prediction row (${msg}; pass --glue-dir)`);
-      }
-    }
-    const sizesWith = v['sizes-with'] ? load(v['sizes-with']) : undefined;
-    if (sizesWith && sizesWith.runs.length === 0) throw new ResultsError(`--sizes-with ${v['sizes-with']}: no result files`);
-    t = buildTables(main, v.compare ? load(v.compare) : undefined, baselines, sizesWith);
-    if (sizesWith && !(t.json.sizesWith as { added: unknown[] }).added.length) {
-      console.error(`analysis/table.ts: --sizes-with ${v['sizes-with']}: no runs added (none of a task and variant of ${v.results} at a training-set size it lacks)`);
-    }
-  } catch (e) {
-    if (e instanceof ResultsError) {
-      console.error(`analysis/table.ts: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
-  const write = (f: string, s: string): void => {
-    mkdirSync(dirname(resolve(f)), { recursive: true });
-    writeFileSync(`${f}.tmp`, s);
-    renameSync(`${f}.tmp`, f);
+  if (!v.results) throw new UsageError('--results', 'is required', { hint: 'a campaign directory under fixtures/results' });
+  // every output before any work
+  if (v.out) checkOutputFile(v.out, '--out');
+  if (v.json) checkOutputFile(v.json, '--json');
+  if (v.svg) checkOutputDir(v.svg, '--svg');
+  const load = (d: string, flag: string): TableInput => {
+    const runs = readResults(d, flag);
+    if (runs.length === 0) throw new ResultsError(d, flag, 'holds no result files', { hint: 'a directory of trainer/train.ts result files (*.json)' });
+    return { name: relative(process.cwd(), resolve(d)) || d, runs };
   };
-  if (v.out) write(v.out, t.markdown);
-  if (v.json) write(v.json, JSON.stringify(t.json, null, 2) + '\n');
-  if (v.svg && t.json.biasChange) write(join(v.svg, 'bias-change.svg'), biasChangeChart(t.json.biasChange as Record<string, number[]>));
-  if (v.svg) for (const fig of t.sizeFigures) write(join(v.svg, `train-size-${fig.task.toLowerCase().replace(/[^a-z0-9]+/g, '')}.svg`), trainSizeChart(fig.curves, fig));
+  const main = load(v.results, '--results');
+  const compare = v.compare ? load(v.compare, '--compare') : undefined;
+  const sizesWith = v['sizes-with'] ? load(v['sizes-with'], '--sizes-with') : undefined;
+  let baselines: Baseline[] | undefined;
+  if (!v['no-baselines']) {
+    try {
+      baselines = constantBaselines([...new Set(main.runs.map((r) => r.task))], v['glue-dir']);
+    } catch (e) {
+      // without --glue-dir, GLUE data that is not there only leaves the row out; with it, it is an error
+      if (v['glue-dir'] || !(e instanceof InputError)) throw e;
+      console.error(`analysis/table.ts: no constant-prediction row (${e.message.split('\n')[0]}; pass --glue-dir)`);
+    }
+  }
+  const t = buildTables(main, compare, baselines, sizesWith);
+  if (sizesWith && !(t.json.sizesWith as { added: unknown[] }).added.length) {
+    console.error(`analysis/table.ts: --sizes-with ${v['sizes-with']}: no runs added (none of a task and variant of ${v.results} at a training-set size it lacks)`);
+  }
+  // all outputs at once: either every file is new or none is
+  const files: Record<string, string> = {};
+  if (v.out) files[resolve(v.out)] = t.markdown;
+  if (v.json) files[resolve(v.json)] = JSON.stringify(t.json, null, 2) + '\n';
+  if (v.svg && t.json.biasChange) files[resolve(v.svg, 'bias-change.svg')] = biasChangeChart(t.json.biasChange as Record<string, number[]>);
+  if (v.svg) for (const fig of t.sizeFigures) files[resolve(v.svg, `train-size-${fig.task.toLowerCase().replace(/[^a-z0-9]+/g, '')}.svg`)] = trainSizeChart(fig.curves, fig);
+  const flags = ['out', 'json', 'svg'].filter((k) => v[k as 'out' | 'json' | 'svg']).map((k) => `--${k}`);
+  if (flags.length) writeFilesAtomic(process.cwd(), files, { field: flags.join(', ') });
   process.stdout.write(t.markdown);
   return 0;
 }
 
-if (process.argv[1]?.endsWith('table.ts')) process.exitCode = main(process.argv.slice(2));
+if (isMain(import.meta.url)) runCli('analysis/table.ts', main);

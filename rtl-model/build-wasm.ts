@@ -7,10 +7,16 @@
  *
  *   npx tsx rtl-model/build-wasm.ts           write the .wasm files
  *   npx tsx rtl-model/build-wasm.ts --check   exit 1 if a committed .wasm differs from its source
+ *
+ * Each file is written with formats/atomic-write.ts (temporary name, then rename), so an interrupted
+ * build leaves the committed binary or the new one, never half of one.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
+import { UsageError } from '../formats/errors.js';
+import { EXIT_MISMATCH, EXIT_OK, isMain, runCli } from '../formats/cli.js';
+import { writeFileAtomic } from '../formats/atomic-write.js';
 
 export const WASM_MODULES = ['gemm/gemm.wat', 'vector/vector.wat', '../trainer/kernels/bmm.wat'];
 
@@ -27,25 +33,39 @@ export async function compileWat(rel: string): Promise<Uint8Array> {
   }
 }
 
-async function main(): Promise<void> {
+const HELP = `Usage: npx tsx rtl-model/build-wasm.ts [--check]
+
+Compile ${WASM_MODULES.join(', ')} (relative to rtl-model/) to the .wasm files committed beside them.
+
+  (no flag)  write the .wasm files (each atomically: a reader sees the old file or the new one)
+  --check    write nothing; exit 1 if a committed .wasm is missing or differs from its source
+  --help     this text`;
+
+export async function main(argv: string[]): Promise<number> {
+  for (const a of argv) {
+    if (a === '--help' || a === '-h') {
+      console.log(HELP);
+      return EXIT_OK;
+    }
+    if (a !== '--check') throw new UsageError(a, 'is not a flag of this command', { allowed: '--check, --help' });
+  }
+  const check = argv.includes('--check');
   let stale = 0;
   for (const rel of WASM_MODULES) {
     const fresh = await compileWat(rel);
     const path = fileURLToPath(new URL(`./${rel.replace(/\.wat$/, '.wasm')}`, import.meta.url));
-    if (process.argv.includes('--check')) {
+    if (check) {
       const committed = fs.existsSync(path) ? fs.readFileSync(path) : undefined;
       if (!committed || !Buffer.from(fresh).equals(committed)) {
         console.error(`${path} is ${committed ? 'stale' : 'missing'}: run npx tsx rtl-model/build-wasm.ts`);
         stale++;
       } else console.log(`${path} is up to date (${fresh.length} bytes)`);
     } else {
-      fs.writeFileSync(path, fresh);
+      writeFileAtomic(path, fresh);
       console.log(`wrote ${path} (${fresh.length} bytes)`);
     }
   }
-  if (stale) process.exit(1);
+  return stale ? EXIT_MISMATCH : EXIT_OK;
 }
 
-if (process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url))) {
-  await main();
-}
+if (isMain(import.meta.url)) runCli('rtl-model/build-wasm.ts', main);

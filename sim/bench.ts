@@ -19,9 +19,11 @@
  *   trainer.stepMs.<variant>          one fine-tuning step (AdamW, batch 16, sequence 128) of the project's
  *                                     L4/H128 model on wasm, median: bias-only variants against full-ft
  * --only SECTIONS runs a comma-separated subset of: gemm, forward, reference, sweep, main, trainer.
+ * The --json path is checked before anything runs; it is written whole or not at all. Images come
+ * from out/.cache (sim/cache.ts), exported there when missing.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -35,28 +37,13 @@ import { MemorySystem } from '../rtl-model/memory.js';
 import { syntheticInput, type ExportResult } from '../rtl-model/export.js';
 import { gitCommit } from './report.js';
 import { ParallelDatapath } from '../rtl-model/parallel-datapath.js';
+import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
+import { runCli } from '../formats/cli.js';
+import { UsageError } from '../formats/errors.js';
+import { ImageCache } from './cache.js';
 
 const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
-let values: { json?: string; quick?: boolean; only?: string; help?: boolean };
-try {
-  values = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
-} catch (e) {
-  console.error(`bench: ${(e as Error).message} (see --help)`);
-  process.exit(2);
-}
-if (values.help) {
-  // the header of this file is the help
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
-  process.exit(0);
-}
-const reps = values.quick ? 3 : 7;
-const only = new Set(values.only ? values.only.split(',') : SECTIONS);
-for (const s of only) {
-  if (!(SECTIONS as readonly string[]).includes(s)) {
-    console.error(`bench: --only ${values.only}: unknown section "${s}"; allowed: ${SECTIONS.join(', ')}`);
-    process.exit(2);
-  }
-}
+let reps = 7;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -85,145 +72,170 @@ async function forwardMs(ex: ExportResult, engine: GemmEngine, rowThreads?: numb
   }
 }
 
-const rows: [string, string, string][] = [];
-// null: the section did not run (--only)
-let gemm: Record<string, number | string> | null = null;
-let bertBase: Record<string, number> | null = null;
-
-if (only.has('gemm') || only.has('forward')) {
-  const single = await createGemmEngine('wasm');
-  const parallel = await createGemmEngine('parallel', cpus().length);
+async function main(argv: string[]): Promise<number> {
+  let values: { json?: string; quick?: boolean; only?: string; help?: boolean };
   try {
-    if (only.has('gemm')) {
-      const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
-      const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
-      gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
-      rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
-      rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
-    }
-    if (only.has('forward')) {
-      const cfg = loadConfig('rom-bert-base');
-      const ex = await imagesFor(cfg, cfg.verify.variant, single, resolve('out', '.cache')); // cached: a fresh export leaves a large heap behind
-      const fr = await forwardMs(ex, single, cpus().length);
-      const f2 = await forwardMs(ex, parallel);
-      const f1 = await forwardMs(ex, single);
-      if (fr.macs !== f1.macs) throw new Error(`bench: the row-parallel datapath counted ${fr.macs} MACs per pass, the single-threaded ${f1.macs}`);
-      bertBase = { forwardMs: fr.ms, forwardMsColumnSplit: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
-      rows.push(['datapath.bertBase.forwardMs', fr.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads (a block of rows each), median of ${reps}`]);
-      rows.push(['datapath.bertBase.forwardMsColumnSplit', f2.ms.toFixed(0), `same, only the GEMMs split by columns over ${cpus().length} threads`]);
-      rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
-    }
-  } finally {
-    await single.close?.();
-    await parallel.close?.();
+    values = parseArgs({ args: argv, options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
+  } catch (e) {
+    throw new UsageError(/'(-{1,2}[^'\s]+)/.exec((e as Error).message)?.[1] ?? '(flags)', (e as Error).message);
   }
-}
+  if (values.help) {
+    // the header of this file is the help
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
+    return 0;
+  }
+  reps = values.quick ? 3 : 7;
+  const only = new Set(values.only ? values.only.split(',') : SECTIONS);
+  for (const s of only) {
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new UsageError('--only', `has an unknown section ${JSON.stringify(s)}`, { value: values.only, allowed: SECTIONS.join(', ') });
+  }
+  if (values.json) checkOutputFile(values.json, '--json');
+  const cache = new ImageCache(resolve('out', '.cache'));
+  cache.removeStale();
 
-let reference: Record<string, number | string> | null = null;
-if (only.has('reference')) {
-  const engine = await createGemmEngine('wasm');
-  try {
-    const cfg = loadConfig('rom-bert-base');
-    const g = geometryOf(cfg.model);
-    const ex = await imagesFor(cfg, cfg.verify.variant, engine, resolve('out', '.cache'));
-    const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
-    const { selectBackend } = await import('../trainer/backend.js');
-    const { TfjsIntReference } = await import('../trainer/int-reference.js');
-    const { runReferenceLayerwise } = await import('../trainer/int-reference-pool.js');
-    const backend = (await selectBackend('wasm')).name;
-    let t0 = performance.now();
-    const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
-    const constructMs = performance.now() - t0;
-    t0 = performance.now();
-    ref.forward(input);
-    const firstForwardMs = performance.now() - t0;
-    const times: number[] = [];
-    for (let i = 0; i < Math.min(reps, 3); i++) {
+  const rows: [string, string, string][] = [];
+  // null: the section did not run (--only)
+  let gemm: Record<string, number | string> | null = null;
+  let bertBase: Record<string, number> | null = null;
+
+  if (only.has('gemm') || only.has('forward')) {
+    const single = await createGemmEngine('wasm');
+    const parallel = await createGemmEngine('parallel', cpus().length);
+    try {
+      if (only.has('gemm')) {
+        const g1 = await benchGemm(single, 128, 3072, 768, reps * 3);
+        const g2 = await benchGemm(parallel, 128, 3072, 768, reps * 3);
+        gemm = { gmacPerS: g1.gmacPerS, ms: g1.ms, gmacPerSParallel: g2.gmacPerS, msParallel: g2.ms, threads: cpus().length, shape: '128x768 by 768x3072' };
+        rows.push(['datapath.gemm.gmacPerS', g1.gmacPerS.toFixed(1), `int8 GEMM 128x768x3072, 1 thread (${g1.ms.toFixed(2)} ms)`]);
+        rows.push(['datapath.gemm.gmacPerSParallel', g2.gmacPerS.toFixed(1), `same, ${cpus().length} threads (${g2.ms.toFixed(2)} ms)`]);
+      }
+      if (only.has('forward')) {
+        const cfg = loadConfig('rom-bert-base');
+        const ex = await imagesFor(cfg, cfg.verify.variant, single, cache); // cached: a fresh export leaves a large heap behind
+        const fr = await forwardMs(ex, single, cpus().length);
+        const f2 = await forwardMs(ex, parallel);
+        const f1 = await forwardMs(ex, single);
+        if (fr.macs !== f1.macs) throw new Error(`bench: the row-parallel datapath counted ${fr.macs} MACs per pass, the single-threaded ${f1.macs}`);
+        bertBase = { forwardMs: fr.ms, forwardMsColumnSplit: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
+        rows.push(['datapath.bertBase.forwardMs', fr.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads (a block of rows each), median of ${reps}`]);
+        rows.push(['datapath.bertBase.forwardMsColumnSplit', f2.ms.toFixed(0), `same, only the GEMMs split by columns over ${cpus().length} threads`]);
+        rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
+      }
+    } finally {
+      await single.close?.();
+      await parallel.close?.();
+    }
+  }
+
+  let reference: Record<string, number | string> | null = null;
+  if (only.has('reference')) {
+    const engine = await createGemmEngine('wasm');
+    try {
+      const cfg = loadConfig('rom-bert-base');
+      const g = geometryOf(cfg.model);
+      const ex = await imagesFor(cfg, cfg.verify.variant, engine, cache);
+      const input = syntheticInput(g, cfg.verify.inputSeed, cfg.verify.padTail);
+      const { selectBackend } = await import('../trainer/backend.js');
+      const { TfjsIntReference } = await import('../trainer/int-reference.js');
+      const { runReferenceLayerwise } = await import('../trainer/int-reference-pool.js');
+      const backend = (await selectBackend('wasm')).name;
+      let t0 = performance.now();
+      const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
+      const constructMs = performance.now() - t0;
       t0 = performance.now();
       ref.forward(input);
+      const firstForwardMs = performance.now() - t0;
+      const times: number[] = [];
+      for (let i = 0; i < Math.min(reps, 3); i++) {
+        t0 = performance.now();
+        ref.forward(input);
+        times.push(performance.now() - t0);
+      }
+      ref.dispose();
+      const forwardMs = median(times);
+      reference = { backend, constructMs, firstForwardMs, forwardMs };
+      rows.push(['reference.constructMs', constructMs.toFixed(0), `TensorFlow.js integer reference (${backend}) built from the BERT-base images`]);
+      rows.push(['reference.firstForwardMs', firstForwardMs.toFixed(0), 'its first forward pass, seq 128 (what one verify costs)']);
+      rows.push(['reference.forwardMs', forwardMs.toFixed(0), `later forward passes, median of ${times.length}`]);
+      // as verify runs it: parts on every core, each on the datapath's output of the part before
+      const given = await new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine).forward(input);
+      for (const b of values.quick ? ['wasm'] : ['wasm', 'cpu']) {
+        const name = (await selectBackend(b as 'wasm' | 'cpu')).name;
+        t0 = performance.now();
+        await runReferenceLayerwise({ rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: name, threads: cpus().length }, input, given);
+        const ms = performance.now() - t0;
+        reference[name === 'wasm' ? 'layerwiseMs' : 'layerwiseCpuMs'] = ms;
+        rows.push([`reference.layerwise${name === 'wasm' ? '' : 'Cpu'}Ms`, ms.toFixed(0), `in parts on ${cpus().length} threads on ${name} (as verify runs it; loading included)`]);
+      }
+    } finally {
+      await engine.close?.();
+    }
+  }
+
+  let sweep1000Ms: number | null = null;
+  if (only.has('sweep')) {
+    const cfg = loadConfig('rom-bert-base');
+    const g = geometryOf(cfg.model);
+    const { sweep, defaultAxes } = await import('./sweep.js');
+    sweep(g, cfg.hardware, defaultAxes(), 100); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const pts = sweep(g, cfg.hardware, defaultAxes(), 1000);
       times.push(performance.now() - t0);
+      if (pts.length !== 1000) throw new Error(`sweep produced ${pts.length} points`);
     }
-    ref.dispose();
-    const forwardMs = median(times);
-    reference = { backend, constructMs, firstForwardMs, forwardMs };
-    rows.push(['reference.constructMs', constructMs.toFixed(0), `TensorFlow.js integer reference (${backend}) built from the BERT-base images`]);
-    rows.push(['reference.firstForwardMs', firstForwardMs.toFixed(0), 'its first forward pass, seq 128 (what one verify costs)']);
-    rows.push(['reference.forwardMs', forwardMs.toFixed(0), `later forward passes, median of ${times.length}`]);
-    // as verify runs it: parts on every core, each on the datapath's output of the part before
-    const given = await new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine).forward(input);
-    for (const b of values.quick ? ['wasm'] : ['wasm', 'cpu']) {
-      const name = (await selectBackend(b as 'wasm' | 'cpu')).name;
-      t0 = performance.now();
-      await runReferenceLayerwise({ rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: name, threads: cpus().length }, input, given);
-      const ms = performance.now() - t0;
-      reference[name === 'wasm' ? 'layerwiseMs' : 'layerwiseCpuMs'] = ms;
-      rows.push([`reference.layerwise${name === 'wasm' ? '' : 'Cpu'}Ms`, ms.toFixed(0), `in parts on ${cpus().length} threads on ${name} (as verify runs it; loading included)`]);
+    sweep1000Ms = median(times);
+    rows.push(['sim.sweep1000Ms', sweep1000Ms.toFixed(0), '1,000 analytic design points (arrays x dataflows x variants x nodes), median']);
+  }
+
+  let mainJobMs: number | null = null;
+  let mainJobWarmMs: number | null = null;
+  if (only.has('main')) {
+    const out = mkdtempSync(join(tmpdir(), 'bench-main-'));
+    const job = (extra: string[]): number => {
+      const t0 = performance.now();
+      const r = spawnSync('npx', ['tsx', 'sim/run.ts', '--config', 'rom-bert-base', '--out', out, ...extra], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`main job failed (${r.status}): ${r.stderr}`);
+      return performance.now() - t0;
+    };
+    mainJobMs = job(['--no-cache']);
+    job([]); // fills out/.cache
+    mainJobWarmMs = job([]);
+    rows.push(['sim.mainJobMs', mainJobMs.toFixed(0), 'npx tsx sim/run.ts --config rom-bert-base --no-cache: export, verify on wasm, 9 variants']);
+    rows.push(['sim.mainJobWarmMs', mainJobWarmMs.toFixed(0), 'same with the images reused from out/.cache']);
+  }
+
+  let stepMs: Record<string, number> | null = null;
+  if (only.has('trainer')) {
+    const { stepTimes } = await import('../trainer/bench-step.js');
+    const st = await stepTimes(['full-ft', 'rand-uniform', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bq', 'frozen'], { reps: values.quick ? 3 : 5 });
+    const full = st.timings.find((t) => t.variant === 'full-ft')!.ms;
+    stepMs = {};
+    for (const t of st.timings) {
+      stepMs[t.variant] = t.ms;
+      rows.push([`trainer.stepMs.${t.variant}`, t.ms.toFixed(0), `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`]);
     }
-  } finally {
-    await engine.close?.();
   }
-}
 
-let sweep1000Ms: number | null = null;
-if (only.has('sweep')) {
-  const cfg = loadConfig('rom-bert-base');
-  const g = geometryOf(cfg.model);
-  const { sweep, defaultAxes } = await import('./sweep.js');
-  sweep(g, cfg.hardware, defaultAxes(), 100); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const pts = sweep(g, cfg.hardware, defaultAxes(), 1000);
-    times.push(performance.now() - t0);
-    if (pts.length !== 1000) throw new Error(`sweep produced ${pts.length} points`);
-  }
-  sweep1000Ms = median(times);
-  rows.push(['sim.sweep1000Ms', sweep1000Ms.toFixed(0), '1,000 analytic design points (arrays x dataflows x variants x nodes), median']);
-}
-
-let mainJobMs: number | null = null;
-let mainJobWarmMs: number | null = null;
-if (only.has('main')) {
-  const out = mkdtempSync(join(tmpdir(), 'bench-main-'));
-  const job = (extra: string[]): number => {
-    const t0 = performance.now();
-    const r = spawnSync('npx', ['tsx', 'sim/run.ts', '--config', 'rom-bert-base', '--out', out, ...extra], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`main job failed (${r.status}): ${r.stderr}`);
-    return performance.now() - t0;
+  const flat = {
+    commit: gitCommit(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    datapath: { gemm, bertBase },
+    reference,
+    sim: { sweep1000Ms, mainJobMs, mainJobWarmMs },
+    trainer: { stepMs },
   };
-  mainJobMs = job(['--no-cache']);
-  job([]); // fills out/.cache
-  mainJobWarmMs = job([]);
-  rows.push(['sim.mainJobMs', mainJobMs.toFixed(0), 'npx tsx sim/run.ts --config rom-bert-base --no-cache: export, verify on wasm, 9 variants']);
-  rows.push(['sim.mainJobWarmMs', mainJobWarmMs.toFixed(0), 'same with the images reused from out/.cache']);
-}
-
-let stepMs: Record<string, number> | null = null;
-if (only.has('trainer')) {
-  const { stepTimes } = await import('../trainer/bench-step.js');
-  const st = await stepTimes(['full-ft', 'rand-uniform', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bq', 'frozen'], { reps: values.quick ? 3 : 5 });
-  const full = st.timings.find((t) => t.variant === 'full-ft')!.ms;
-  stepMs = {};
-  for (const t of st.timings) {
-    stepMs[t.variant] = t.ms;
-    rows.push([`trainer.stepMs.${t.variant}`, t.ms.toFixed(0), `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`]);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`bench @ ${flat.commit.slice(0, 10)} on ${flat.cpu} (${cpus().length} cores), node ${process.version}\n`);
+  console.log(`${'figure'.padEnd(w)}  ${'value'.padStart(8)}  what`);
+  for (const [k, v, what] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(8)}  ${what}`);
+  if (values.json) {
+    writeFileAtomic(values.json, JSON.stringify(flat, null, 2) + '\n', { field: '--json' });
+    console.log(`\nwrote ${values.json}`);
   }
+  return 0;
 }
 
-const flat = {
-  commit: gitCommit(),
-  node: process.version,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  datapath: { gemm, bertBase },
-  reference,
-  sim: { sweep1000Ms, mainJobMs, mainJobWarmMs },
-  trainer: { stepMs },
-};
-const w = Math.max(...rows.map((r) => r[0].length));
-console.log(`bench @ ${flat.commit.slice(0, 10)} on ${flat.cpu} (${cpus().length} cores), node ${process.version}\n`);
-console.log(`${'figure'.padEnd(w)}  ${'value'.padStart(8)}  what`);
-for (const [k, v, what] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(8)}  ${what}`);
-if (values.json) {
-  writeFileSync(values.json, JSON.stringify(flat, null, 2) + '\n');
-  console.log(`\nwrote ${values.json}`);
-}
+runCli('sim/bench.ts', main);

@@ -1,8 +1,8 @@
 /**
  * Config loading and validation. A config is JSON in fixtures/configs/ (by name) or any path; it
  * may `extends` another config (by name or relative path) and override fields (objects merge,
- * arrays and scalars replace). Every problem throws ConfigError naming the file, the field path,
- * the value and what is allowed; the CLI turns it into exit code 2.
+ * arrays and scalars replace). Every problem throws ConfigError (an InputError) naming the file,
+ * the field path, the value and what is allowed; the CLI turns it into exit code 2.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -10,17 +10,15 @@ import { dirname, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIANTS, type Geometry, type VariantId, geometryProblems } from '../rtl-model/spec/index.js';
 import { SIM_VARIANTS, type SimVariantId } from './variants.js';
-import { readBertConfig, type BertConfig } from '../trainer/checkpoint.js';
+import { InputError, type InputErrorDetails } from '../formats/errors.js';
+import { readBertConfig, type BertConfig } from '../formats/hf-config.js';
 
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/configs');
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${file}: ${field}: ${message}`);
+/** A config problem: `<file>: <field>: <problem>`, an InputError (exit 2). */
+export class ConfigError extends InputError {
+  constructor(file: string, field: string, problem: string, details: InputErrorDetails = {}) {
+    super(file, field, problem, details);
     this.name = 'ConfigError';
   }
 }

@@ -72,8 +72,20 @@ export interface DesignPoint {
   arrayPEs: number;
 }
 
+/** A count past 2^53 - 1, where doubles stop counting exactly: the design point is too large to cost (bad input, not a bug). */
+export class CountOverflowError extends RangeError {
+  constructor(
+    readonly counter: string,
+    readonly count: number,
+  ) {
+    super(`counter ${counter} = ${count} is past 2^53 - 1, where counts stop being exact`);
+    this.name = 'CountOverflowError';
+  }
+}
+
 function checkCount(name: string, v: number): number {
-  if (!Number.isFinite(v) || v < 0 || !Number.isSafeInteger(Math.round(v))) throw new RangeError(`counter ${name} = ${v} is negative, not finite or overflowed`);
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`counter ${name} = ${v} is negative or not finite`);
+  if (!Number.isSafeInteger(Math.round(v))) throw new CountOverflowError(name, v);
   return v;
 }
 

@@ -4,17 +4,19 @@
  */
 import type { Config } from './config.js';
 import { checkpointDir, geometryOf } from './config.js';
-import { readSafetensors, validateAgainstShapes } from '../trainer/checkpoint.js';
+import { readSafetensors } from '../formats/safetensors.js';
+import { validateAgainstShapes } from '../formats/hf-checkpoint.js';
 import { exportImages, syntheticModel, syntheticTask, syntheticInput, type ExportResult, type FloatModel } from '../rtl-model/export.js';
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
-import { SPEC_VERSION, decodeImage, floatParamShapes, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import { SPEC_VERSION, floatParamShapes, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { selectBackend, type BackendRequest } from '../trainer/backend.js';
+import { selectBackend, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
+import type { ImageCache } from './cache.js';
 import type { ReferenceParts } from '../trainer/int-reference.js';
 import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { compareTensors, type Comparison } from './verify.js';
@@ -65,29 +67,21 @@ export function checkpointSha256(checkpoint: string): string {
   return h;
 }
 
-/** Export ROM + SRAM images of a config for a variant (task = synthetic perturbation of the base). */
-export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEngine, cacheDir?: string): Promise<ExportResult & { cached: boolean }> {
+/**
+ * Export ROM + SRAM images of a config for a variant (task = synthetic perturbation of the base),
+ * or read them back from the cache when it holds them (a damaged entry is rebuilt: sim/cache.ts).
+ */
+export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEngine, cache?: ImageCache): Promise<ExportResult & { cached: boolean }> {
   const taskSeed = cfg.model.syntheticSeed + 1;
   const g = geometryOf(cfg.model);
-  const key = cacheKey(g, cfg, variant, taskSeed);
-  const dir = cacheDir ? join(cacheDir, key) : null;
-  if (dir && existsSync(join(dir, 'rom.bin')) && existsSync(join(dir, 'sram.bin')) && existsSync(join(dir, 'stats.json'))) {
-    const rom = new Uint8Array(readFileSync(join(dir, 'rom.bin')));
-    const sram = new Uint8Array(readFileSync(join(dir, 'sram.bin')));
-    const romImage = decodeImage(rom, join(dir, 'rom.bin'), { kind: 'rom', geometry: g });
-    const sramImage = decodeImage(sram, join(dir, 'sram.bin'), { kind: 'sram', geometry: g });
-    return { rom, sram, romImage, sramImage, stats: JSON.parse(readFileSync(join(dir, 'stats.json'), 'utf8')), cached: true };
+  const key = cache ? cacheKey(g, cfg, variant, taskSeed) : null;
+  if (cache && key) {
+    const hit = cache.read(key, g, variant);
+    if (hit) return { ...hit, cached: true };
   }
   const base = floatModelFor(cfg);
   const ex = await exportImages(base, variant, syntheticInput(g, cfg.verify.calibrationSeed), engine, syntheticTask(base, variant, taskSeed));
-  if (dir) {
-    mkdirSync(dir, { recursive: true });
-    for (const [name, data] of [['rom.bin', ex.rom], ['sram.bin', ex.sram], ['stats.json', JSON.stringify(ex.stats)]] as const) {
-      const tmp = join(dir, `.${name}.tmp-${process.pid}`);
-      writeFileSync(tmp, data);
-      renameSync(tmp, join(dir, name));
-    }
-  }
+  if (cache && key) cache.write(key, ex);
   return { ...ex, cached: false };
 }
 
@@ -105,7 +99,8 @@ function cacheKey(g: Geometry, cfg: Config, variant: VariantId, taskSeed: number
 }
 
 const EXPORT_SOURCES = [
-  '../rtl-model/export.ts', '../rtl-model/datapath.ts', '../rtl-model/memory.ts', '../rtl-model/spec/arith.ts', '../rtl-model/spec/model.ts',
+  '../rtl-model/export.ts', '../rtl-model/quantize.ts', '../rtl-model/calibrate.ts', '../rtl-model/synthetic-weights.ts', '../rtl-model/float-model.ts',
+  '../rtl-model/datapath.ts', '../rtl-model/memory.ts', '../rtl-model/spec/arith.ts', '../rtl-model/spec/model.ts',
   '../rtl-model/spec/image-format.ts', '../rtl-model/vector/vector.wasm', '../rtl-model/vector/vector-unit.ts',
 ];
 
@@ -132,19 +127,20 @@ export async function verifyImages(
   ex: ExportResult,
   variant: VariantId,
   engine: GemmEngine,
-  backend: BackendRequest,
+  backend: BackendRequest | BackendChoice,
   inputSeed: number,
   onProgress?: (text: string) => void,
   refThreads = availableParallelism(),
 ): Promise<VerifyReport> {
   const g = geometryOf(cfg.model);
+  // the backend first: one that cannot load (--backend gpu without tfjs-node-gpu) fails before any work
+  const choice = typeof backend === 'string' ? await selectBackend(backend) : backend;
   const input = syntheticInput(g, inputSeed, cfg.verify.padTail);
   const t0 = performance.now();
   const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
   onProgress?.('integer datapath');
   const a = await dp.forward(input);
   const t1 = performance.now();
-  const choice = await selectBackend(backend);
   // tfjs-node(-gpu) does not load in worker threads (its native module registers once per process):
   // on the gpu backend the whole reference runs on this thread
   const threads = choice.name === 'gpu' ? 1 : Math.min(refThreads, g.layers);

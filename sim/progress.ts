@@ -33,6 +33,14 @@ export class Progress {
     this.detailed = true;
   }
 
+  /** A line of its own (e.g. "note: ..."), printed now, above the current step's line on a TTY. */
+  say(text: string): void {
+    if (this.tty && this.label) {
+      process.stderr.write(`\r${text}\x1b[K\n[${this.k}/${this.total}] ${this.label} ...`);
+      this.detailed = false;
+    } else process.stderr.write(`${text}\n`);
+  }
+
   /** A remark about the current step, printed when it finishes. */
   note(text: string): void {
     this.label += ` (${text})`;

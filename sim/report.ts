@@ -13,14 +13,16 @@ import type { DesignPoint } from './costs.js';
 import { tasksOnChip } from './costs.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
-import { EXPORTER_VERSION, exporterVersionOf, floatParamShapes } from '../rtl-model/export.js';
+import { floatParamShapes } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
 import { ConfigError, geometryOf, PROJECT_ROOT } from './config.js';
 import { checkpointSha256 } from './pipeline.js';
 import { SIM_VARIANTS } from './variants.js';
-import { averageOverTasks, experimentOf, primaryCells, readResults, ResultsError, summarize, type Stat } from '../analysis/results.js';
+import { averageOverTasks, experimentOf, primaryCells, summarize, type Stat } from '../analysis/results.js';
+import { readResults, ResultsError } from '../formats/results-schema.js';
+import { REPORT_SCHEMA, type ReportAccuracy, type ReportJson } from '../formats/report-schema.js';
 import { SPEC_VERSION, tensorElements } from '../rtl-model/spec/index.js';
 
-export const REPORT_SCHEMA = 'bitfit-rom-accel/report@1';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export function toolVersion(): string {
@@ -45,8 +47,8 @@ function round(x: number, digits = 6): number {
   return Number(x.toPrecision(digits));
 }
 
-function roundParts(b: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)]));
+function roundParts<T extends Record<string, number>>(b: T): T {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)])) as T;
 }
 
 /** Check every number in the report: no NaN, no infinity, no negative counter. */
@@ -57,10 +59,10 @@ export function assertFinite(x: unknown, path = 'report'): void {
   else if (x && typeof x === 'object') for (const [k, v] of Object.entries(x)) assertFinite(v, `${path}.${k}`);
 }
 
-export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[], verify: VerifyReport | null, command: string): Record<string, unknown> {
+export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[], verify: VerifyReport | null, command: string): ReportJson {
   const hw = cfg.hardware;
   const acc = accuracyOf(cfg);
-  const report = {
+  const report: ReportJson = {
     schema: REPORT_SCHEMA,
     config: { name: cfg.name, sha256: cfg.sha256, file: cfg.file },
     provenance: {
@@ -136,19 +138,8 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
   return report;
 }
 
-export interface VariantAccuracy {
-  /** Per seed, the average over `task` of the headline dev score x 100 (float model); mean ± std over seeds. */
-  mean: number;
-  std: number;
-  metric: string;
-  seeds: number[];
-  task: string;
-  /** The same through the integer datapath (images of each run's best epoch); null when the variant has no images. */
-  integer: { mean: number; std: number } | null;
-  perTask: { task: string; metric: string; lr: number; float: { mean: number; std: number }; integer: { mean: number; std: number } | null }[];
-  /** Variant whose fine-tuning results these are (dram-stream hosts full fine-tuning). */
-  from: string;
-}
+/** A variant's measured accuracy, as report.json declares it (formats/report-schema.ts). */
+export type VariantAccuracy = ReportAccuracy;
 
 /**
  * Accuracy per simulated variant from the config's results directory: only runs of this exact

@@ -6,26 +6,45 @@
  *   npx tsx sim/run.ts --config rom-bert-base --verify   only the bit-exact check
  *   npx tsx sim/run.ts --scalesim X.cfg --topology T.csv --out DIR   SCALE-Sim v2 compatible COMPUTE_REPORT.csv
  *
- * Data flow (DESIGN.md §2): config -> float model -> quantize + export (ROM image, SRAM task
- * image) -> datapath (rtl-model) and TensorFlow.js reference (trainer) -> compare -> out/<config>/.
- * Exit codes: 0 success, 1 the two implementations differ, 2 bad input (flag, config, image).
+ * Data flow (README.md, "What the simulator models" and "How the check runs"; the integer
+ * semantics in docs/integer-spec.md): config -> float model -> quantize + export (ROM image, SRAM
+ * task image) -> datapath (rtl-model) and TensorFlow.js reference (trainer) -> compare ->
+ * out/<config>/.
+ *
+ * Everything the user gave is checked before any computation: the flags, the config, every input
+ * path (--rom, --sram, --scalesim, --topology), every output place (--out, --cache-dir), the
+ * memory a verify run needs against the machine's (sim/memory-estimate.ts) and the backend named
+ * by --backend. Only this checking is imported up front; the cost model, the report, the GEMM
+ * kernels and TensorFlow.js are imported when a run gets past it, so --help and a bad flag,
+ * config or path answer without loading them.
+ *
+ * Exit codes (formats/cli.ts): 0 success, 1 the two implementations differ, 2 bad input (a flag,
+ * config, path, image or a run too large for the machine: one message naming the file or flag and
+ * the field), 3 a bug (with the stack).
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { ConfigError, loadConfig, geometryOf } from './config.js';
+import { runCli, isMain } from '../formats/cli.js';
+import { InputError, UsageError } from '../formats/errors.js';
+import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
+import { checkInputFile } from '../formats/input-file.js';
+import { loadConfig, geometryOf, type Config } from './config.js';
 import type { VerifyReport } from './pipeline.js';
 import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
 import { BACKENDS, type BackendRequest } from '../trainer/backend.js';
 import { ImageFormatError, VARIANTS, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { ExportResult } from '../rtl-model/export.js';
+import type { DesignPoint } from './costs.js';
 import { Progress } from './progress.js';
 import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
-import { evaluate } from './costs.js';
-import { loadTech, listTechNodes, TechModel } from './tech.js';
-import { buildReport, layersCsv, summaryTable, type VariantAccuracy } from './report.js';
-import { computeReport, loadScaleSimConfig, loadTopology, type PySum } from './scalesim.js';
+import { listTechNodes } from './tech.js';
+import { DEFAULT_CACHE_MAX_BYTES, ImageCache } from './cache.js';
+import { describeEstimate, estimateVerifyMemory, freeMemory, memoryLimit } from './memory-estimate.js';
+import { formatBytes, parseSize } from './sizes.js';
+import type { PySum } from './scalesim.js';
+import { sizeWarnings } from './size-warnings.js';
 
 const HELP = `Usage: npx tsx sim/run.ts --config <name|path.json> [options]
        npx tsx sim/run.ts --scalesim <config.cfg> --topology <topology.csv> --out <dir> [--pysum naive|neumaier]
@@ -43,34 +62,46 @@ Options:
                          (with --verify: the image variant to verify, one of ${VARIANTS.join(', ')})
   --tech <node>          technology table to use instead of the config's (${listTechNodes().join(', ')})
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
-  --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu)
+  --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu);
+                         a backend named here that cannot load is an error
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
   --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here; at most
                          one per layer; 1 on the gpu backend); each runs a contiguous part of the layers
                          on the datapath's output of the part before
-  --out <dir>            output directory (default out/<config name>)
+  --out <dir>            output directory (default out/<config name>); checked before any work
   --rom <file> --sram <file>
                          verify these images (made earlier, or elsewhere) instead of exporting;
-                         their magic, versions, checksum and geometry are checked against the config
+                         their magic, versions, checksum, layout and geometry are checked against the config
+  --max-memory <size>    memory a verify run may use, e.g. 8G or 512M (default: the machine's, ${formatBytes(memoryLimit().bytes)}
+                         here); a run estimated to need more is refused before any work (exit 2)
+  --cache-dir <dir>      where exported images are kept for reuse (default out/.cache)
+  --cache-max <size>     cap on the cache's size, e.g. 2G (default ${formatBytes(DEFAULT_CACHE_MAX_BYTES)}); the least recently
+                         used entries are removed to stay within it
   --no-cache             always re-export the images (default: reuse images exported before
-                         by the same code with the same config and seeds, from out/.cache)
+                         by the same code with the same config and seeds, from the cache)
   -h, --help             show this help
+
+The cache heals: an entry that does not read back (a file missing or damaged) is rebuilt with a
+note, and temporary files left by a killed run are removed on the next run.
 
 SCALE-Sim mode reads a SCALE-Sim v2 .cfg and a topology CSV (convolution or GEMM M,N,K layout)
 and writes DIR/COMPUTE_REPORT.csv in SCALE-Sim's columns and conventions (CALC mode);
 --pysum picks the float summation of its averages (naive = Python <= 3.11, neumaier = 3.12+).
 
 Outputs (in the output directory): report.json, report.html (design-review page, D3 charts),
-layers.csv, verify.json, rom.bin and sram-<variant>.bin. Exit status: 0 ok, 1 the two implementations differ, 2 bad input.
+layers.csv, verify.json, rom.bin and sram-<variant>.bin, each written whole or not at all.
+Exit status: 0 ok, 1 the two implementations differ, 2 bad input (a flag, config, path or image,
+or a run too large for the machine), 3 a bug.
 `;
-
-class UsageError extends Error {}
 
 interface Args {
   config: string;
   verifyOnly: boolean;
   noVerify: boolean;
-  noCache?: boolean;
+  noCache: boolean;
+  cacheDir: string;
+  cacheMaxBytes: number;
+  maxMemoryBytes?: number;
   images?: { rom: string; sram: string };
   variant?: SimVariantId;
   tech?: string;
@@ -80,6 +111,13 @@ interface Args {
   gemm: GemmEngineRequest;
   refThreads?: number;
   out?: string;
+}
+
+/** node:util parseArgs's message names the flag in quotes: "Unknown option '--bogus'. ..." */
+function parseArgsError(e: unknown): UsageError {
+  const message = (e as Error).message;
+  const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1] ?? '(flags)';
+  return new UsageError(flag, message);
 }
 
 function parse(argv: string[]): Args | null {
@@ -94,6 +132,9 @@ function parse(argv: string[]): Args | null {
         verify: { type: 'boolean', default: false },
         'no-verify': { type: 'boolean', default: false },
         'no-cache': { type: 'boolean', default: false },
+        'cache-dir': { type: 'string' },
+        'cache-max': { type: 'string' },
+        'max-memory': { type: 'string' },
         rom: { type: 'string' },
         sram: { type: 'string' },
         variant: { type: 'string' },
@@ -110,33 +151,43 @@ function parse(argv: string[]): Args | null {
       },
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw parseArgsError(e);
   }
   if (v.help) return null;
+  const cacheMaxBytes = v['cache-max'] === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(v['cache-max'], '--cache-max');
+  const maxMemoryBytes = v['max-memory'] === undefined ? undefined : parseSize(v['max-memory'], '--max-memory');
+  const cacheDir = v['cache-dir'] ?? join('out', '.cache');
+  if (v['cache-dir'] === '') throw new UsageError('--cache-dir', 'is empty', { hint: 'give a directory, or --no-cache' });
   if (v.scalesim !== undefined || v.topology !== undefined) {
-    if (!v.scalesim || !v.topology || !v.out) throw new UsageError('SCALE-Sim mode needs --scalesim CONFIG.cfg, --topology TOPOLOGY.csv and --out DIR');
-    if (v.pysum !== 'naive' && v.pysum !== 'neumaier') throw new UsageError(`--pysum ${v.pysum}: allowed: naive, neumaier`);
-    return { config: '', verifyOnly: false, noVerify: true, backend: 'auto', gemm: 'auto', scalesim: { cfg: v.scalesim, topology: v.topology, out: v.out, pysum: v.pysum } };
+    if (!v.scalesim || !v.topology || !v.out) {
+      const missing = !v.scalesim ? '--scalesim' : !v.topology ? '--topology' : '--out';
+      throw new UsageError(missing, 'is missing: SCALE-Sim mode needs --scalesim CONFIG.cfg, --topology TOPOLOGY.csv and --out DIR');
+    }
+    if (v.pysum !== 'naive' && v.pysum !== 'neumaier') throw new UsageError('--pysum', 'is not a summation', { value: v.pysum, allowed: 'naive, neumaier' });
+    return {
+      config: '', verifyOnly: false, noVerify: true, noCache: true, cacheDir, cacheMaxBytes, backend: 'auto', gemm: 'auto',
+      scalesim: { cfg: v.scalesim, topology: v.topology, out: v.out, pysum: v.pysum },
+    };
   }
-  if (!v.config) throw new UsageError('--config is required (e.g. --config rom-bert-base)');
-  if (v.verify && v['no-verify']) throw new UsageError('--verify and --no-verify exclude each other');
-  if ((v.rom === undefined) !== (v.sram === undefined)) throw new UsageError('--rom and --sram go together');
-  if (!(BACKENDS as readonly string[]).includes(v.backend!)) throw new UsageError(`--backend ${v.backend}: allowed: ${BACKENDS.join(', ')}`);
-  if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!)) throw new UsageError(`--gemm ${v.gemm}: allowed: ${GEMM_ENGINES.join(', ')}`);
+  if (!v.config) throw new UsageError('--config', 'is required (e.g. --config rom-bert-base)');
+  if (v.verify && v['no-verify']) throw new UsageError('--verify', 'and --no-verify exclude each other');
+  if ((v.rom === undefined) !== (v.sram === undefined)) throw new UsageError(v.rom === undefined ? '--rom' : '--sram', 'is missing: --rom and --sram go together');
+  if (!(BACKENDS as readonly string[]).includes(v.backend!)) throw new UsageError('--backend', 'is not a backend', { value: v.backend, allowed: BACKENDS.join(', ') });
+  if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!)) throw new UsageError('--gemm', 'is not a GEMM engine', { value: v.gemm, allowed: GEMM_ENGINES.join(', ') });
   if (v.variant !== undefined) {
     const allowed: readonly string[] = v.verify ? VARIANTS : SIM_VARIANTS;
-    if (!allowed.includes(v.variant)) throw new UsageError(`--variant ${v.variant}: allowed${v.verify ? ' with --verify' : ''}: ${allowed.join(', ')}`);
+    if (!allowed.includes(v.variant)) throw new UsageError('--variant', `is not a variant${v.verify ? ' with --verify' : ''}`, { value: v.variant, allowed: allowed.join(', ') });
   }
-  if (v.tech !== undefined && !listTechNodes().includes(v.tech)) throw new UsageError(`--tech ${v.tech}: allowed: ${listTechNodes().join(', ')}`);
+  if (v.tech !== undefined && !listTechNodes().includes(v.tech)) throw new UsageError('--tech', 'has no technology table', { value: v.tech, allowed: listTechNodes().join(', ') });
   let seed: number | undefined;
   if (v.seed !== undefined) {
     seed = Number(v.seed);
-    if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1) throw new UsageError(`--seed ${v.seed}: must be an integer in [0, 4294967295]`);
+    if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1) throw new UsageError('--seed', 'must be an integer in [0, 4294967295]', { value: v.seed });
   }
   let refThreads: number | undefined;
   if (v['ref-threads'] !== undefined) {
     refThreads = Number(v['ref-threads']);
-    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64) throw new UsageError(`--ref-threads ${v['ref-threads']}: must be an integer in [1, 64]`);
+    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64) throw new UsageError('--ref-threads', 'must be an integer in [1, 64]', { value: v['ref-threads'] });
   }
   return {
     refThreads,
@@ -144,7 +195,10 @@ function parse(argv: string[]): Args | null {
     verifyOnly: v.verify!,
     noVerify: v['no-verify']!,
     noCache: v['no-cache']!,
-    images: v.rom || v.sram ? { rom: v.rom ?? '', sram: v.sram ?? '' } : undefined,
+    cacheDir,
+    cacheMaxBytes,
+    maxMemoryBytes,
+    images: v.rom !== undefined && v.sram !== undefined ? { rom: v.rom, sram: v.sram } : undefined,
     variant: v.variant as SimVariantId | undefined,
     tech: v.tech,
     seed,
@@ -154,22 +208,10 @@ function parse(argv: string[]): Args | null {
   };
 }
 
-/** Write every file to a temporary name first, then rename: nothing is left half-written. */
-function writeAll(dir: string, files: Record<string, string | Uint8Array>): void {
-  mkdirSync(dir, { recursive: true });
-  const tmp = Object.keys(files).map((name) => join(dir, `.${name}.tmp-${process.pid}`));
-  Object.values(files).forEach((data, i) => writeFileSync(tmp[i], data));
-  Object.keys(files).forEach((name, i) => renameSync(tmp[i], join(dir, name)));
-}
-
-/** Read and check a ROM and an SRAM image file (magic, versions, checksum, geometry, ROM binding). */
+/** Read and check a ROM and an SRAM image file (magic, versions, checksum, layout, geometry, ROM binding). */
 function readImages(romFile: string, sramFile: string, g: Geometry): ExportResult {
-  const load = (f: string): Uint8Array => {
-    if (!existsSync(f)) throw new ImageFormatError(f, '(file)', 'does not exist');
-    return new Uint8Array(readFileSync(f));
-  };
-  const rom = load(romFile);
-  const sram = load(sramFile);
+  const rom = new Uint8Array(readFileSync(romFile));
+  const sram = new Uint8Array(readFileSync(sramFile));
   const romImage = decodeImage(rom, romFile, { kind: 'rom', geometry: g });
   const sramImage = decodeImage(sram, sramFile, { kind: 'sram', geometry: g });
   if (sramImage.header.romSha256 && sramImage.header.romSha256 !== romImage.sha256) {
@@ -192,18 +234,40 @@ function printVerify(r: VerifyReport): void {
   if (r.missing.datapathOnly.length || r.missing.referenceOnly.length) console.log(`  tensors produced by one side only: ${JSON.stringify(r.missing)}`);
 }
 
-function runScaleSim(a: NonNullable<Args['scalesim']>): number {
+async function runScaleSim(a: NonNullable<Args['scalesim']>): Promise<number> {
+  checkInputFile(a.cfg, '--scalesim');
+  checkInputFile(a.topology, '--topology');
+  checkOutputDir(a.out, '--out');
+  const { computeReport, loadScaleSimConfig, loadTopology } = await import('./scalesim.js');
   const cfg = loadScaleSimConfig(resolve(a.cfg));
   const layers = loadTopology(resolve(a.topology));
   const csv = computeReport(cfg, layers, a.pysum);
   const dir = resolve(a.out);
-  writeAll(dir, { 'COMPUTE_REPORT.csv': csv });
+  writeFilesAtomic(dir, { 'COMPUTE_REPORT.csv': csv }, { field: '--out' });
   if (cfg.interfaceBandwidth === 'USER') {
     console.error(`note: ${a.cfg} asks for InterfaceBandwidth USER; this tool reproduces CALC mode (no stall cycles), as SCALE-Sim's USER-mode stalls come from a trace simulation it does not port`);
   }
   process.stdout.write(csv);
   console.log(`wrote ${join(dir, 'COMPUTE_REPORT.csv')} (${layers.length} layers, ${cfg.rows}x${cfg.cols} ${cfg.dataflow})`);
   return 0;
+}
+
+/** Refuse, before any work, a verify run the machine (or --max-memory) cannot hold; note a tight one. */
+function checkMemory(cfg: Config, variant: VariantId, args: Args): void {
+  const g = geometryOf(cfg.model);
+  const threads = args.backend === 'gpu' ? 1 : Math.min(args.refThreads ?? availableParallelism(), g.layers);
+  const est = estimateVerifyMemory(g, variant, { threads, exporting: !args.images });
+  const limit = memoryLimit(args.maxMemoryBytes);
+  const shape = `layers ${g.layers}, hidden ${g.hidden}, ffn ${g.ffn}, seqLen ${g.seqLen}, vocab ${g.vocab}`;
+  if (est.bytes > limit.bytes) {
+    throw new InputError(cfg.file, 'model', `${shape}: a verify run needs about ${describeEstimate(est)} of memory, more than ${limit.source}`, {
+      hint: `cost it without the bit-exact check (--no-verify), verify a smaller geometry${threads > 1 ? ', use fewer --ref-threads' : ''}, or give --max-memory <size> if more is available`,
+    });
+  }
+  const free = freeMemory();
+  if (args.maxMemoryBytes === undefined && est.bytes > free) {
+    console.error(`note: a verify run of ${cfg.name} needs about ${formatBytes(est.bytes)}; ${formatBytes(free)} is free now (it may swap or be killed)`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -218,12 +282,46 @@ async function main(argv: string[]): Promise<number> {
   const seed = args.seed ?? cfg.verify.inputSeed;
   const verifyVariant: VariantId = args.variant && isImageVariant(args.variant) ? args.variant : cfg.verify.variant;
   const doVerify = !args.noVerify;
-  const progress = new Progress((args.verifyOnly ? 0 : 1) + (doVerify ? 3 : 0) + 1);
+  const useCache = doVerify && !args.images && !args.noCache;
+  // every path and size before any work
+  checkOutputDir(outDir, args.out === undefined ? `--out (default out/${cfg.name})` : '--out');
+  if (args.images) {
+    checkInputFile(args.images.rom, '--rom');
+    checkInputFile(args.images.sram, '--sram');
+  }
+  if (useCache) checkOutputDir(args.cacheDir, args.cacheDir === join('out', '.cache') ? '--cache-dir (default out/.cache)' : '--cache-dir');
+  if (doVerify) checkMemory(cfg, verifyVariant, args);
+
+  // the cost model first: it takes milliseconds, and a bad technology table is found before the verify run
+  let points: DesignPoint[] = [];
+  let tech;
+  if (!args.verifyOnly) {
+    const { loadTech, TechModel } = await import('./tech.js');
+    const { evaluate, CountOverflowError } = await import('./costs.js');
+    tech = new TechModel(loadTech(args.tech ?? cfg.hardware.technology));
+    const g = geometryOf(cfg.model);
+    const costOf = (v: SimVariantId): DesignPoint => {
+      try {
+        return evaluate(g, cfg.hardware, tech!, v);
+      } catch (e) {
+        if (!(e instanceof CountOverflowError)) throw e;
+        throw new InputError(cfg.file, 'model', `variant ${v}: the cost model's ${e.message}: the design point is too large to cost`, {
+          hint: 'a smaller geometry (layers, hidden, ffn, seqLen) or a larger array (hardware.array)',
+        });
+      }
+    };
+    points = (args.variant ? [args.variant] : cfg.variants).map(costOf);
+  }
+
+  const progress = new Progress((args.verifyOnly ? 0 : 1) + (doVerify ? 4 : 0) + 1);
   const files: Record<string, string | Uint8Array> = {};
   let report: VerifyReport | null = null;
   let exitCode = 0;
   if (doVerify) {
-    // TensorFlow.js and the GEMM kernels load only when needed: flag and config errors stay fast.
+    // TensorFlow.js and the GEMM kernels load only now (see the header)
+    const { selectBackend } = await import('../trainer/backend.js');
+    progress.step(`TensorFlow.js backend (${args.backend})`);
+    const backend = await selectBackend(args.backend);
     const { imagesFor, verifyImages } = await import('./pipeline.js');
     const { createGemmEngine } = await import('../rtl-model/gemm/engines.js');
     progress.step(`GEMM engine (${args.gemm})`);
@@ -235,11 +333,16 @@ async function main(argv: string[]): Promise<number> {
         ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
       } else {
         progress.step(`export images for ${cfg.name} [${verifyVariant}] (${cfg.model.checkpoint === null ? `synthetic seed ${cfg.model.syntheticSeed}` : `checkpoint ${cfg.model.checkpoint}`})`);
-        ex = await imagesFor(cfg, verifyVariant, engine, args.noCache ? undefined : resolve('out', '.cache'));
-        if (ex.cached) progress.note('images reused from out/.cache (same code, config and seeds)');
+        let cache: ImageCache | undefined;
+        if (useCache) {
+          cache = new ImageCache(resolve(args.cacheDir), { maxBytes: args.cacheMaxBytes, onNote: (t) => progress.say(t) });
+          cache.removeStale();
+        }
+        ex = await imagesFor(cfg, verifyVariant, engine, cache);
+        if (ex.cached) progress.note(`images reused from ${args.cacheDir} (same code, config and seeds)`);
       }
-      progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${args.backend})`);
-      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, args.backend, seed, (t) => progress.detail(t), args.refThreads);
+      progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${backend.name})`);
+      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, backend, seed, (t) => progress.detail(t), args.refThreads);
       files['rom.bin'] = ex.rom;
       files[`sram-${report.variant}.bin`] = ex.sram;
       files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: args.images ? null : ex.stats }, null, 2) + '\n';
@@ -250,12 +353,9 @@ async function main(argv: string[]): Promise<number> {
   }
   let summary = '';
   let accuracyNote = '';
-  if (!args.verifyOnly) {
-    const tech = new TechModel(loadTech(args.tech ?? cfg.hardware.technology));
-    const variants = args.variant ? [args.variant] : cfg.variants;
-    progress.step(`cost ${variants.length} variant(s) at ${tech.table.node}`);
-    const g = geometryOf(cfg.model);
-    const points = variants.map((v) => evaluate(g, cfg.hardware, tech, v));
+  if (!args.verifyOnly && tech) {
+    const { buildReport, layersCsv, summaryTable } = await import('./report.js');
+    progress.step(`report of ${points.length} variant(s) at ${tech.table.node}`);
     const command = ['npx tsx sim/run.ts', ...argv].join(' ');
     const reportJson = buildReport(cfg, tech, points, report, command);
     files['report.json'] = JSON.stringify(reportJson, null, 2) + '\n';
@@ -263,32 +363,18 @@ async function main(argv: string[]): Promise<number> {
     const { renderPage } = await import('../analysis/html.js');
     files['report.html'] = renderPage(JSON.parse(files['report.json'] as string));
     files['layers.csv'] = layersCsv(points);
-    const rj = reportJson as { sources: { accuracy: string }; variants: { id: string; accuracy: VariantAccuracy | null }[] };
-    const measured = new Map(rj.variants.filter((v) => v.accuracy).map((v) => [v.id, v.accuracy!]));
+    const measured = new Map(reportJson.variants.filter((v) => v.accuracy).map((v) => [v.id, v.accuracy!]));
     summary = summaryTable(points, tech.table.node, measured);
-    accuracyNote = rj.sources.accuracy;
+    accuracyNote = reportJson.sources.accuracy;
   }
   progress.step('write outputs');
-  writeAll(outDir, files);
+  writeFilesAtomic(outDir, files, { field: '--out' });
   progress.done();
   if (report) printVerify(report);
   if (summary) console.log(`\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}\naccuracy: ${accuracyNote}`);
+  for (const w of sizeWarnings(points)) console.error(w);
   console.log(`\nwrote ${Object.keys(files).map((f) => join(outDir, f)).join(', ')}`);
   return exitCode;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${HELP}`);
-      process.exit(2);
-    }
-    if (e instanceof ConfigError || e instanceof ImageFormatError) {
-      console.error(`error: ${e.message}`);
-      process.exit(2);
-    }
-    console.error(e);
-    process.exit(3);
-  },
-);
+if (isMain(import.meta.url)) runCli('sim/run.ts', main);

@@ -7,8 +7,14 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile, type EvalFunction } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { EvalFunction } from 'mathjs';
 import { ConfigError } from './config.js';
+
+// mathjs (about 1,100 modules) loads when a table's formulas are first compiled, not with this
+// module: listing the tables (sim/run.ts --help, its flag checks) stays fast.
+const requireCjs = createRequire(import.meta.url);
+const compile = (text: string): EvalFunction => (requireCjs('mathjs') as typeof import('mathjs')).compile(text);
 
 export const TECH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/tech');
 export const CONSTANT_KINDS = ['measured', 'derived', 'assumed'] as const;

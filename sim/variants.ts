@@ -1,6 +1,8 @@
 /**
- * The design variants the simulator costs. The image variants (rtl-model/spec VARIANTS) differ in
- * which tensors are writable; three more are hardware alternatives costed analytically:
+ * The design variants the simulator costs (all of the registry in formats/variants.ts, in its
+ * order), and their storage plans, chosen by each variant's cost model. The image variants
+ * (rtl-model/spec VARIANTS) differ in which tensors are writable; three more are hardware
+ * alternatives costed analytically:
  *  - rand-uniform: as many randomly placed encoder weights writable as bitfit has bias terms,
  *    held in a patch memory (index + value) and applied by a correction unit;
  *  - rand-rowcol: the same number of weights as whole random rows of length `hidden` (rows of the
@@ -8,9 +10,20 @@
  *  - dram-stream: a conventional design that streams every parameter from DRAM through the same
  *    array on every inference.
  */
-import { VARIANTS, type VariantId, type Geometry, DTYPE_BITS, encoderBiasParams, imageLayoutBits, modelTensors, tensorElements, layerLinears } from '../rtl-model/spec/index.js';
+import {
+  VARIANTS,
+  type VariantId,
+  type Geometry,
+  DTYPE_BITS,
+  encoderBiasParams,
+  imageLayoutBits,
+  modelTensors,
+  tensorElements,
+  layerLinears,
+} from '../rtl-model/spec/index.js';
+import { COSTED_VARIANTS, variantInfo } from '../formats/variants.js';
 
-export const SIM_VARIANTS = [...VARIANTS.slice(0, 5), 'rand-uniform', 'rand-rowcol', 'full-ft', 'dram-stream'] as const;
+export const SIM_VARIANTS = COSTED_VARIANTS;
 export type SimVariantId = (typeof SIM_VARIANTS)[number];
 
 export const isImageVariant = (v: string): v is VariantId => (VARIANTS as readonly string[]).includes(v);
@@ -44,27 +57,54 @@ export function encoderWeightElements(g: Geometry): number {
 
 export function storagePlan(g: Geometry, v: SimVariantId): StoragePlan {
   const none = { patch: null, sramRows: 0, dramBitsPerInference: 0, weightsInSram: false };
-  if (isImageVariant(v)) {
+  const model = variantInfo(v).costModel;
+  if (model === 'rom' || model === 'sram-weights') {
+    if (!isImageVariant(v)) throw new Error(`storagePlan: variant ${v} is costed by its image layout but has none`);
     const bits = imageLayoutBits(g, v);
     const biasParams = encoderBiasParams(g, v);
-    return { ...none, romBits: bits.rom, writableBits: bits.sram, taskImageBits: bits.sram, writableParams: v === 'full-ft' ? encoderWeightElements(g) + biasParams : biasParams, biasParams, weightsInSram: v === 'full-ft' };
+    const weightsInSram = model === 'sram-weights';
+    return {
+      ...none,
+      romBits: bits.rom,
+      writableBits: bits.sram,
+      taskImageBits: bits.sram,
+      writableParams: weightsInSram ? encoderWeightElements(g) + biasParams : biasParams,
+      biasParams,
+      weightsInSram,
+    };
   }
   const frozen = imageLayoutBits(g, 'frozen');
   const head = frozen.sram; // head tensors only
   const count = encoderBiasParams(g, 'bitfit');
-  if (v === 'rand-uniform') {
+  if (model === 'patch') {
     // index: which matrix (ceil log2 of 6 * layers) and the position in it (ceil log2 of the largest matrix)
     const matrices = 6 * g.layers;
     const largest = Math.max(...layerLinears(g).map((l) => l.out * l.in));
     const entryBits = 8 + Math.ceil(Math.log2(matrices)) + Math.ceil(Math.log2(largest));
     const bits = count * entryBits;
-    return { ...none, romBits: frozen.rom, writableBits: bits + head, taskImageBits: bits + head, writableParams: count, biasParams: 0, patch: { entries: count, entryBits } };
+    return {
+      ...none,
+      romBits: frozen.rom,
+      writableBits: bits + head,
+      taskImageBits: bits + head,
+      writableParams: count,
+      biasParams: 0,
+      patch: { entries: count, entryBits },
+    };
   }
-  if (v === 'rand-rowcol') {
+  if (model === 'sram-rows') {
     const rows = Math.ceil(count / g.hidden);
     const totalRows = g.layers * (4 * g.hidden + g.ffn + g.ffn); // Q,K,V,O rows + FFN-up rows + FFN-down columns
     const rowBits = rows * (g.hidden * 8 + Math.ceil(Math.log2(totalRows)));
-    return { ...none, romBits: frozen.rom - rows * g.hidden * 8, writableBits: rowBits + head, taskImageBits: rowBits + head, writableParams: rows * g.hidden, biasParams: 0, sramRows: rows };
+    return {
+      ...none,
+      romBits: frozen.rom - rows * g.hidden * 8,
+      writableBits: rowBits + head,
+      taskImageBits: rowBits + head,
+      writableParams: rows * g.hidden,
+      biasParams: 0,
+      sramRows: rows,
+    };
   }
   // dram-stream: every parameter in DRAM; on chip only the spec's exp table.
   let all = 0;
@@ -78,5 +118,13 @@ export function storagePlan(g: Geometry, v: SimVariantId): StoragePlan {
     else streamed += bits;
   }
   const lut = tensorElements([256]) * 32;
-  return { ...none, romBits: lut, writableBits: 0, taskImageBits: all - lut, writableParams: encoderWeightElements(g) + encoderBiasParams(g, 'bitfit'), biasParams: encoderBiasParams(g, 'bitfit'), dramBitsPerInference: streamed };
+  return {
+    ...none,
+    romBits: lut,
+    writableBits: 0,
+    taskImageBits: all - lut,
+    writableParams: encoderWeightElements(g) + encoderBiasParams(g, 'bitfit'),
+    biasParams: encoderBiasParams(g, 'bitfit'),
+    dramBitsPerInference: streamed,
+  };
 }

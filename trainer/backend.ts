@@ -2,10 +2,15 @@
  * TensorFlow.js backend selection. `auto` tries tfjs-node-gpu, then wasm, then cpu; every load
  * error is caught and recorded, and the result says which backend was picked and why the others
  * were not. tfjs-node-gpu is an optional dependency: on machines where its native library cannot
- * be downloaded npm skips it, and the import below fails cleanly.
+ * be downloaded npm skips it, and the import below fails cleanly. A backend asked for by name
+ * (`--backend gpu`) that cannot load is the user's to change: a UsageError naming --backend and
+ * why (exit 2), not a stack trace.
+ *
+ * TensorFlow.js itself is imported only when a backend is selected, so that a command which only
+ * needs BACKENDS (to parse its flags) does not load it.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { useBatchedMatMulOnWasm } from './kernels/batched-matmul.js';
+import type * as Tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../formats/errors.js';
 
 export const BACKENDS = ['auto', 'gpu', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKENDS)[number];
@@ -23,12 +28,13 @@ export interface BackendChoice {
 const TF_NAME: Record<BackendName, string> = { gpu: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
 async function load(name: BackendName): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
   if (name === 'gpu') {
     const mod = '@tensorflow/tfjs-node-gpu';
     await import(/* @vite-ignore */ mod);
   } else if (name === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
-    shareIdentityOnWasm();
+    shareIdentityOnWasm(tf);
   } else {
     await import('@tensorflow/tfjs-backend-cpu');
   }
@@ -49,14 +55,14 @@ async function load(name: BackendName): Promise<void> {
  * as the cpu backend and the wasm backend's own Reshape do, gives the same values without the copy.
  */
 let identityShared = false;
-function shareIdentityOnWasm(): void {
+function shareIdentityOnWasm(tf: typeof Tf): void {
   if (identityShared) return;
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({
     kernelName: 'Identity',
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend }) => {
-      const x = inputs.x as tf.TensorInfo;
+      const x = inputs.x as Tf.TensorInfo;
       (backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     },
@@ -72,11 +78,23 @@ function shareIdentityOnWasm(): void {
  */
 export async function selectTrainingBackend(req: BackendRequest): Promise<BackendChoice> {
   const choice = await selectBackend(req);
-  if (choice.name === 'wasm') useBatchedMatMulOnWasm();
+  if (choice.name === 'wasm') (await import('./kernels/batched-matmul.js')).useBatchedMatMulOnWasm();
   return choice;
 }
 
-/** Select a backend; `auto` falls back gpu -> wasm -> cpu. A named backend that fails throws. */
+/** Why a backend did not load, in one line (a missing optional package said so in words). */
+function loadProblem(name: BackendName, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (name === 'gpu' && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') && /tfjs-node-gpu/.test(err.message ?? '')) {
+    return '@tensorflow/tfjs-node-gpu is not installed (an optional dependency, which npm skips where its native library cannot be downloaded)';
+  }
+  return (err?.message ?? String(e)).split('\n')[0];
+}
+
+/**
+ * Select a backend; `auto` falls back gpu -> wasm -> cpu. A named backend that cannot load is a
+ * UsageError for --backend (exit 2); `auto` with none loading is a broken installation (Error).
+ */
 export async function selectBackend(req: BackendRequest): Promise<BackendChoice> {
   const order: BackendName[] = req === 'auto' ? ['gpu', 'wasm', 'cpu'] : [req];
   const fallbacks: { name: BackendName; error: string }[] = [];
@@ -85,9 +103,13 @@ export async function selectBackend(req: BackendRequest): Promise<BackendChoice>
       await load(name);
       return { name, tfName: TF_NAME[name], fallbacks };
     } catch (e) {
-      const msg = (e as Error).message?.split('\n')[0] ?? String(e);
-      fallbacks.push({ name, error: msg });
+      fallbacks.push({ name, error: loadProblem(name, e) });
     }
+  }
+  if (req !== 'auto') {
+    throw new UsageError('--backend', `the ${req} backend cannot be loaded: ${fallbacks[0].error}`, {
+      hint: `use --backend auto (tries gpu, then wasm, then cpu) or name another: ${BACKENDS.filter((b) => b !== 'auto' && b !== req).join(', ')}`,
+    });
   }
   const detail = fallbacks.map((f) => `${f.name}: ${f.error}`).join('; ');
   throw new Error(`no TensorFlow.js backend could be loaded for --backend ${req} (${detail})`);

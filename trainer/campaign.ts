@@ -15,9 +15,8 @@
  * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance).
  * The learning-rate grids default to the paper's (bias-only and full fine-tuning).
  */
-import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
@@ -25,6 +24,10 @@ import { TRAIN_VARIANTS } from './finetune.js';
 import { vocabFile, vocabMismatch } from './vocab-file.js';
 import { sha256File } from './corpus.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
+import { InputError, UsageError, type InputErrorDetails } from '../formats/errors.js';
+import { checkOutputDir } from '../formats/atomic-write.js';
+import { isMain, runCli } from '../formats/cli.js';
+import { flagNumber, parseFlags } from './cli-args.js';
 
 export interface Plan {
   name: string;
@@ -110,10 +113,10 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
   return runs;
 }
 
-/** A plan file that cannot be run: names the file, the field, the value and what is allowed. */
-export class PlanError extends Error {
-  constructor(file: string, field: string, problem: string) {
-    super(`${file}: ${field}: ${problem}`);
+/** A plan file that cannot be run: an InputError naming the file, the field, the value and what is allowed (exit 2). */
+export class PlanError extends InputError {
+  constructor(file: string, field: string, problem: string, details: InputErrorDetails = {}) {
+    super(file, field, problem, details);
     this.name = 'PlanError';
   }
 }
@@ -124,6 +127,7 @@ const TRAIN_TASKS: readonly string[] = GLUE_TASKS.filter((t) => t !== 'qnli');
 /** Read and check a plan file; defaults: the paper's learning rates, 3 epochs, batch 16, sequence 128. */
 export function loadPlan(file: string): Plan {
   if (!existsSync(file)) throw new PlanError(file, '(file)', 'does not exist');
+  if (!statSync(file).isFile()) throw new PlanError(file, '(file)', 'is not a file (a plan is a JSON file, e.g. fixtures/campaigns/bitfit-medium.json)');
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -216,46 +220,45 @@ the plan (checkpoint, recipe, training-set size) is skipped. A result that does 
 of an earlier checkpoint) is the record of that experiment: the campaign stops and lists them,
 and overwrites them only with --rerun-stale.
 
-  --plan <file>   the plan (fixtures/campaigns/*.json; fields in the header of trainer/campaign.ts)
+  --plan <file>   the plan (fixtures/campaigns/*.json; its fields below)
   --jobs <n>      parallel training processes (default ${cpus().length})
   --dry-run       print the commands of the runs still to do, run nothing
   --rerun-stale   re-run (overwrite) results that do not match the plan
   -h, --help      this help
 
-Results: fixtures/results/<plan name>/. Exit status: 0 every run finished, 1 a run failed, 2 bad input.
+Plan fields (JSON; paths relative to the project):
+  name          the results directory's name (letters, digits, . _ -)
+  checkpoint    the checkpoint directory, or null for a random initialisation
+  tasks         e.g. ["rte", "mrpc"] (${TRAIN_TASKS.join(', ')})
+  variants      e.g. ["bitfit", "full-ft"] (${TRAIN_VARIANTS.join(', ')})
+  seeds         e.g. [1, 2, 3]
+  lr            optional { "bias": [...], "full": [...] } (default the paper's: ${PAPER_LR.bias.join(', ')} and ${PAPER_LR.full.join(', ')})
+  epochs, batch, seq   optional (default 3, 16, 128)
+  trainLimit    optional { "sst2": 8000, "*": 1000 }: the first N training examples ("*": every other task)
+  trainSizes    optional [100, 400, 1600]: one run per size (overrides trainLimit; the paper's Figure 2)
+  vocab         optional vocabulary file (train.ts --vocab)
+
+Results: fixtures/results/<plan name>/.
+Exit status: 0 every run finished, 1 a run failed, 2 bad input (a flag, the plan, stale results), 3 a bug.
 `;
 
-async function main(): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ options: { plan: { type: 'string' }, jobs: { type: 'string', default: String(cpus().length) }, 'dry-run': { type: 'boolean', default: false }, 'rerun-stale': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
-  } catch (e) {
-    console.error(`campaign: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+export async function main(argv: string[]): Promise<number> {
+  const v = parseFlags(argv, {
+    plan: { type: 'string' },
+    jobs: { type: 'string', default: String(cpus().length) },
+    'dry-run': { type: 'boolean', default: false },
+    'rerun-stale': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (v.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!v.plan) {
-    console.error(`campaign: --plan is required (e.g. --plan fixtures/campaigns/bitfit-medium.json)\n\n${HELP}`);
-    return 2;
-  }
-  if (!/^\d+$/.test(v.jobs!) || Number(v.jobs) < 1) {
-    console.error(`campaign: --jobs ${v.jobs}: must be an integer >= 1`);
-    return 2;
-  }
-  let plan: Plan;
-  try {
-    plan = loadPlan(resolve(v.plan));
-  } catch (e) {
-    if (e instanceof PlanError) {
-      console.error(`campaign: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
+  if (!v.plan) throw new UsageError('--plan', 'is required', { hint: 'e.g. --plan fixtures/campaigns/bitfit-medium.json' });
+  const jobs = flagNumber('--jobs', v.jobs, { integer: true, min: 1 });
+  const plan = loadPlan(resolve(v.plan));
   const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
+  checkOutputDir(dir, `${v.plan}: name`);
   const runs = expandPlan(plan, dir);
   const ckSha = plan.checkpoint ? sha256File(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
   // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's)
@@ -271,12 +274,13 @@ async function main(): Promise<number> {
   if (stale.length) {
     const list = `${stale.slice(0, 10).join('\n  ')}${stale.length > 10 ? '\n  ...' : ''}`;
     if (!v['rerun-stale']) {
-      console.error(`campaign: ${stale.length} existing results in ${dir} do not match the plan:\n  ${list}\nThey are the record of another experiment: move them, or pass --rerun-stale to overwrite them.`);
-      return 2;
+      throw new InputError(dir, '(results)', `${stale.length} existing results do not match the plan:\n  ${list}`, {
+        hint: 'they are the record of another experiment: move them, or pass --rerun-stale to overwrite them',
+      });
     }
     console.error(`${stale.length} existing results do not match the plan and will be re-run (--rerun-stale):\n  ${list}`);
   }
-  console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${v.jobs} at a time`);
+  console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${jobs} at a time`);
   if (v['dry-run']) {
     for (const r of todo) console.log(['npx', ...r.args].join(' '));
     return 0;
@@ -302,9 +306,9 @@ async function main(): Promise<number> {
       process.stderr.write(`\r[${done}/${todo.length}] ${r.task} ${r.variant} lr ${r.lr} seed ${r.seed} ${code === 0 ? 'ok' : 'FAILED'}        `);
     }
   };
-  await Promise.all(Array.from({ length: Number(v.jobs) }, worker));
+  await Promise.all(Array.from({ length: jobs }, worker));
   console.error(`\n${done - failed} runs finished, ${failed} failed; results in ${dir}`);
   return failed ? 1 : 0;
 }
 
-if (process.argv[1]?.endsWith('campaign.ts')) main().then((c) => process.exit(c), (e) => (console.error(e), process.exit(1)));
+if (isMain(import.meta.url)) runCli('trainer/campaign.ts', main);

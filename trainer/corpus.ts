@@ -4,9 +4,10 @@
  * evaluation). Pre-training (pretrain.ts) and vocabulary training (vocab.ts) read the same text.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GLUE_TASKS, PROJECT_ROOT, loadGlue } from './glue.js';
+import { InputError } from '../formats/errors.js';
 
 export const DATA_DIR = resolve(PROJECT_ROOT, '../shared/data');
 export const CORPUS_FILES = ['sotu.txt', 'moby-dick.txt', 'wordnet-glosses.txt'];
@@ -22,8 +23,14 @@ export interface PretrainingText {
 
 export const sha256File = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+/** The corpus and the GLUE train sets; a missing file is an InputError naming it (exit 2), before any is read. */
 export function pretrainingText(): PretrainingText {
   const files = CORPUS_FILES.map((f) => join(DATA_DIR, 'corpus', f));
+  for (const f of files) {
+    if (!existsSync(f)) {
+      throw new InputError(f, '(pre-training corpus)', 'does not exist', { hint: 'the corpus is in ../shared/data/corpus beside the project (see the README)' });
+    }
+  }
   const sha256: Record<string, string> = Object.fromEntries(files.map((f) => [f.split('/').slice(-2).join('/'), sha256File(f)]));
   const glueTexts: string[] = [];
   for (const t of GLUE_TASKS) {

@@ -7,8 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LAYER_BIAS_TERMS, VARIANT_BIAS_TERMS, HEAD_TENSORS, encoderBiasParams, layerLinears, layerPrefix, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { BertInputs, BertModel } from './model.js';
 import { rng } from '../rtl-model/spec/random.js';
+import { TRAINABLE_VARIANTS } from '../formats/variants.js';
 
-export const TRAIN_VARIANTS = ['bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol', 'full-ft'] as const;
+/** The variants a run can train, in order: those of the one registry (formats/variants.ts) with a trainable set. */
+export const TRAIN_VARIANTS = TRAINABLE_VARIANTS;
 export type TrainVariant = (typeof TRAIN_VARIANTS)[number];
 
 export interface Trainable {

@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../formats/errors.js';
 
 export const GLUE_TASKS = ['sst2', 'cola', 'rte', 'mrpc', 'stsb', 'qnli'] as const;
 export type GlueTask = (typeof GLUE_TASKS)[number];
@@ -58,15 +59,20 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The GLUE directory used when neither an argument nor GLUE_DIR gives one. */
 export const DEFAULT_GLUE_DIR = path.resolve(PROJECT_ROOT, '../shared/data/glue');
 
-/** A malformed or missing GLUE file. `line` (1-based) and `field` are set for row-level errors. */
-export class GlueDataError extends Error {
+/**
+ * A malformed or missing GLUE file: an InputError (exit 2 in every command). `line` (1-based) is set
+ * for row-level errors; `field` is the column's name when one is at fault, else `line N` or `(file)`.
+ * The message keeps the `<file>:<line>: <problem>` form of compilers and grep.
+ */
+export class GlueDataError extends InputError {
   constructor(
     message: string,
-    readonly file: string,
+    file: string,
     readonly line?: number,
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    super(file, field ?? (line !== undefined ? `line ${line}` : '(file)'), message);
+    this.message = message;
     this.name = 'GlueDataError';
   }
 }

@@ -193,3 +193,19 @@ export function evaluate(task: GlueTask, predictions: Values, labels: Values): M
   for (const metric of spec.metrics) out[metric] = METRIC_FUNCTIONS[metric](predictions, labels);
   return out;
 }
+
+/** Metrics that are fractions of the examples (printed as percentages); the others are correlations in [-1, 1]. */
+const FRACTIONS: ReadonlySet<string> = new Set(['accuracy', 'f1']);
+
+/** One metric for a person: accuracy and F1 as percentages with 2 decimals, correlations with 4 ("f1 84.31%", "mcc 0.4123"). */
+export function formatMetric(name: string, value: number | undefined): string {
+  if (value === undefined || Number.isNaN(value)) return `${name} NaN`;
+  return FRACTIONS.has(name) ? `${name} ${(100 * value).toFixed(2)}%` : `${name} ${value.toFixed(4)}`;
+}
+
+/** Every metric of a result, in its order: "f1 84.31%, accuracy 78.43%". */
+export function formatMetrics(m: Metrics): string {
+  return Object.entries(m)
+    .map(([k, v]) => formatMetric(k, v))
+    .join(', ');
+}

@@ -1,11 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * One fine-tuning run of a BitFit variant on a GLUE task.
- *
- *   npx tsx trainer/train.ts --task rte --variant bitfit [--checkpoint DIR | --random-init]
- *       [--lr 1e-3] [--epochs 3] [--batch 16] [--seq 128] [--seed 1] [--train-limit N]
- *       [--glue-dir DIR] [--out FILE] [--backend wasm|cpu|auto] [--no-integer] [--vocab FILE]
- *   npx tsx trainer/train.ts --list-variants [--checkpoint DIR | --random-init]   (trainable count and % per variant)
+ * One fine-tuning run of a BitFit variant on a GLUE task (the command's flags: HELP below, or --help).
  *
  * Trains only the variant's parameters (AdamW; classifier head and pooler bias always trainable),
  * evaluates the dev set after every epoch and keeps the best epoch by the task's headline metric;
@@ -15,27 +10,32 @@
  * Vocabulary: --vocab FILE, else the checkpoint's vocab.txt, else BERT uncased's; a random-init run
  * compared with a checkpoint of its own vocabulary must be given that vocabulary.
  * Writes a result JSON with provenance (checkpoint hash, data sha256, command, seed, commit, wall time).
- * Exit status: 0 ok, 2 bad input.
+ * Every flag and the --out path are checked before any data is read (exit 2 through formats/cli.ts).
  */
-import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectTrainingBackend, BACKENDS, type BackendRequest } from './backend.js';
 import { codeVersion } from './provenance.js';
 import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './model.js';
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
-import { vocabFile, vocabMismatch } from './vocab-file.js';
+import { checkVocabFits, vocabFile } from './vocab-file.js';
 import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
-import { evaluate, type Metrics } from './metrics.js';
+import { evaluate, formatMetric, formatMetrics, type Metrics } from './metrics.js';
+import { ProgressBar } from './progress-bar.js';
+import { flagChoice, flagNumber, parseFlags } from './cli-args.js';
+import { InputError, UsageError } from '../formats/errors.js';
+import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
+import { isMain, runCli } from '../formats/cli.js';
 import { rng } from '../rtl-model/spec/random.js';
 import { LAYER_BIAS_TERMS, layerPrefix, type BiasTerm, type Geometry } from '../rtl-model/spec/index.js';
 import type { ForwardInput } from '../rtl-model/datapath.js';
-// Orchestration: the integer evaluation exports images and runs the datapath (sim/ owns that).
-import { integerEval, integerLayout } from '../sim/int-eval.js';
+import type { RunResult as ResultFile } from '../formats/results-schema.js';
+// The integer evaluation exports images and runs them through the integer datapath (rtl-model/).
+import { integerEval, integerLayout } from './int-eval.js';
 
 export interface RunOptions {
   task: GlueTask;
@@ -49,24 +49,12 @@ export interface RunOptions {
   trainLimit: number;
   glueDir?: string;
   vocab: string;
-  /** Evaluate the best epoch through the integer datapath (random subsets in the full-ft layout: sim/int-eval.ts). */
+  /** Evaluate the best epoch through the integer datapath (random subsets in the full-ft layout: trainer/int-eval.ts). */
   integer: boolean;
 }
 
-export interface RunResult {
-  /** Dev metrics of the best epoch's model through the integer datapath (null: skipped with --no-integer). */
-  integer: { dev: Metrics; images: Record<string, unknown> } | null;
-  task: GlueTask;
-  variant: TrainVariant;
-  lr: number;
-  seed: number;
-  trainable: { count: number; total: number; percent: number };
-  epochs: { epoch: number; trainLoss: number; dev: Metrics; train: Metrics }[];
-  best: { epoch: number; metric: string; value: number; dev: Metrics };
-  /** Mean |b_F - b_0| of each bias term, per layer, for the best epoch's model (the paper's Figure 1). */
-  biasChange: Record<BiasTerm, number[]>;
-  provenance: Record<string, unknown>;
-}
+/** The result file of a run, as formats/results-schema.ts declares it for every reader, with the trainer's names. */
+export type RunResult = ResultFile<GlueTask, TrainVariant, Metrics>;
 
 type Encoded = { ids: Int32Array; types: Int32Array; mask: Int32Array; labels: Float32Array; lengths: Int32Array };
 
@@ -177,14 +165,21 @@ export function variantCounts(g: Geometry, params: Map<string, Float32Array>): {
   }
 }
 
-export async function runFinetune(o: RunOptions, log: (s: string) => void = () => {}): Promise<RunResult> {
+/** A progress display for the steps of one epoch (ProgressBar in the command; none in tests). */
+export type EpochProgress = (epoch: number, steps: number) => { tick(steps: number, examples: number): void; done(): void };
+
+export async function runFinetune(o: RunOptions, log: (s: string) => void = () => {}, progress?: EpochProgress): Promise<RunResult> {
   const t0 = performance.now();
   const train = loadGlue(o.task, 'train', o.glueDir);
   const dev = loadGlue(o.task, 'dev', o.glueDir);
   const tok = WordPieceTokenizer.fromVocabFile(o.vocab);
   const numLabels = o.task === 'stsb' ? 1 : train.numLabels;
   const { g, params, ckpt } = startingPoint(o.checkpoint, o.seqLen, numLabels, o.seed, tok.vocabSize);
-  if (g.vocab !== tok.vocabSize) throw new Error(`${o.checkpoint}: config.json has vocab_size ${g.vocab}, but the vocabulary ${o.vocab} has ${tok.vocabSize} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`);
+  if (g.vocab !== tok.vocabSize) {
+    throw new InputError(join(o.checkpoint ?? '(random init)', 'config.json'), 'vocab_size', `${g.vocab}, but the vocabulary ${o.vocab} has ${tok.vocabSize} tokens`, {
+      hint: 'a checkpoint with its own vocabulary keeps it as vocab.txt beside the model',
+    });
+  }
   const model = new BertModel(g, params, { head: o.task === 'stsb' ? 'regression' : 'classification' });
   const trainable = selectTrainable(model, o.variant, o.seed);
   log(`${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable (${((100 * trainable.count) / trainable.total).toFixed(3)}%)`);
@@ -209,6 +204,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     let lossSum = 0;
     let batches = 0;
     const tEp = performance.now();
+    const bar = progress?.(ep, Math.ceil(order.length / o.batch));
     for (let s = 0; s < order.length; s += o.batch) {
       const idx = order.slice(s, s + o.batch);
       opt.opts.lr = o.lr * Math.max(0, 1 - step / totalSteps); // linear decay, as the paper's recipe
@@ -218,7 +214,9 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
       tf.dispose([inp.inputIds, inp.tokenTypeIds, inp.attentionMask, labels]);
       batches++;
       step++;
+      bar?.tick(1, idx.length);
     }
+    bar?.done();
     const tTrain = performance.now();
     const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
     // train metric on (up to) 256 training examples: the generalisation gap of the paper
@@ -226,7 +224,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub), lengths: trD.lengths.subarray(0, sub) };
     const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
-    log(`epoch ${ep}: train loss ${(lossSum / batches).toFixed(4)}, dev ${JSON.stringify(devM)}, train ${JSON.stringify(trM)} (${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`);
+    log(`epoch ${ep}: train loss ${(lossSum / batches).toPrecision(4)}, dev ${formatMetrics(devM)}; train ${formatMetrics(trM)} (${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`);
     if (!bestParams || orMinus(devM[metric]) > (bestDev ?? -Infinity)) {
       bestParams = model.exportParams();
       bestDev = orMinus(devM[metric]);
@@ -239,7 +237,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     const tInt = performance.now();
     const ie = await integerEval(g, params, bestParams, o.variant, toInput(trD, 0), dev.examples.map((_, i) => toInput(devD, i)), o.task === 'stsb');
     integer = { dev: evaluate(o.task, ie.predictions, devD.labels), images: ie.images };
-    log(`integer datapath, best epoch: dev ${JSON.stringify(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
+    log(`integer datapath, best epoch: dev ${formatMetrics(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
   }
   const { commit, uncommitted } = codeVersion();
   opt.dispose();
@@ -267,91 +265,124 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   };
 }
 
-async function main(argv: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        task: { type: 'string' },
-        variant: { type: 'string', default: 'bitfit' },
-        checkpoint: { type: 'string' },
-        'random-init': { type: 'boolean', default: false },
-        vocab: { type: 'string' },
-        lr: { type: 'string', default: '1e-3' },
-        epochs: { type: 'string', default: '3' },
-        batch: { type: 'string', default: '16' },
-        seq: { type: 'string', default: '128' },
-        seed: { type: 'string', default: '1' },
-        'train-limit': { type: 'string', default: '0' },
-        'no-integer': { type: 'boolean', default: false },
-        'glue-dir': { type: 'string' },
-        out: { type: 'string' },
-        backend: { type: 'string', default: 'wasm' },
-        'list-variants': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 2;
+/** The flags of the command, with their defaults (HELP shows the same values). */
+const FLAGS = {
+  task: { type: 'string' },
+  variant: { type: 'string', default: 'bitfit' },
+  checkpoint: { type: 'string' },
+  'random-init': { type: 'boolean', default: false },
+  vocab: { type: 'string' },
+  lr: { type: 'string', default: '1e-3' },
+  epochs: { type: 'string', default: '3' },
+  batch: { type: 'string', default: '16' },
+  seq: { type: 'string', default: '128' },
+  seed: { type: 'string', default: '1' },
+  'train-limit': { type: 'string', default: '0' },
+  'no-integer': { type: 'boolean', default: false },
+  'glue-dir': { type: 'string' },
+  out: { type: 'string' },
+  backend: { type: 'string', default: 'wasm' },
+  'list-variants': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The tasks that can be fine-tuned here (QNLI has no train split in the data). */
+const TRAIN_TASKS = GLUE_TASKS.filter((t) => t !== 'qnli');
+const DEFAULT_CHECKPOINT = 'fixtures/pretrained/bert-l4-h128';
+
+export const HELP = `Usage: npx tsx trainer/train.ts --task TASK [--variant V] [--checkpoint DIR | --random-init] [options]
+       npx tsx trainer/train.ts --list-variants [--checkpoint DIR | --random-init] [--vocab FILE]
+
+Fine-tune the project's BERT on one GLUE task, training only the variant's parameters (AdamW with
+linear decay; the classifier head and the pooler bias always train). The dev set is evaluated after
+every epoch and the best epoch (by the task's headline metric) is kept; its model is exported to
+ROM/SRAM images and evaluated again through the integer datapath. The result JSON holds every
+epoch's metrics, the float and integer dev metrics of the best epoch, and provenance (checkpoint
+and data sha256, vocabulary, command, seed, commit, wall time).
+
+  --task T           ${TRAIN_TASKS.join(', ')} (required; QNLI has no train split here)
+  --variant V        ${TRAIN_VARIANTS.join(', ')} (default ${FLAGS.variant.default})
+  --checkpoint DIR   the pre-trained model to start from (default ${DEFAULT_CHECKPOINT})
+  --random-init      start from a seeded random initialisation of the L4/H128 geometry instead
+  --vocab FILE       the vocabulary (default: the checkpoint's vocab.txt, else BERT uncased's in ../shared/data)
+  --lr X             peak learning rate, linearly decayed to 0 (default ${FLAGS.lr.default})
+  --epochs N         passes over the training set (default ${FLAGS.epochs.default})
+  --batch N          examples per step (default ${FLAGS.batch.default})
+  --seq N            maximum sequence length in tokens, at least 8 (default ${FLAGS.seq.default})
+  --seed N           seed of the head, the shuffling and the random subsets (default ${FLAGS.seed.default})
+  --train-limit N    train on the first N examples only (default ${FLAGS['train-limit'].default}: all)
+  --glue-dir DIR     the GLUE directory (default: $GLUE_DIR, else ../shared/data/glue)
+  --no-integer       skip the evaluation through the integer datapath
+  --out FILE         the result JSON (default out/results/<task>-<variant>-lr<lr>-seed<seed>.json)
+  --backend B        ${BACKENDS.join(', ')} (default ${FLAGS.backend.default})
+  --list-variants    print every variant's trainable parameter count and share, then exit
+  -h, --help         this help
+
+Progress goes to stderr: a bar per epoch (steps, examples/s, ETA) on a terminal, a line per tenth
+of an epoch otherwise; then each epoch's loss and metrics (accuracy and F1 in percent).
+Exit status: 0 done, 2 bad input (a flag, a file, the data; checked before training), 3 a bug.
+`;
+
+/** The checkpoint and vocabulary a run uses, checked against each other (InputError when they do not fit). */
+function resolveModelInputs(v: { checkpoint?: string; 'random-init': boolean; vocab?: string }): { checkpoint: string | null; vocab: string } {
+  if (v['random-init'] && v.checkpoint !== undefined) throw new UsageError('--random-init', 'cannot be combined with --checkpoint (start from one or the other)');
+  const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, DEFAULT_CHECKPOINT));
+  if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) {
+    throw new InputError(checkpoint, '--checkpoint', 'has no model.safetensors', { hint: 'give a checkpoint directory (trainer/pretrain.ts --out), or pass --random-init' });
   }
+  const vocab = vocabFile(checkpoint, v.vocab);
+  if (typeof vocab !== 'string') throw new UsageError('--vocab', vocab.error);
+  if (!existsSync(vocab)) {
+    throw new InputError(vocab, v.vocab !== undefined ? '--vocab' : '(default vocabulary)', 'does not exist', {
+      hint: "BERT uncased's vocabulary is in ../shared/data beside the project; pass --vocab FILE (e.g. fixtures/pretrained/bert-l4-h128-v8k/vocab.txt with that checkpoint)",
+    });
+  }
+  checkVocabFits(checkpoint, vocab); // reads the checkpoint's config.json and the vocabulary: either may be malformed
+  return { checkpoint, vocab };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const v = parseFlags(argv, FLAGS);
   if (v.help) {
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
+    process.stdout.write(HELP);
     return 0;
   }
-  const bad = (msg: string): number => {
-    console.error(`error: ${msg}`);
-    return 2;
-  };
-  // the model a run starts from and the vocabulary it tokenizes with (also sizes --list-variants)
-  const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, 'fixtures/pretrained/bert-l4-h128'));
-  if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) return bad(`--checkpoint ${checkpoint}: no model.safetensors there (or pass --random-init)`);
-  const vocab = vocabFile(checkpoint, v.vocab);
-  if (typeof vocab !== 'string') return bad(`--vocab ${v.vocab}: ${vocab.error}`);
-  let mismatch: string | null;
-  try {
-    mismatch = vocabMismatch(checkpoint, vocab); // reads the checkpoint's config.json and the vocabulary: either may be malformed
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  if (mismatch) return bad(mismatch);
+  // every flag is checked before anything is read or loaded
+  const backend = flagChoice('--backend', v.backend, BACKENDS);
   if (v['list-variants']) {
-    await selectTrainingBackend(v.backend as BackendRequest);
+    const { checkpoint, vocab } = resolveModelInputs(v);
+    await selectTrainingBackend(backend as BackendRequest);
     const { g, params } = startingPoint(checkpoint, 128, 2, 1, WordPieceTokenizer.fromVocabFile(vocab).vocabSize);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
     for (const c of variantCounts(g, params)) console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
     return 0;
   }
-  if (!v.task || !(GLUE_TASKS as readonly string[]).includes(v.task) || v.task === 'qnli') return bad(`--task ${v.task}: one of ${GLUE_TASKS.filter((t) => t !== 'qnli').join(', ')} (QNLI has no train split here)`);
-  if (!(TRAIN_VARIANTS as readonly string[]).includes(v.variant!)) return bad(`--variant ${v.variant}: one of ${TRAIN_VARIANTS.join(', ')}`);
-  if (!(BACKENDS as readonly string[]).includes(v.backend!)) return bad(`--backend ${v.backend}: one of ${BACKENDS.join(', ')}`);
-  const num = (k: 'lr' | 'epochs' | 'batch' | 'seq' | 'seed' | 'train-limit', integer: boolean, min: number): number => {
-    const x = Number(v[k]);
-    if (!Number.isFinite(x) || x < min || (integer && !Number.isInteger(x))) throw new Error(`--${k} ${v[k]}: must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
-    return x;
+  if (v.task === 'qnli') throw new UsageError('--task', 'QNLI has no train split here (its dev set is for evaluation only)', { value: v.task, allowed: TRAIN_TASKS.join(', ') });
+  const task = flagChoice('--task', v.task, TRAIN_TASKS);
+  const variant = flagChoice('--variant', v.variant, TRAIN_VARIANTS);
+  const o: RunOptions = {
+    task,
+    variant,
+    checkpoint: null,
+    lr: flagNumber('--lr', v.lr, { above: 0, below: 1 }),
+    epochs: flagNumber('--epochs', v.epochs, { integer: true, min: 1 }),
+    batch: flagNumber('--batch', v.batch, { integer: true, min: 1 }),
+    seqLen: flagNumber('--seq', v.seq, { integer: true, min: 8, max: 512 }),
+    seed: flagNumber('--seed', v.seed, { integer: true, min: 0, max: 2 ** 32 - 1 }),
+    trainLimit: flagNumber('--train-limit', v['train-limit'], { integer: true, min: 0 }),
+    glueDir: v['glue-dir'],
+    vocab: '',
+    integer: !v['no-integer'],
   };
-  let o: RunOptions;
-  try {
-    o = {
-      task: v.task as GlueTask, variant: v.variant as TrainVariant, checkpoint, lr: num('lr', false, 1e-9), epochs: num('epochs', true, 1), batch: num('batch', true, 1),
-      seqLen: num('seq', true, 8), seed: num('seed', true, 0), trainLimit: num('train-limit', true, 0), glueDir: v['glue-dir'],
-      vocab,
-      integer: !v['no-integer'],
-    };
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  await selectTrainingBackend(v.backend as BackendRequest);
-  const r = await runFinetune(o, (s) => console.error(s));
-  r.provenance.command = ['npx tsx trainer/train.ts', ...argv].join(' ');
   const out = resolve(v.out ?? join(PROJECT_ROOT, 'out/results', `${o.task}-${o.variant}-lr${o.lr}-seed${o.seed}.json`));
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(r, null, 1) + '\n');
-  renameSync(`${out}.tmp`, out);
-  console.log(`best epoch ${r.best.epoch}: dev ${r.best.metric} ${r.best.value.toFixed(4)} -> ${out}`);
+  checkOutputFile(out, '--out');
+  Object.assign(o, resolveModelInputs(v));
+  await selectTrainingBackend(backend as BackendRequest);
+  const r = await runFinetune(o, (s) => console.error(s), (ep, steps) => new ProgressBar(`epoch ${ep}/${o.epochs}`, steps));
+  r.provenance.command = ['npx tsx trainer/train.ts', ...argv].join(' ');
+  writeFileAtomic(out, JSON.stringify(r, null, 1) + '\n', { field: '--out' });
+  console.log(`best epoch ${r.best.epoch}: dev ${formatMetric(r.best.metric, r.best.value)} -> ${out}`);
   return 0;
 }
 
-if (process.argv[1]?.endsWith('train.ts')) main(process.argv.slice(2)).then((c) => process.exit(c), (e) => (console.error(e), process.exit(1)));
+if (isMain(import.meta.url)) runCli('trainer/train.ts', main);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { DATA_DIR } from './corpus.js';
 import { readBertConfig } from './checkpoint.js';
 import { WordPieceTokenizer } from './tokenizer.js';
+import { InputError } from '../formats/errors.js';
 
 /** BERT uncased's vocabulary in the shared data: the default of a checkpoint without its own. */
 export const BERT_VOCAB = join(DATA_DIR, 'bert-base-uncased-vocab.txt');
@@ -36,4 +37,17 @@ export function vocabMismatch(checkpoint: string | null, vocab: string): string 
   const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
   const tokens = WordPieceTokenizer.fromVocabFile(vocab).vocabSize;
   return size === tokens ? null : `${checkpoint}: config.json has vocab_size ${size}, but ${vocab} has ${tokens} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`;
+}
+
+/** Throw an InputError naming the checkpoint's config.json when `vocab` does not fit it (see vocabMismatch). */
+export function checkVocabFits(checkpoint: string | null, vocab: string): void {
+  if (!checkpoint) return;
+  const file = join(checkpoint, 'config.json');
+  const size = readBertConfig(file).vocab_size;
+  const tokens = WordPieceTokenizer.fromVocabFile(vocab).vocabSize;
+  if (size !== tokens) {
+    throw new InputError(file, 'vocab_size', `${size}, but the vocabulary ${vocab} has ${tokens} tokens`, {
+      hint: 'a checkpoint with its own vocabulary keeps it as vocab.txt beside the model; --vocab must be the one it was pre-trained with',
+    });
+  }
 }

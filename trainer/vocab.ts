@@ -22,12 +22,14 @@
  * pieces against BERT's 5.9 M.) Output: vocab.txt in BERT's format ([PAD], [UNK], [CLS],
  * [SEP], [MASK], then the pieces), and vocab.json beside it with the sources' sha256 and the command.
  */
-import { parseArgs } from 'node:util';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { basicTokenize } from './tokenizer.js';
 import { documents, pretrainingText } from './corpus.js';
 import { codeVersion } from './provenance.js';
+import { flagNumber, parseFlags } from './cli-args.js';
+import { UsageError } from '../formats/errors.js';
+import { checkOutputFile, writeFilesAtomic } from '../formats/atomic-write.js';
+import { isMain, runCli } from '../formats/cli.js';
 
 export const SPECIAL_PIECES = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const CONT = '##';
@@ -142,68 +144,53 @@ export function trainWordPiece(words: ReadonlyMap<string, number>, opts: VocabOp
 
 const HELP = `Usage: npx tsx trainer/vocab.ts --size N --out FILE [--min-pair K]
 
-Train a WordPiece vocabulary of N pieces (special tokens included) on the pre-training text
-(../shared/data/corpus and the GLUE train sentences) and write it as FILE (BERT's vocab.txt
-format) with FILE's provenance beside it (.json). Pairs seen fewer than K times (default 2) are
-never merged. Use it with: npx tsx trainer/pretrain.ts --vocab FILE ...
-Exit status: 0 written, 2 bad input.
+Train a WordPiece vocabulary on the pre-training text (../shared/data/corpus and the GLUE train
+sentences, as trainer/pretrain.ts reads them) and write it as FILE in BERT's vocab.txt format
+([PAD], [UNK], [CLS], [SEP], [MASK], then the pieces), with its provenance (the sources' sha256,
+the command, the commit) beside it as FILE without .txt plus .json.
+
+  --size N       pieces in the vocabulary, special tokens included (${SPECIAL_PIECES.length + 1} to 1000000; required)
+  --out FILE     the vocabulary file to write (required; checked before the text is read)
+  --min-pair K   pairs seen fewer than K times are never merged (default 2)
+  -h, --help     this help
+
+Use it with: npx tsx trainer/pretrain.ts --vocab FILE ...
+Exit status: 0 written, 2 bad input (a flag, --out, the text missing), 3 a bug.
 `;
 
-function main(argv: string[]): number {
-  let v;
-  try {
-    v = parseArgs({ args: argv, strict: true, options: { size: { type: 'string' }, out: { type: 'string' }, 'min-pair': { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h', default: false } } }).values;
-  } catch (e) {
-    console.error(`vocab: ${(e as Error).message} (see --help)`);
-    return 2;
-  }
+export function main(argv: string[]): number {
+  const v = parseFlags(argv, { size: { type: 'string' }, out: { type: 'string' }, 'min-pair': { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h', default: false } });
   if (v.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  const size = Number(v.size);
-  const minPair = Number(v['min-pair']);
-  if (!v.size || !Number.isInteger(size) || size < SPECIAL_PIECES.length + 1 || size > 1_000_000) {
-    console.error(`vocab: --size ${v.size}: must be an integer from ${SPECIAL_PIECES.length + 1} to 1000000`);
-    return 2;
-  }
-  if (!Number.isInteger(minPair) || minPair < 1) {
-    console.error(`vocab: --min-pair ${v['min-pair']}: must be an integer >= 1`);
-    return 2;
-  }
-  if (!v.out) {
-    console.error('vocab: --out FILE is required');
-    return 2;
-  }
+  const size = flagNumber('--size', v.size, { integer: true, min: SPECIAL_PIECES.length + 1, max: 1_000_000 });
+  const minPair = flagNumber('--min-pair', v['min-pair'], { integer: true, min: 1 });
+  if (!v.out) throw new UsageError('--out', 'is required (the vocabulary file to write, e.g. fixtures/pretrained/NAME/vocab.txt)');
   const out = resolve(v.out);
+  const json = out.replace(/\.txt$/, '') + '.json';
+  checkOutputFile(out, '--out');
+  checkOutputFile(json, '--out (its .json)');
   const t0 = performance.now();
-  let text: ReturnType<typeof pretrainingText>;
+  const text = pretrainingText();
+  const words = countWords(documents(text));
+  console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
   let vocab: string[];
-  let words: Map<string, number>;
   try {
-    text = pretrainingText();
-    words = countWords(documents(text));
-    console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
     vocab = trainWordPiece(words, { size, minPair, onProgress: (n) => process.stderr.write(`\r${n} / ${size} pieces`) });
   } catch (e) {
-    // too small a size for the text's alphabet, or the text missing or malformed
-    console.error(`vocab: ${e instanceof RangeError ? `--size ${size}: ` : ''}${(e as Error).message}`);
-    return 2;
+    // too small a size for the text's alphabet
+    if (e instanceof RangeError) throw new UsageError('--size', e.message, { value: v.size });
+    throw e;
   }
   process.stderr.write('\n');
-  mkdirSync(dirname(out), { recursive: true });
-  const json = out.replace(/\.txt$/, '') + '.json';
   const prov = {
     command: ['npx tsx trainer/vocab.ts', ...argv].join(' '), pieces: vocab.length, requested: size, minPair, distinctWords: words.size,
     sources: Object.fromEntries(Object.entries(text.sha256).map(([f, h]) => [f.startsWith('/') ? f.split('/').slice(-2).join('/') : f, h])), code: codeVersion(), wallS: (performance.now() - t0) / 1000,
   };
-  for (const [f, data] of [[out, vocab.join('\n') + '\n'], [json, JSON.stringify(prov, null, 2) + '\n']] as const) {
-    writeFileSync(`${f}.tmp-${process.pid}`, data);
-  }
-  renameSync(`${out}.tmp-${process.pid}`, out);
-  renameSync(`${json}.tmp-${process.pid}`, json);
-  console.error(`wrote ${out} (${vocab.length} pieces) and ${join(dirname(json), json.split('/').pop()!)} in ${prov.wallS.toFixed(1)} s`);
+  writeFilesAtomic(dirname(out), { [basename(out)]: vocab.join('\n') + '\n', [basename(json)]: JSON.stringify(prov, null, 2) + '\n' }, { field: '--out' });
+  console.error(`wrote ${out} (${vocab.length} pieces) and ${json} in ${prov.wallS.toFixed(1)} s`);
   return 0;
 }
 
-if (process.argv[1]?.endsWith('vocab.ts')) process.exit(main(process.argv.slice(2)));
+if (isMain(import.meta.url)) runCli('trainer/vocab.ts', main);

@@ -13,8 +13,20 @@
  * data section) and byte length. b24 tensors are packed 3 bytes per element, two's complement.
  */
 import { createHash } from 'node:crypto';
+import { InputError, type InputErrorDetails } from '../../formats/errors.js';
 import { SPEC_VERSION, BIAS_MIN, BIAS_MAX } from './arith.js';
-import { DTYPE_BITS, type Geometry, type IntDType, type VariantId, tensorElements } from './model.js';
+import {
+  DTYPE_BITS,
+  VARIANTS,
+  geometryProblems,
+  modelTensors,
+  tensorElements,
+  writableTensors,
+  type Geometry,
+  type IntDType,
+  type TensorSpec,
+  type VariantId,
+} from './model.js';
 
 export const IMAGE_FORMAT_VERSION = 1;
 export const ROM_MAGIC = 'BFITROM1';
@@ -58,13 +70,13 @@ export interface Image {
   sha256: string;
 }
 
-export class ImageFormatError extends Error {
-  constructor(
-    readonly file: string,
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${file}: ${field}: ${message}`);
+/**
+ * A bad image file: names the file, the field (`magic`, `checksum`, `header.variant`, `toc[3].shape`),
+ * the value found and what is allowed. An InputError, so every CLI exits 2 with its message.
+ */
+export class ImageFormatError extends InputError {
+  constructor(file: string, field: string, problem: string, details: InputErrorDetails = {}) {
+    super(file, field, problem, details);
     this.name = 'ImageFormatError';
   }
 }
@@ -98,6 +110,8 @@ export function encodeImage(
   meta: Record<string, unknown>,
   romSha256?: string,
 ): Uint8Array {
+  if ((kind === 'sram') !== (romSha256 !== undefined))
+    throw new Error(`encodeImage: ${kind === 'sram' ? 'an SRAM image needs' : 'a ROM image takes no'} romSha256`);
   const toc: TocEntry[] = [];
   let off = 0;
   for (const t of tensors) {
@@ -107,7 +121,7 @@ export function encodeImage(
     toc.push({ name: t.name, dtype: t.dtype, shape: t.shape, offset: off, bytes });
     off = align8(off + bytes);
   }
-  const header: ImageHeader = { kind, geometry, variant, ...(romSha256 ? { romSha256 } : {}), meta, toc };
+  const header: ImageHeader = { kind, geometry, variant, ...(romSha256 !== undefined ? { romSha256 } : {}), meta, toc };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align8(PREFIX_BYTES + headerBytes.length);
   const total = dataStart + off + HASH_BYTES;
@@ -130,9 +144,170 @@ export function encodeImage(
       Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(buf, base);
     }
   });
-  const hash = createHash('sha256').update(buf.subarray(0, total - HASH_BYTES)).digest();
+  const hash = createHash('sha256')
+    .update(buf.subarray(0, total - HASH_BYTES))
+    .digest();
   hash.copy(buf, total - HASH_BYTES);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+const HEADER_FIELDS = ['kind', 'geometry', 'variant', 'romSha256', 'meta', 'toc'] as const;
+const GEOMETRY_FIELDS = [
+  'layers',
+  'hidden',
+  'heads',
+  'ffn',
+  'seqLen',
+  'vocab',
+  'maxPositions',
+  'typeVocab',
+  'numLabels',
+] as const satisfies readonly (keyof Geometry)[];
+const TOC_FIELDS = ['name', 'dtype', 'shape', 'offset', 'bytes'] as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function refuseUnknownFields(o: Record<string, unknown>, known: readonly string[], prefix: string, file: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new ImageFormatError(file, `${prefix}${k}`, 'is not a field of this format', { allowed: known.join(', ') });
+  }
+}
+
+/**
+ * Check the header's fields against their allowed values: its kind agrees with the magic, the
+ * variant is one of the spec's, the geometry is complete and within the spec's limits, an SRAM
+ * image names its ROM by a sha256 (a ROM image names none), meta is an object and toc an array.
+ * Field paths are relative to the header (`variant`, `geometry.hidden`, `toc`).
+ */
+function checkHeader(raw: unknown, kind: ImageKind, file: string): ImageHeader {
+  if (!isObject(raw)) throw new ImageFormatError(file, 'header', 'must be a JSON object', { value: raw });
+  refuseUnknownFields(raw, HEADER_FIELDS, '', file);
+  if (raw.kind !== kind)
+    throw new ImageFormatError(file, 'kind', `disagrees with the magic, which says ${kind}`, { value: raw.kind, allowed: JSON.stringify(kind) });
+  if (!(VARIANTS as readonly unknown[]).includes(raw.variant)) {
+    throw new ImageFormatError(file, 'variant', 'is not a variant with an image layout', { value: raw.variant, allowed: VARIANTS.join(', ') });
+  }
+  const g = raw.geometry;
+  if (!isObject(g)) throw new ImageFormatError(file, 'geometry', 'must be an object', { value: g });
+  refuseUnknownFields(g, GEOMETRY_FIELDS, 'geometry.', file);
+  for (const k of GEOMETRY_FIELDS) {
+    if (!Number.isSafeInteger(g[k])) throw new ImageFormatError(file, `geometry.${k}`, 'must be an integer', { value: g[k] });
+  }
+  const problems = geometryProblems(g as unknown as Geometry);
+  if (problems.length) {
+    const field = /^(\w+) =/.exec(problems[0])?.[1];
+    throw new ImageFormatError(file, field ? `geometry.${field}` : 'geometry', `is outside the spec: ${problems[0]}`);
+  }
+  if (kind === 'sram') {
+    if (typeof raw.romSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.romSha256)) {
+      throw new ImageFormatError(file, 'romSha256', 'an SRAM image must name the ROM image it was exported against', {
+        value: raw.romSha256,
+        allowed: 'a sha256, 64 lowercase hex digits',
+      });
+    }
+  } else if (raw.romSha256 !== undefined) {
+    throw new ImageFormatError(file, 'romSha256', 'a ROM image names no other image', { value: raw.romSha256, allowed: 'absent' });
+  }
+  if (!isObject(raw.meta)) throw new ImageFormatError(file, 'meta', 'must be an object', { value: raw.meta });
+  if (!Array.isArray(raw.toc)) throw new ImageFormatError(file, 'toc', 'must be an array of tensor entries', { value: raw.toc });
+  return raw as unknown as ImageHeader;
+}
+
+/** The tensors an image of this kind holds for a variant, by name (model.ts modelTensors and writableTensors). */
+export function imageLayout(g: Geometry, variant: VariantId, kind: ImageKind): Map<string, TensorSpec> {
+  const writable = writableTensors(g, variant);
+  return new Map(
+    modelTensors(g)
+      .filter((t) => writable.has(t.name) === (kind === 'sram'))
+      .map((t) => [t.name, t]),
+  );
+}
+
+/**
+ * Check the table of contents against the spec's layout for the header's geometry, variant and
+ * kind: every entry well formed (`toc[i].shape` names a bad field), every tensor of the layout
+ * present exactly once with the spec's dtype and shape and nothing else, each tensor 8-byte
+ * aligned inside the data section of `dataBytes` bytes, no two overlapping, and no bytes after the last.
+ */
+function checkToc(header: ImageHeader, dataBytes: number, file: string): void {
+  const { geometry: g, variant, kind } = header;
+  const layout = imageLayout(g, variant, kind);
+  const other = imageLayout(g, variant, kind === 'rom' ? 'sram' : 'rom');
+  const where = `a ${variant} ${kind.toUpperCase()} image`;
+  const seen = new Map<string, number>();
+  const entries = header.toc as unknown[];
+  entries.forEach((raw, i) => {
+    const f = `toc[${i}]`;
+    if (!isObject(raw)) throw new ImageFormatError(file, f, 'must be an object with name, dtype, shape, offset and bytes', { value: raw });
+    refuseUnknownFields(raw, TOC_FIELDS, `${f}.`, file);
+    const { name, dtype, shape, offset, bytes } = raw;
+    if (typeof name !== 'string') throw new ImageFormatError(file, `${f}.name`, 'must be a string', { value: name });
+    const spec = layout.get(name);
+    if (!spec) {
+      const problem = other.has(name)
+        ? `tensor "${name}" belongs in the other image of the variant, not in ${where}`
+        : `tensor "${name}" is not a tensor of ${where}`;
+      throw new ImageFormatError(file, `${f}.name`, problem, {
+        hint: `the ${layout.size} tensors of ${where} are listed by rtl-model/spec/model.ts modelTensors and writableTensors`,
+      });
+    }
+    const first = seen.get(name);
+    if (first !== undefined) throw new ImageFormatError(file, `${f}.name`, `tensor "${name}" appears twice (also toc[${first}])`);
+    seen.set(name, i);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BITS, dtype))
+      throw new ImageFormatError(file, `${f}.dtype`, 'is not a dtype', { value: dtype, allowed: Object.keys(DTYPE_BITS).join(', ') });
+    if (dtype !== spec.dtype)
+      throw new ImageFormatError(file, `${f}.dtype`, `tensor "${name}" is ${spec.dtype} in the spec`, { value: dtype, allowed: spec.dtype });
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new ImageFormatError(file, `${f}.shape`, 'must be an array of non-negative integers', { value: shape });
+    }
+    if (shape.length !== spec.shape.length || shape.some((d, k) => d !== spec.shape[k])) {
+      throw new ImageFormatError(file, `${f}.shape`, `tensor "${name}" has shape ${JSON.stringify(spec.shape)} in the spec for this geometry`, {
+        value: shape,
+      });
+    }
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (offset as number) % 8 !== 0) {
+      throw new ImageFormatError(file, `${f}.offset`, 'must be a non-negative multiple of 8 (bytes from the start of the data section)', { value: offset });
+    }
+    const want = storedBytes(spec.dtype, tensorElements(spec.shape));
+    if (bytes !== want)
+      throw new ImageFormatError(file, `${f}.bytes`, `tensor "${name}" stores ${want} bytes (${JSON.stringify(spec.shape)} of ${spec.dtype})`, {
+        value: bytes,
+      });
+    if ((offset as number) + want > dataBytes) {
+      throw new ImageFormatError(file, `${f}.offset`, `tensor "${name}" at ${offset} + ${want} bytes runs past the data section of ${dataBytes} bytes`, {
+        value: offset,
+      });
+    }
+  });
+  const missing = [...layout.keys()].filter((n) => !seen.has(n));
+  if (missing.length) {
+    const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
+    throw new ImageFormatError(file, 'toc', `misses tensor "${missing[0]}"${more} of ${where}`, {
+      hint: `the image lists ${seen.size} of the layout's ${layout.size} tensors: it is not ${where} (a damaged image, or a header edited to another variant)`,
+    });
+  }
+  const toc = header.toc;
+  const order = toc.map((_, i) => i).sort((a, b) => toc[a].offset - toc[b].offset);
+  let end = 0;
+  for (let k = 0; k < order.length; k++) {
+    const e = toc[order[k]];
+    if (k > 0 && e.offset < end) {
+      const prev = toc[order[k - 1]];
+      throw new ImageFormatError(
+        file,
+        `toc[${order[k]}].offset`,
+        `tensor "${e.name}" at byte ${e.offset} overlaps "${prev.name}" (toc[${order[k - 1]}], bytes ${prev.offset} to ${end})`,
+        { value: e.offset },
+      );
+    }
+    end = e.offset + e.bytes;
+  }
+  if (align8(end) !== dataBytes) {
+    throw new ImageFormatError(file, 'size', `the data section has ${dataBytes} bytes, the tensors of the table of contents end at ${end}`, {
+      allowed: `${align8(end)} bytes of data`,
+    });
+  }
 }
 
 export interface DecodeExpect {
@@ -140,53 +315,63 @@ export interface DecodeExpect {
   geometry?: Geometry;
 }
 
-/** Parse and check an image: magic, versions, checksum, table of contents, and optional geometry. */
+/**
+ * Parse and check an image: magic, versions, checksum, then past the checksum the header's fields
+ * (checkHeader) and the table of contents against the spec's layout for the header's geometry and
+ * variant (checkToc), and the geometry the caller expects. Every problem is an ImageFormatError.
+ */
 export function decodeImage(bytes: Uint8Array, file: string, expect: DecodeExpect = {}): Image {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < PREFIX_BYTES + HASH_BYTES) throw new ImageFormatError(file, 'size', `${buf.length} bytes is too short for an image`);
   const magic = buf.toString('latin1', 0, 8);
   const kind: ImageKind | null = magic === ROM_MAGIC ? 'rom' : magic === SRAM_MAGIC ? 'sram' : null;
   if (!kind) throw new ImageFormatError(file, 'magic', `${JSON.stringify(magic)} is not ${ROM_MAGIC} or ${SRAM_MAGIC}; not a ROM/SRAM image`);
-  if (expect.kind && kind !== expect.kind) throw new ImageFormatError(file, 'magic', `this is a ${kind.toUpperCase()} image, expected a ${expect.kind.toUpperCase()} image`);
+  if (expect.kind && kind !== expect.kind)
+    throw new ImageFormatError(file, 'magic', `this is a ${kind.toUpperCase()} image, expected a ${expect.kind.toUpperCase()} image`);
   const fmt = buf.readUInt32LE(8);
   if (fmt !== IMAGE_FORMAT_VERSION) throw new ImageFormatError(file, 'format version', `${fmt}, this tool reads version ${IMAGE_FORMAT_VERSION}`);
   const spec = buf.readUInt32LE(12);
-  if (spec !== SPEC_VERSION) throw new ImageFormatError(file, 'spec version', `${spec}, this tool implements integer spec version ${SPEC_VERSION}; re-export the image`);
-  const want = createHash('sha256').update(buf.subarray(0, buf.length - HASH_BYTES)).digest('hex');
+  if (spec !== SPEC_VERSION)
+    throw new ImageFormatError(file, 'spec version', `${spec}, this tool implements integer spec version ${SPEC_VERSION}; re-export the image`);
+  const want = createHash('sha256')
+    .update(buf.subarray(0, buf.length - HASH_BYTES))
+    .digest('hex');
   const got = buf.subarray(buf.length - HASH_BYTES).toString('hex');
-  if (want !== got) throw new ImageFormatError(file, 'checksum', `stored sha256 ${got.slice(0, 16)}... does not match the contents (${want.slice(0, 16)}...): the file is corrupt`);
+  if (want !== got)
+    throw new ImageFormatError(
+      file,
+      'checksum',
+      `stored sha256 ${got.slice(0, 16)}... does not match the contents (${want.slice(0, 16)}...): the file is corrupt`,
+    );
   const hlen = buf.readUInt32LE(16);
   if (PREFIX_BYTES + hlen > buf.length - HASH_BYTES) throw new ImageFormatError(file, 'header length', `${hlen} runs past the end of the file`);
-  let header: ImageHeader;
+  let parsed: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hlen)) as ImageHeader;
+    parsed = JSON.parse(buf.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hlen));
   } catch (e) {
     throw new ImageFormatError(file, 'header', `not valid JSON (${(e as Error).message})`);
   }
-  if (header.kind !== kind) throw new ImageFormatError(file, 'header.kind', `${header.kind} disagrees with the magic (${kind})`);
+  const header = checkHeader(parsed, kind, file);
   if (expect.geometry) {
     for (const k of Object.keys(expect.geometry) as (keyof Geometry)[]) {
-      if (header.geometry?.[k] !== expect.geometry[k]) {
-        throw new ImageFormatError(file, `geometry.${k}`, `image has ${header.geometry?.[k]}, the config expects ${expect.geometry[k]}`);
+      if (header.geometry[k] !== expect.geometry[k]) {
+        throw new ImageFormatError(file, `geometry.${k}`, `image has ${header.geometry[k]}, the config expects ${expect.geometry[k]}`);
       }
     }
   }
   const dataStart = align8(PREFIX_BYTES + hlen);
   const dataEnd = buf.length - HASH_BYTES;
+  checkToc(header, dataEnd - dataStart, file);
   const tensors = new Map<string, ImageTensor>();
-  for (const e of header.toc ?? []) {
+  for (const e of header.toc) {
     const n = tensorElements(e.shape);
-    if (!(e.dtype in DTYPE_BITS)) throw new ImageFormatError(file, `toc.${e.name}.dtype`, `${e.dtype} is not one of ${Object.keys(DTYPE_BITS).join(', ')}`);
-    if (e.bytes !== storedBytes(e.dtype, n)) throw new ImageFormatError(file, `toc.${e.name}.bytes`, `${e.bytes} does not match shape ${JSON.stringify(e.shape)} of ${e.dtype}`);
     const base = dataStart + e.offset;
-    if (e.offset < 0 || base + e.bytes > dataEnd) throw new ImageFormatError(file, `toc.${e.name}.offset`, `${e.offset} + ${e.bytes} bytes runs past the data section`);
     const data = dtypeArray(e.dtype, n);
     if (e.dtype === 'b24') {
       for (let j = 0; j < n; j++) data[j] = buf.readIntLE(base + 3 * j, 3);
     } else {
       new Uint8Array(data.buffer).set(buf.subarray(base, base + e.bytes));
     }
-    if (tensors.has(e.name)) throw new ImageFormatError(file, `toc.${e.name}`, 'appears twice');
     tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data });
   }
   return { header, tensors, sha256: got };

@@ -3,6 +3,7 @@
  * BertForSequenceClassification names, plus `.rq.*` and `.lut` suffixes for the integer constants),
  * integer dtypes and shapes, and which tensors each variant makes writable.
  */
+import { IMAGE_VARIANTS, variantInfo } from '../../formats/variants.js';
 
 export interface Geometry {
   layers: number;
@@ -20,7 +21,8 @@ export type IntDType = 'i8' | 'u8' | 'i16' | 'i32' | 'b24';
 
 export const DTYPE_BITS: Record<IntDType, number> = { i8: 8, u8: 8, i16: 16, i32: 32, b24: 24 };
 
-export const VARIANTS = ['bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'full-ft'] as const;
+/** The image variants, in order: those of the one registry (formats/variants.ts) with an image layout. */
+export const VARIANTS = IMAGE_VARIANTS;
 export type VariantId = (typeof VARIANTS)[number];
 
 /** The eight bias terms of one encoder layer, in paper notation, with their HuggingFace suffix. */
@@ -36,14 +38,10 @@ export const LAYER_BIAS_TERMS = {
 } as const;
 export type BiasTerm = keyof typeof LAYER_BIAS_TERMS;
 
-export const VARIANT_BIAS_TERMS: Record<VariantId, readonly BiasTerm[]> = {
-  bitfit: ['b_q', 'b_k', 'b_v', 'b_m1', 'b_LN1', 'b_m2', 'b_m3', 'b_LN2'],
-  'bitfit-bq-bm2': ['b_q', 'b_m2'],
-  'bitfit-bm2': ['b_m2'],
-  'bitfit-bq': ['b_q'],
-  frozen: [],
-  'full-ft': ['b_q', 'b_k', 'b_v', 'b_m1', 'b_LN1', 'b_m2', 'b_m3', 'b_LN2'],
-};
+/** The writable encoder bias terms of each image variant (its trainable set in formats/variants.ts). */
+export const VARIANT_BIAS_TERMS: Record<VariantId, readonly BiasTerm[]> = Object.fromEntries(
+  VARIANTS.map((v): [VariantId, readonly BiasTerm[]] => [v, variantInfo(v).trainable.biasTerms]),
+) as Record<VariantId, readonly BiasTerm[]>;
 
 /** Always task-specific (in the SRAM image of every variant). */
 export const HEAD_TENSORS = ['bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'] as const;

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { readReport } from '../../analysis/read.js';
+import { readReport } from '../../formats/report-schema.js';
 import { breakdownChart, costFrontChart, cyclesChart, heatmapChart, imageSizeChart, opKindChart, paretoFront, taskSwitchChart, tradeoffChart } from '../../analysis/charts.js';
 import { renderPage } from '../../analysis/html.js';
 
@@ -39,7 +39,7 @@ describe('charts (golden SVG, numbers rounded)', () => {
     expect(tradeoffChart(report, 'area')).toMatch(/Accuracy not measured for rom-bert-tiny/);
   });
   it('plots accuracy with error bars when results exist', () => {
-    const withAcc = { ...report, variants: report.variants.map((v, i) => ({ ...v, accuracy: { mean: 0.6 + i / 100, std: 0.01, metric: 'accuracy', seeds: [1, 2, 3] } })) };
+    const withAcc = { ...report, variants: report.variants.map((v, i) => ({ ...v, accuracy: { mean: 0.6 + i / 100, std: 0.01, metric: 'accuracy', seeds: [1, 2, 3], task: 'rte', integer: null, perTask: [], from: v.id } })) };
     const svg = tradeoffChart(withAcc, 'energy');
     expect(svg).not.toMatch(/not measured/);
     expect((svg.match(/<line /g) ?? []).length).toBeGreaterThanOrEqual(report.variants.length);

@@ -1,32 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { averageOverTasks, experimentOf, meanBiasChange, readResults, ResultsError, stat, summarize, type RunResultFile } from '../../analysis/results.js';
+import { averageOverTasks, experimentOf, meanBiasChange, stat, summarize } from '../../analysis/results.js';
+import { readResults, ResultsError, type RunResultFile } from '../../formats/results-schema.js';
 import { buildTables } from '../../analysis/table.js';
+import { dirWith, run } from './result-fixtures.js';
 import { loadConfig } from '../../sim/config.js';
 import { accuracyOf } from '../../sim/report.js';
 import { checkpointSha256 } from '../../sim/pipeline.js';
-
-/** A result file as trainer/train.ts writes it, with the fields the summaries read. */
-function run(task: string, variant: string, lr: number, seed: number, dev: number, integer: number | null, sha = 'a'.repeat(64), seqLen = 64): Omit<RunResultFile, 'file'> {
-  const metric = task === 'cola' ? 'mcc' : 'accuracy';
-  return {
-    task, variant, lr, seed,
-    trainable: { count: 10, total: 1000, percent: 1 },
-    epochs: [{ epoch: 1, trainLoss: 0.5, dev: { [metric]: dev }, train: { [metric]: dev + 0.1 } }],
-    best: { epoch: 1, metric, value: dev, dev: { [metric]: dev } },
-    integer: integer === null ? null : { dev: { [metric]: integer } },
-    biasChange: { b_q: [seed, 2 * seed], b_k: [0, 0] },
-    provenance: { checkpoint: { sha256: sha }, geometry: { seqLen }, wallS: 10 },
-  };
-}
-
-function dirWith(runs: Omit<RunResultFile, 'file'>[]): string {
-  const d = mkdtempSync(join(tmpdir(), 'results-'));
-  runs.forEach((r, i) => writeFileSync(join(d, `r${i}.json`), JSON.stringify(r)));
-  return d;
-}
 
 describe('results summaries', () => {
   it('computes the sample standard deviation', () => {
@@ -104,7 +85,7 @@ describe('results summaries', () => {
     }]);
     expect(buildTables({ name: 'main', runs: main }).sizeFigures).toEqual([]);
     const other = readResults(dirWith([sized(500, 1, 0.5, 'bitfit', 'b'.repeat(64))]));
-    expect(() => buildTables({ name: 'main', runs: main }, undefined, undefined, { name: 'other', runs: other })).toThrow(/main with --sizes-with other: runs of different experiments/);
+    expect(() => buildTables({ name: 'main', runs: main }, undefined, undefined, { name: 'other', runs: other })).toThrow(/main with --sizes-with other: provenance: runs of different experiments/);
   });
 
   it('adds the constant-prediction row under both Table 3 layouts when baselines are given', () => {
@@ -129,7 +110,7 @@ describe('results summaries', () => {
   it('refuses runs of different checkpoints or recipes in one table, and NaN scores are not zeros', () => {
     const a = run('rte', 'bitfit', 1e-3, 1, 0.6, 0.6);
     const b = run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6, 'c'.repeat(64));
-    expect(() => buildTables({ name: 'mixed', runs: readResults(dirWith([a, b])) })).toThrow(/mixed: runs of different experiments/);
+    expect(() => buildTables({ name: 'mixed', runs: readResults(dirWith([a, b])) })).toThrow(/mixed: provenance: runs of different experiments \[checkpoint, seqLen, epochs\] are mixed: .*\n  hint: move the stale runs out/);
     const hyper = (r: Omit<RunResultFile, 'file'>, epochs: number): Omit<RunResultFile, 'file'> => ({ ...r, provenance: { ...r.provenance, hyper: { seqLen: 64, epochs } } });
     expect(() => experimentOf(readResults(dirWith([hyper(a, 2), hyper(run('rte', 'bitfit', 1e-3, 2, 0.6, 0.6), 3)])), 'x')).toThrow(ResultsError);
     const nan = { ...run('stsb', 'bitfit', 1e-3, 1, 0.5, 0.5), best: { epoch: 1, metric: 'spearman', value: null as unknown as number, dev: {} } };
@@ -149,9 +130,9 @@ describe('results summaries', () => {
     const d = dirWith([]);
     writeFileSync(join(d, 'x.json'), JSON.stringify({ task: 'rte' }));
     expect(() => readResults(d)).toThrow(ResultsError);
-    expect(() => readResults(d)).toThrow(/x\.json: field variant is missing/);
-    expect(() => readResults(join(d, 'none'))).toThrow(/does not exist/);
-    expect(() => readResults(join(d, 'x.json'))).toThrow(/x\.json: not a directory/);
+    expect(() => readResults(d)).toThrow(/x\.json: variant: is missing \(allowed: a string\)/);
+    expect(() => readResults(join(d, 'none'), '--results')).toThrow(/none: --results: does not exist/);
+    expect(() => readResults(join(d, 'x.json'), '--results')).toThrow(/x\.json: --results: is a file, not a directory/);
   });
 
   it('lays out Table 3 with float and integer rows and the comparison against another campaign', () => {

@@ -48,3 +48,10 @@ describe('describeFailure (how every CLI ends)', () => {
     expect(describeFailure('c', 'thrown string').message).toContain('thrown string');
   });
 });
+
+describe('isMain', () => {
+  it('is false for a module that is not the script node started', async () => {
+    const { isMain } = await import('../../formats/cli.js');
+    expect(isMain(import.meta.url)).toBe(false);
+  });
+});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { expandPlan, loadPlan, PAPER_LR, PlanError, staleReason, type Plan } from '../../trainer/campaign.js';
 import { PROJECT_ROOT } from '../../trainer/glue.js';
+import { InputError } from '../../formats/errors.js';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
@@ -116,6 +117,8 @@ describe('plan files', () => {
       expect(() => loadPlan(f), JSON.stringify(body)).toThrow(msg);
     }
     expect(() => loadPlan(join(dir, 'none.json'))).toThrow(/none\.json: \(file\): does not exist/);
+    // the one error of bad input: the CLI exits 2 with its message
+    expect(() => loadPlan(join(dir, 'none.json'))).toThrow(InputError);
   });
 
   it('the command exits 2 on a bad plan or flag, 0 on --help', () => {
@@ -123,8 +126,15 @@ describe('plan files', () => {
     const bad = run('--plan', write('bad2.json', { ...ok, epochs: -1 }));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/bad2\.json: epochs: -1 is not an integer >= 1/);
-    expect(run('--plan', write('ok2.json', ok), '--jobs', 'x').status).toBe(2);
-    expect(run('--bogus').status).toBe(2);
+    const jobs = run('--plan', write('ok2.json', ok), '--jobs', 'x');
+    expect(jobs.status).toBe(2);
+    expect(jobs.stderr).toMatch(/^error: \(command line\): --jobs: must be an integer >= 1 \(got "x"\)/);
+    const bogus = run('--bogus');
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/--bogus: unknown flag\nrun npx tsx trainer\/campaign\.ts --help/);
+    const asDir = run('--plan', dir);
+    expect(asDir.status).toBe(2);
+    expect(asDir.stderr).toMatch(/: \(file\): is not a file/);
     // a result of another experiment in the plan's directory stops the campaign
     const name = `test-stale-${process.pid}`;
     const resDir = join('fixtures/results', name);
@@ -134,7 +144,7 @@ describe('plan files', () => {
       const plan = write('stale.json', { ...ok, name, lr: { bias: [1e-3] } });
       const st = run('--plan', plan, '--dry-run');
       expect(st.status).toBe(2);
-      expect(st.stderr).toMatch(/1 existing results .* do not match the plan:[\s\S]*checkpoint ffffffffffff, plan random-init[\s\S]*--rerun-stale/);
+      expect(st.stderr).toMatch(/1 existing results do not match the plan:[\s\S]*checkpoint ffffffffffff, plan random-init[\s\S]*--rerun-stale/);
       expect(run('--plan', plan, '--dry-run', '--rerun-stale').status).toBe(0);
     } finally {
       rmSync(resDir, { recursive: true, force: true });

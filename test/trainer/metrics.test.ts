@@ -6,6 +6,8 @@ import {
   averageRanks,
   evaluate,
   f1Binary,
+  formatMetric,
+  formatMetrics,
   matthewsCorrelation,
   meanStd,
   pearson,
@@ -278,5 +280,14 @@ describe('metrics: properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('metrics for a person', () => {
+  it('prints accuracy and F1 in percent with 2 decimals, correlations with 4, NaN as NaN', () => {
+    expect(formatMetrics({ f1: 0.5234567891, accuracy: 0.75 })).toBe('f1 52.35%, accuracy 75.00%');
+    expect(formatMetrics({ mcc: -0.123456 })).toBe('mcc -0.1235');
+    expect(formatMetrics({ spearman: NaN, pearson: 0.9 })).toBe('spearman NaN, pearson 0.9000');
+    expect(formatMetric('accuracy', 1)).toBe('accuracy 100.00%');
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { parsePretrainOptions } from '../../trainer/pretrain-options.js';
 
 // The vocabulary checks of trainer/pretrain.ts run before any data is read, so these are quick.
 const run = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/pretrain.ts', ...a], { encoding: 'utf8' });
@@ -12,10 +13,10 @@ describe('pretrain.ts vocabulary', () => {
     const d = mkdtempSync(join(tmpdir(), 'pt-'));
     const missing = run('--out', join(d, 'o'), '--vocab', join(d, 'none.txt'));
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/--vocab .*none\.txt: .*none\.txt is not a file/);
+    expect(missing.stderr).toMatch(/\(command line\): --vocab: .*none\.txt is not a file/);
     const dir = run('--out', join(d, 'o'), '--vocab', d);
     expect(dir.status).toBe(2);
-    expect(dir.stderr).toMatch(/--vocab .*pt-.*: .* is not a file/);
+    expect(dir.stderr).toMatch(/\(command line\): --vocab: .*pt-.* is not a file/);
   });
 
   it('resumes only with the vocabulary the run started with (its own vocab.txt by default)', () => {
@@ -25,6 +26,43 @@ describe('pretrain.ts vocabulary', () => {
     writeFileSync(join(out, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a'].join('\n') + '\n');
     const r = run('--out', out);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/was pre-trained with a vocabulary of sha256 ffffffffffffffff…; .*pt-resume-.*vocab\.txt is [0-9a-f]{16}…/);
+    expect(r.stderr).toMatch(/state\.json: provenance\.vocab\.sha256: .*was pre-trained with a vocabulary of sha256 ffffffffffffffff…; .*pt-resume-.*vocab\.txt is [0-9a-f]{16}…/);
+  });
+});
+
+describe('pretrain.ts flags', () => {
+  it('--help prints the help text with the defaults (exit 0)', () => {
+    const r = run('--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npx tsx trainer\/pretrain\.ts/);
+    expect(r.stdout).toMatch(/--minutes M +wall-time budget of this session \(default 60\)/);
+    expect(r.stdout).toMatch(/--objective O +mlm\+nsp or mlm \(default mlm\+nsp\)/);
+  });
+
+  it('a bad flag is exit 2 naming it, before any vocabulary or data is read', () => {
+    const d = mkdtempSync(join(tmpdir(), 'pt-flags-'));
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /--bogus: unknown flag/],
+      [['--threads', '0'], /--threads: must be an integer in \[1, 32\] \(got "0"\)/],
+      [['--seq', '1024'], /--seq: must be an integer in \[8, 512\]/],
+      [['--batch', '4', '--threads', '5'], /--threads: must be an integer in \[1, 4\] \(got "5"\)/],
+      [['--objective', 'nsp'], /--objective: is not a known value \(got "nsp"; allowed: mlm\+nsp, mlm\)/],
+      [['--dropout', '1'], /--dropout: must be a number in \[0, 1\) \(got "1"\)/],
+      [['--hidden', '100', '--heads', '3'], /--heads: must divide --hidden \(100\)/],
+    ];
+    for (const [args, msg] of cases) expect(() => parsePretrainOptions(['--out', join(d, 'o'), '--vocab', join(d, 'none.txt'), ...args]), args.join(' ')).toThrow(msg);
+    const r = run('--out', join(d, 'o'), '--vocab', join(d, 'none.txt'), '--threads', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error: \(command line\): --threads: must be an integer/);
+    expect(r.stderr).not.toMatch(/none\.txt/); // the flags are checked before the vocabulary
+  });
+
+  it('--out naming a file is exit 2 before any work', () => {
+    const d = mkdtempSync(join(tmpdir(), 'pt-out-'));
+    const f = join(d, 'file');
+    writeFileSync(f, 'x');
+    const r = run('--out', f);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/pt-out-.*file: --out: is a file, not a directory/);
   });
 });

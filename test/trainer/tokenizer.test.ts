@@ -1,17 +1,15 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
+import { SHARED_DATA_DIR, sharedData } from './shared-data.js';
 
 // --- the real bert-base-uncased vocabulary: from $BERT_VOCAB or ../shared/data beside the project.
-// When it is absent the tests that need it are skipped, except under CI where they must fail. ---
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const VOCAB_PATH = process.env.BERT_VOCAB ?? resolve(ROOT, '../shared/data/bert-base-uncased-vocab.txt');
-const HAVE_VOCAB = existsSync(VOCAB_PATH);
-const describeVocab = HAVE_VOCAB || process.env.CI ? describe : describe.skip;
+// When it is absent the tests that need it are skipped (reason printed); REQUIRE_SHARED_DATA=1 makes that a failure. ---
+const VOCAB_PATH = process.env.BERT_VOCAB ?? join(SHARED_DATA_DIR, 'bert-base-uncased-vocab.txt');
+const VOCAB = sharedData(VOCAB_PATH, 'the BERT uncased vocabulary', 'set BERT_VOCAB, or put ../shared/data beside the project');
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const ASCII_PUNCT = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
@@ -245,11 +243,9 @@ describe('WordPieceTokenizer on a synthetic vocabulary', () => {
   });
 });
 
-describeVocab(`WordPieceTokenizer on bert-base-uncased (${VOCAB_PATH})`, () => {
+describe.skipIf(!VOCAB.have)(`WordPieceTokenizer on bert-base-uncased (${VOCAB_PATH})${VOCAB.skipNote}`, () => {
   let tok: WordPieceTokenizer;
   beforeAll(() => {
-    if (!HAVE_VOCAB)
-      throw new Error(`BERT vocabulary not found at ${VOCAB_PATH}: set BERT_VOCAB, or provide ../shared/data/bert-base-uncased-vocab.txt beside the project`);
     tok = WordPieceTokenizer.fromVocabFile(VOCAB_PATH);
   });
 

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { copyFileSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -8,15 +8,23 @@ import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.j
 import { vocabFile } from '../../trainer/vocab-file.js';
 import { glueMiniDir } from './glue-mini.js';
 
-const vocab = resolve(process.env.BERT_VOCAB ?? '../shared/data/bert-base-uncased-vocab.txt');
-if (!existsSync(vocab) && process.env.CI) throw new Error(`BERT vocabulary not found at ${vocab}: set BERT_VOCAB`);
+// The committed v8k checkpoint's vocabulary: a random-init run needs no ../shared/data.
+const smallVocab = resolve('fixtures/pretrained/bert-l4-h128-v8k/vocab.txt');
 
-describe.skipIf(!existsSync(vocab))('one fine-tuning run (mini GLUE fixtures, random init)', () => {
+/** A vocabulary of BERT uncased's size (30,522 tokens: the specials, then made-up words), so that no test needs ../shared/data. */
+function bertSizedVocab(dir: string): string {
+  const f = join(dir, 'bert-sized-vocab.txt');
+  const words = Array.from({ length: 30522 - 5 }, (_, i) => `w${i}`);
+  writeFileSync(f, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words].join('\n') + '\n');
+  return f;
+}
+
+describe('one fine-tuning run (mini GLUE fixtures, random init)', () => {
   beforeAll(async () => {
     await selectBackend('wasm');
   });
   it('trains a variant, evaluates every epoch and records provenance', async () => {
-    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: glueMiniDir(), vocab, integer: true });
+    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: glueMiniDir(), vocab: smallVocab, integer: true });
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(Object.keys(r.best.dev)).toEqual(['f1', 'accuracy']);
     expect(r.best.metric).toBe('f1');
@@ -58,8 +66,9 @@ describe('the vocabulary of a checkpoint', () => {
     writeFileSync(join(dir, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##a'].join('\n') + '\n');
     const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--variant', 'bitfit', '--checkpoint', dir], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/config\.json has vocab_size 30522, but .*ckpt-.*vocab\.txt has 7 tokens/);
+    expect(r.stderr).toMatch(/ckpt-.*config\.json: vocab_size: 30522, but the vocabulary .*ckpt-.*vocab\.txt has 7 tokens/);
     expect(vocabFile(dir, undefined)).toBe(join(dir, 'vocab.txt'));
+    const vocab = bertSizedVocab(dir);
     // --vocab overrides the checkpoint's vocab.txt, and is held to the same check
     expect(vocabFile(dir, vocab)).toBe(vocab);
     const bert = spawnSync('npx', ['tsx', 'trainer/train.ts', '--checkpoint', dir, '--vocab', vocab, '--list-variants'], { encoding: 'utf8' });
@@ -69,7 +78,7 @@ describe('the vocabulary of a checkpoint', () => {
     copyFileSync(join(dir, 'vocab.txt'), other);
     const w = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', 'fixtures/pretrained/bert-l4-h128', '--vocab', other], { encoding: 'utf8' });
     expect(w.status).toBe(2);
-    expect(w.stderr).toMatch(/vocab_size 30522, but .*other\.txt has 7 tokens/);
+    expect(w.stderr).toMatch(/vocab_size: 30522, but the vocabulary .*other\.txt has 7 tokens/);
   });
 
   it('--vocab sizes a random-init model, and a missing file is exit 2 naming it', () => {
@@ -82,7 +91,7 @@ describe('the vocabulary of a checkpoint', () => {
     expect(vocabFile(null, dir)).toEqual({ error: expect.stringMatching(/voc-.* is not a file/) });
     const asDir = spawnSync('npx', ['tsx', 'trainer/train.ts', '--random-init', '--vocab', dir, '--list-variants'], { encoding: 'utf8' });
     expect(asDir.status).toBe(2);
-    expect(asDir.stderr).toMatch(/--vocab .*voc-.* is not a file/);
+    expect(asDir.stderr).toMatch(/\(command line\): --vocab: .*voc-.* is not a file/);
     const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--random-init', '--vocab', small, '--list-variants'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     // 7 word and 512 position embeddings of 128 dimensions instead of 30,522 word embeddings
@@ -91,6 +100,71 @@ describe('the vocabulary of a checkpoint', () => {
     expect(total).toBeLessThan(1_000_000);
     const miss = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--random-init', '--vocab', join(dir, 'none.txt')], { encoding: 'utf8' });
     expect(miss.status).toBe(2);
-    expect(miss.stderr).toMatch(/--vocab .*none\.txt: .* is not a file/);
+    expect(miss.stderr).toMatch(/\(command line\): --vocab: .*none\.txt is not a file/);
+  });
+});
+
+describe('the train.ts command', () => {
+  const train = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/train.ts', ...a], { encoding: 'utf8' });
+
+  it('--help prints the help text with the defaults the code uses (exit 0)', () => {
+    const r = train('--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npx tsx trainer\/train\.ts --task TASK/);
+    expect(r.stdout).toMatch(/--epochs N +passes over the training set \(default 3\)/);
+    expect(r.stdout).toMatch(/--seq N +maximum sequence length in tokens, at least 8 \(default 128\)/);
+    expect(r.stdout).toMatch(/--variant V +bitfit, .*full-ft \(default bitfit\)/);
+    expect(r.stdout).not.toMatch(/\/\*\*|^ \*/m); // not the source comment
+  });
+
+  it('a bad flag is exit 2 naming it, with the --help hint and no stack trace', () => {
+    const unknown = train('--bogus');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: \(command line\): --bogus: unknown flag\nrun npx tsx trainer\/train\.ts --help for every flag/);
+    const epochs = train('--task', 'rte', '--epochs', '0');
+    expect(epochs.status).toBe(2);
+    expect(epochs.stderr).toMatch(/--epochs: must be an integer >= 1 \(got "0"\)/);
+    const task = train('--task', 'mnli');
+    expect(task.status).toBe(2);
+    expect(task.stderr).toMatch(/--task: is not a known value \(got "mnli"; allowed: sst2, cola, rte, mrpc, stsb\)/);
+    const qnli = train('--task', 'qnli');
+    expect(qnli.status).toBe(2);
+    expect(qnli.stderr).toMatch(/--task: QNLI has no train split here/);
+    for (const r of [unknown, epochs, task, qnli]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--out naming a directory, or a path under a file, is exit 2 before any data is read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'train-out-'));
+    const empty = mkdtempSync(join(tmpdir(), 'no-glue-')); // no GLUE files: a run that read them would fail naming them
+    const asDir = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', empty, '--out', dir);
+    expect(asDir.status).toBe(2);
+    expect(asDir.stderr).toMatch(/train-out-.*: --out: is a directory, not a file/);
+    expect(asDir.stderr).not.toMatch(/GLUE|epoch/);
+    const file = join(dir, 'plain');
+    writeFileSync(file, 'x');
+    const underFile = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', empty, '--out', join(file, 'r.json'));
+    expect(underFile.status).toBe(2);
+    expect(underFile.stderr).toMatch(/plain: --out: is a file, not a directory/);
+  });
+
+  it('missing GLUE data is exit 2 naming the file and --glue-dir', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-glue-'));
+    const r = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', empty, '--out', join(empty, 'r.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/GLUE file not found: .*no-glue-.*RTE.*--glue-dir/);
+  });
+
+  it('a run shows a progress bar per epoch and metrics to 2 decimals in percent, and writes the result atomically', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'train-run-'));
+    const out = join(dir, 'r.json');
+    const r = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', glueMiniDir(), '--epochs', '2', '--batch', '2', '--seq', '16', '--no-integer', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    // not a terminal: plain lines, the last of each epoch with its time
+    expect(r.stderr).toMatch(/^epoch 1\/2 \[#{20}\] 2\/2 steps {2}\d+\.\d examples\/s {2}in 0:\d\d$/m);
+    expect(r.stderr).toMatch(/^epoch 2\/2 \[#{10}\.{10}\] 1\/2 steps {2}\d+\.\d examples\/s {2}ETA 0:\d\d$/m);
+    expect(r.stderr).toMatch(/^epoch 2: train loss \d\.\d{4}, dev accuracy \d{1,3}\.\d\d%; train accuracy \d{1,3}\.\d\d% \(2 steps/m);
+    expect(r.stdout).toMatch(/^best epoch [12]: dev accuracy \d{1,3}\.\d\d% -> .*r\.json$/m);
+    expect(JSON.parse(readFileSync(out, 'utf8')).epochs).toHaveLength(2);
+    expect(readdirSync(dir)).toEqual(['r.json']); // no temporary left beside it
   });
 });

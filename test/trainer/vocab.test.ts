@@ -1,11 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../trainer/glue.js';
+import { SHARED_DATA_DIR, sharedData } from './shared-data.js';
 import fc from 'fast-check';
 import { countWords, SPECIAL_PIECES, trainWordPiece } from '../../trainer/vocab.js';
 import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
+
+const CORPUS = sharedData(join(SHARED_DATA_DIR, 'corpus'), 'the pre-training corpus', 'put ../shared/data beside the project');
+const run = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/vocab.ts', ...a], { encoding: 'utf8' });
 
 // the Hugging Face course's WordPiece example
 const COURSE = new Map([['hug', 10], ['pug', 5], ['pun', 12], ['bun', 4], ['hugs', 5]]);
@@ -89,17 +93,29 @@ describe('WordPiece vocabulary training', () => {
   });
 
   it('the command rejects bad flags with exit 2', () => {
-    const run = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/vocab.ts', ...a], { encoding: 'utf8' });
     const r = run('--size', '3', '--out', '/tmp/x.txt');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--size 3: must be an integer from 6/);
+    expect(r.stderr).toMatch(/\(command line\): --size: must be an integer in \[6, 1000000\] \(got "3"\)/);
     expect(run('--size', '100').status).toBe(2);
     expect(run('--help').status).toBe(0);
-    if (existsSync(join(PROJECT_ROOT, '../shared/data/corpus'))) {
-      // the text's alphabet needs more than 50 pieces
-      const small = run('--size', '50', '--out', '/tmp/vocab-test-small.txt');
-      expect(small.status).toBe(2);
-      expect(small.stderr).toMatch(/--size 50: vocabulary size 50 is smaller than the \d+ special tokens and characters/);
-    }
+    expect(run('--help').stdout).toMatch(/^Usage: npx tsx trainer\/vocab\.ts --size N --out FILE/);
+    const bogus = run('--bogus');
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/^error: \(command line\): --bogus: unknown flag\nrun npx tsx trainer\/vocab\.ts --help/);
+  });
+
+  it('the command checks --out before reading the text: a directory is exit 2 naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vocab-out-'));
+    const r = run('--size', '100', '--out', dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/vocab-out-.*: --out: is a directory, not a file/);
+    expect(r.stderr).not.toMatch(/distinct words|corpus/);
+  });
+
+  it.skipIf(!CORPUS.have)(`the command refuses a size below the text's alphabet with exit 2${CORPUS.skipNote}`, () => {
+    // the text's alphabet needs more than 50 pieces
+    const small = run('--size', '50', '--out', join(mkdtempSync(join(tmpdir(), 'vocab-')), 'small.txt'));
+    expect(small.status).toBe(2);
+    expect(small.stderr).toMatch(/--size: vocabulary size 50 is smaller than the \d+ special tokens and characters/);
   });
 });

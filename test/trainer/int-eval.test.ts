@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { integerEval, integerLayout } from '../../sim/int-eval.js';
+import { integerEval, integerLayout } from '../../trainer/int-eval.js';
 import { exportImages, syntheticModel, syntheticTask, syntheticInput } from '../../rtl-model/export.js';
 import { oracleEngine } from '../../rtl-model/gemm/oracle.js';
 import type { Geometry } from '../../rtl-model/spec/index.js';
@@ -76,7 +76,10 @@ describe('task models in the full-ft layout', () => {
     const same = await exportImages(base, 'full-ft', calib, oracleEngine, { ...base, source: { kind: 'fine-tuned' } });
     const task = new Map([...base.params].map(([k, v]) => [k, v.slice()]));
     const ln = 'bert.encoder.layer.1.output.LayerNorm';
-    task.set(`${ln}.weight`, task.get(`${ln}.weight`)!.map((x) => 1.5 * x));
+    task.set(
+      `${ln}.weight`,
+      task.get(`${ln}.weight`)!.map((x) => 1.5 * x),
+    );
     const w = task.get('bert.encoder.layer.0.attention.self.query.weight')!;
     w[0] = 100; // far beyond its row's maximum
     const ex = await exportImages(base, 'full-ft', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
@@ -96,7 +99,11 @@ describe('the classification head of a task', () => {
     const calib = syntheticInput(g, 11);
     // a trained head far outside its initialisation's range
     const task = new Map(base.params);
-    for (const n of ['classifier.weight', 'classifier.bias']) task.set(n, base.params.get(n)!.map((x) => 10 * x));
+    for (const n of ['classifier.weight', 'classifier.bias'])
+      task.set(
+        n,
+        base.params.get(n)!.map((x) => 10 * x),
+      );
     const plain = await exportImages(base, 'bitfit', calib, oracleEngine);
     const ex = await exportImages(base, 'bitfit', calib, oracleEngine, { ...base, params: task, source: { kind: 'fine-tuned' } });
     expect(ex.stats.weightSaturated).toBe(0);
@@ -104,7 +111,10 @@ describe('the classification head of a task', () => {
     // a task that saturates a bias register leaves the ROM (and its meta) as it was too
     const sat = new Map(task);
     const qb = 'bert.encoder.layer.0.attention.self.query.bias';
-    sat.set(qb, task.get(qb)!.map((x, i) => (i === 0 ? 1e9 : x)));
+    sat.set(
+      qb,
+      task.get(qb)!.map((x, i) => (i === 0 ? 1e9 : x)),
+    );
     const exSat = await exportImages(base, 'bitfit', calib, oracleEngine, { ...base, params: sat, source: { kind: 'fine-tuned' } });
     expect(exSat.stats.biasSaturated).toBeGreaterThan(plain.stats.biasSaturated);
     expect(exSat.romImage.sha256).toBe(plain.romImage.sha256);

@@ -18,18 +18,28 @@ import { EXPORTER_VERSION, exportImages, type FloatModel } from '../rtl-model/ex
 import { Datapath, type ForwardInput } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import { createGemmEngine } from '../rtl-model/gemm/engines.js';
-import { VARIANTS, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import { type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import { isVariantId, variantInfo } from '../formats/variants.js';
 
 export interface IntegerEval {
   /** Class index per example, or the dequantized regression output. */
   predictions: Float32Array;
-  images: { exporterVersion: number; layout: VariantId; romSha256: string; sramSha256: string; romBytes: number; sramBytes: number; biasSaturated: number; ratioClamped: number; weightSaturated: number };
+  images: {
+    exporterVersion: number;
+    layout: VariantId;
+    romSha256: string;
+    sramSha256: string;
+    romBytes: number;
+    sramBytes: number;
+    biasSaturated: number;
+    ratioClamped: number;
+    weightSaturated: number;
+  };
 }
 
-/** The image layout a variant's integer accuracy is measured in (null: none). */
+/** The image layout a variant's integer accuracy is measured in (its registry entry's integerImage; null: none). */
 export function integerLayout(v: string): VariantId | null {
-  if ((VARIANTS as readonly string[]).includes(v)) return v as VariantId;
-  return v === 'rand-uniform' || v === 'rand-rowcol' ? 'full-ft' : null;
+  return isVariantId(v) ? variantInfo(v).integerImage : null;
 }
 
 export async function integerEval(
@@ -69,7 +79,8 @@ export async function integerEval(
       let used = x.attentionMask.length;
       while (used > 1 && !x.attentionMask[used - 1]) used--;
       const L = trim ? Math.min(g.seqLen, Math.ceil(used / 8) * 8) : g.seqLen;
-      const input = L === g.seqLen ? x : { inputIds: x.inputIds.slice(0, L), tokenTypeIds: x.tokenTypeIds.slice(0, L), attentionMask: x.attentionMask.slice(0, L) };
+      const input =
+        L === g.seqLen ? x : { inputIds: x.inputIds.slice(0, L), tokenTypeIds: x.tokenTypeIds.slice(0, L), attentionMask: x.attentionMask.slice(0, L) };
       const logits = (await datapathFor(L).forward(input)).get('logits')!;
       if (regression) predictions[i] = logits[0] * scale[0];
       else {
@@ -80,7 +91,17 @@ export async function integerEval(
     }
     return {
       predictions,
-      images: { exporterVersion: EXPORTER_VERSION, layout, romSha256: ex.romImage.sha256, sramSha256: ex.sramImage.sha256, romBytes: ex.rom.length, sramBytes: ex.sram.length, biasSaturated: ex.stats.biasSaturated, ratioClamped: ex.stats.ratioClamped, weightSaturated: ex.stats.weightSaturated },
+      images: {
+        exporterVersion: EXPORTER_VERSION,
+        layout,
+        romSha256: ex.romImage.sha256,
+        sramSha256: ex.sramImage.sha256,
+        romBytes: ex.rom.length,
+        sramBytes: ex.sram.length,
+        biasSaturated: ex.stats.biasSaturated,
+        ratioClamped: ex.stats.ratioClamped,
+        weightSaturated: ex.stats.weightSaturated,
+      },
     };
   } finally {
     await engine.close?.();
