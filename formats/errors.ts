@@ -41,10 +41,9 @@ export class InputError extends Error {
     readonly problem: string,
     details: InputErrorDetails = {},
   ) {
-    const extra = [
-      'value' in details ? `got ${showValue(details.value)}` : null,
-      details.allowed !== undefined ? `allowed: ${details.allowed}` : null,
-    ].filter((x) => x !== null);
+    const extra = ['value' in details ? `got ${showValue(details.value)}` : null, details.allowed !== undefined ? `allowed: ${details.allowed}` : null].filter(
+      (x) => x !== null,
+    );
     super(`${file}: ${field}: ${problem}${extra.length ? ` (${extra.join('; ')})` : ''}${details.hint ? `\n  hint: ${details.hint}` : ''}`);
     this.name = 'InputError';
     this.value = details.value;

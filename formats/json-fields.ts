@@ -46,8 +46,12 @@ export function fieldChecker(make: (field: string, problem: string, details: Inp
   const fail = (path: string, problem: string, details: InputErrorDetails = {}): never => {
     throw make(path, problem, details);
   };
-  const wrong = (v: unknown, path: string, allowed: string): never =>
-    v === undefined ? fail(path, 'is missing', { allowed }) : fail(path, `is ${kindOf(v)}`, { value: v, allowed });
+  const wrong = (v: unknown, path: string, allowed: string): never => {
+    if (v === undefined) return fail(path, 'is missing', { allowed });
+    // NaN and infinities (possible in memory, not in JSON) print as themselves, not as JSON's null
+    if (typeof v === 'number' && !Number.isFinite(v)) return fail(path, `is ${v}`, { allowed });
+    return fail(path, `is ${kindOf(v)}`, { value: v, allowed });
+  };
   const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const c: FieldChecker = {
     object: (v, path) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : wrong(v, path, 'an object')),

@@ -60,7 +60,18 @@ export interface ReportCounts {
 
 /** The fields of ReportCounts, for the reader's check. */
 const COUNT_FIELDS: readonly (keyof ReportCounts)[] = [
-  'macs', 'correctionMacs', 'romBitsRead', 'sramBitsRead', 'patchBitsRead', 'bufferBitsRead', 'bufferBitsWritten', 'dramBitsRead', 'lutLookups', 'requants', 'lnElements', 'rowOps',
+  'macs',
+  'correctionMacs',
+  'romBitsRead',
+  'sramBitsRead',
+  'patchBitsRead',
+  'bufferBitsRead',
+  'bufferBitsWritten',
+  'dramBitsRead',
+  'lutLookups',
+  'requants',
+  'lnElements',
+  'rowOps',
 ];
 
 export interface ReportLayerCycles {
@@ -251,7 +262,8 @@ export function checkReport(raw: unknown, file: string): ReportJson {
   const m = f.object(r.model, 'model');
   for (const k of ['layers', 'hidden', 'heads', 'ffn', 'seqLen', 'vocab', 'params'] as const) f.integer(m[k], `model.${k}`, 1);
   const w = f.object(m.weights, 'model.weights');
-  if (w.kind !== 'synthetic' && w.kind !== 'checkpoint') f.fail('model.weights.kind', 'is not a kind of weights', { value: w.kind, allowed: 'synthetic or checkpoint' });
+  if (w.kind !== 'synthetic' && w.kind !== 'checkpoint')
+    f.fail('model.weights.kind', 'is not a kind of weights', { value: w.kind, allowed: 'synthetic or checkpoint' });
   if (w.kind === 'synthetic') f.integer(w.seed, 'model.weights.seed');
   else strings(w, 'model.weights', ['path', 'sha256']);
   f.string(w.note, 'model.weights.note');

@@ -99,7 +99,12 @@ export function checkResult(raw: unknown, file: string): RunResultFile {
   const epochs = f.array(r.epochs, 'epochs', { nonEmpty: true }).map((e, i) => {
     const o = f.object(e, `epochs[${i}]`);
     f.integer(o.epoch, `epochs[${i}].epoch`, 1);
-    return { ...o, trainLoss: f.numberOrNaN(o.trainLoss, `epochs[${i}].trainLoss`), dev: checkMetrics(f, o.dev, `epochs[${i}].dev`), train: checkMetrics(f, o.train, `epochs[${i}].train`) };
+    return {
+      ...o,
+      trainLoss: f.numberOrNaN(o.trainLoss, `epochs[${i}].trainLoss`),
+      dev: checkMetrics(f, o.dev, `epochs[${i}].dev`),
+      train: checkMetrics(f, o.train, `epochs[${i}].train`),
+    };
   });
   const b = f.object(r.best, 'best');
   f.integer(b.epoch, 'best.epoch', 1);

@@ -28,7 +28,9 @@ try {
   const mem = new MemorySystem(decodeImage(init.rom, 'ROM image', { kind: 'rom' }), decodeImage(init.sram, 'SRAM image', { kind: 'sram' }));
   const dp = new Datapath(mem, init.g, await createWasmGemm());
   dp.countWholeReads = false; // block 0 counts the reads of whole tensors
-  const exchange = sharedExchange(init.g, init.rows, init.threads, new Int32Array(init.ctr), new Int8Array(init.kv), (ctr, layer) => blockingWait(ctr, layer, init.threads));
+  const exchange = sharedExchange(init.g, init.rows, init.threads, new Int32Array(init.ctr), new Int8Array(init.kv), (ctr, layer) =>
+    blockingWait(ctr, layer, init.threads),
+  );
   port.on('message', (req: DatapathWorkerRequest) => {
     void (async () => {
       try {
@@ -39,15 +41,21 @@ try {
         const rec = await dp.forwardRows(req.input, init.rows, exchange);
         const records = [...rec];
         post(
-          { type: 'done', seq: req.seq, records, counts: dp.counts, memory: { bitsRead: { ...mem.counts.bitsRead }, perTensorBits: [...mem.counts.perTensorBits] } },
+          {
+            type: 'done',
+            seq: req.seq,
+            records,
+            counts: dp.counts,
+            memory: { bitsRead: { ...mem.counts.bitsRead }, perTensorBits: [...mem.counts.perTensorBits] },
+          },
           transferable(records.map(([, v]) => v)),
         );
       } catch (e) {
-        post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+        post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       }
     })();
   });
   post({ type: 'ready' });
 } catch (e) {
-  post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+  post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
 }

@@ -9,7 +9,15 @@
  * docs/integer-spec.md hold for every input and no per-element check is needed.
  */
 import {
-  MASKED_SCORE, MULT_MAX, SHIFT_MAX, SHIFT_MIN, SHIFT_MIN_INT32_INPUT, SHIFT_MIN_LN_GAIN, type Geometry, layerPrefix, type TensorData,
+  MASKED_SCORE,
+  MULT_MAX,
+  SHIFT_MAX,
+  SHIFT_MIN,
+  SHIFT_MIN_INT32_INPUT,
+  SHIFT_MIN_LN_GAIN,
+  type Geometry,
+  layerPrefix,
+  type TensorData,
 } from './spec/index.js';
 import { VectorUnit, columnConsts, type ColumnConsts } from './vector/vector-unit.js';
 import type { GemmEngine } from './gemm/oracle.js';
@@ -58,7 +66,6 @@ export interface CalibrationHook {
   observe(site: string, values: Record<string, ArrayLike<number>>): void;
 }
 
-
 function checkedAdd(a: number, b: number): number {
   const s = a + b;
   if (!Number.isSafeInteger(s)) throw new RangeError(`operation counter overflowed (${a} + ${b})`);
@@ -95,10 +102,11 @@ export class Datapath {
       const base = name.slice(0, -'.rq.shift'.length);
       const shifts = this.peek(name);
       const mults = this.peek(`${base}.rq.mult`);
-      const int8Input = base.endsWith('.res_a') || base.startsWith('bert.embeddings.') && base.endsWith('_embeddings');
+      const int8Input = base.endsWith('.res_a') || (base.startsWith('bert.embeddings.') && base.endsWith('_embeddings'));
       const minShift = base.endsWith('.gain') ? SHIFT_MIN_LN_GAIN : int8Input ? SHIFT_MIN : SHIFT_MIN_INT32_INPUT;
       for (let i = 0; i < shifts.length; i++) {
-        if (shifts[i] < minShift || shifts[i] > SHIFT_MAX) throw new RangeError(`${name}[${i}] = ${shifts[i]} is outside [${minShift}, ${SHIFT_MAX}] for this site`);
+        if (shifts[i] < minShift || shifts[i] > SHIFT_MAX)
+          throw new RangeError(`${name}[${i}] = ${shifts[i]} is outside [${minShift}, ${SHIFT_MAX}] for this site`);
         if (Math.abs(mults[i]) > MULT_MAX) throw new RangeError(`${base}.rq.mult[${i}] = ${mults[i]} exceeds ${MULT_MAX}`);
         if (base.endsWith('.scores') && mults[i] < 0) throw new RangeError(`${base}.rq.mult must be >= 0 (got ${mults[i]})`);
       }
@@ -233,9 +241,13 @@ export class Datapath {
     const q = this.requantInt8(`${p}query`, await this.linear(`${p}query`, x, R, H, H), R, H);
     const k = this.requantInt8(`${p}key`, await this.linear(`${p}key`, x, R, H, H), R, H);
     const v = this.requantInt8(`${p}value`, await this.linear(`${p}value`, x, R, H, H), R, H);
-    rec.set(`${layerPrefix(l)}q`, q).set(`${layerPrefix(l)}k`, k).set(`${layerPrefix(l)}v`, v);
+    rec
+      .set(`${layerPrefix(l)}q`, q)
+      .set(`${layerPrefix(l)}k`, k)
+      .set(`${layerPrefix(l)}v`, v);
     const all = await exchange(l, k, v);
-    if (all.k.length !== L * H || all.v.length !== L * H) throw new RangeError(`attention: the key/value exchange of layer ${l} returned ${all.k.length}/${all.v.length} elements, expected ${L * H}`);
+    if (all.k.length !== L * H || all.v.length !== L * H)
+      throw new RangeError(`attention: the key/value exchange of layer ${l} returned ${all.k.length}/${all.v.length} elements, expected ${L * H}`);
     const probsAll = new Uint8Array(heads * R * L);
     const ctxAcc = new Int32Array(R * H);
     const exp = this.read('softmax.exp.lut');

@@ -58,7 +58,14 @@ export function rowBlocks(seqLen: number, threads: number): RowSlice[] {
 }
 
 /** The exchange of one block: its rows of K and V into the shared arrays, then a barrier per layer. */
-export function sharedExchange(g: Geometry, rows: RowSlice, threads: number, ctr: Int32Array, kv: Int8Array, wait: (ctr: Int32Array, layer: number) => void | Promise<void>) {
+export function sharedExchange(
+  g: Geometry,
+  rows: RowSlice,
+  threads: number,
+  ctr: Int32Array,
+  kv: Int8Array,
+  wait: (ctr: Int32Array, layer: number) => void | Promise<void>,
+) {
   const block = g.seqLen * g.hidden;
   return async (layer: number, k: Int8Array, v: Int8Array): Promise<{ k: Int8Array; v: Int8Array }> => {
     const kAll = kv.subarray(2 * layer * block, (2 * layer + 1) * block);
@@ -81,8 +88,12 @@ export function blockingWait(ctr: Int32Array, layer: number, threads: number): v
 }
 
 // Atomics.waitAsync is in Node >= 16 but not in the ES2022 lib typings.
-type WaitAsync = (ta: Int32Array, index: number, value: number, timeout?: number) =>
-  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsync = (
+  ta: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 interface Handle {
@@ -137,7 +148,15 @@ export class ParallelDatapath {
       // block 0's datapath first: its constructor checks the images' constants before any worker starts
       const main = new Datapath(new MemorySystem(romImage, sramImage), g, engine);
       for (let t = 1; t < blocks.length; t++) {
-        const init: DatapathWorkerInit = { rom, sram, g, rows: blocks[t], threads: blocks.length, ctr: ctr.buffer as SharedArrayBuffer, kv: kv.buffer as SharedArrayBuffer };
+        const init: DatapathWorkerInit = {
+          rom,
+          sram,
+          g,
+          rows: blocks[t],
+          threads: blocks.length,
+          ctr: ctr.buffer as SharedArrayBuffer,
+          kv: kv.buffer as SharedArrayBuffer,
+        };
         handles.push(ParallelDatapath.start(new Worker(BOOT_URL, { workerData: init, argv: ['./datapath-worker.ts'] }), t));
       }
       for (const r of await Promise.all(handles.map((h) => ParallelDatapath.reply(h, 'start-up')))) {
@@ -210,7 +229,8 @@ export class ParallelDatapath {
       const theirs = await Promise.all(replies);
       const parts: Map<string, IntTensor>[] = [mine];
       for (const r of theirs) {
-        if (r.type !== 'done' || r.seq !== seq) throw new Error(`datapath worker: unexpected reply ${r.type} (pass ${r.type === 'done' ? r.seq : '?'}, expected ${seq})`);
+        if (r.type !== 'done' || r.seq !== seq)
+          throw new Error(`datapath worker: unexpected reply ${r.type} (pass ${r.type === 'done' ? r.seq : '?'}, expected ${seq})`);
         parts.push(new Map(r.records));
         this.add(r.counts, r.memory);
       }

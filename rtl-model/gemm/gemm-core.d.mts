@@ -24,9 +24,21 @@ export type BOperand = PackedB | { readonly raw: Int8Array; readonly n: number }
 
 export declare const GEMM_WASM_URL: URL;
 export declare const CTRL: {
-  readonly SEQ: 0; readonly DONE: 1; readonly OP: 2; readonly M: 3; readonly K: 4; readonly N: 5;
-  readonly UNSIGNED: 6; readonly WEIGHT_ID: 7; readonly B_MODE: 8; readonly B_OFF: 9; readonly COL0: 10;
-  readonly LD_OUT: 11; readonly STATUS: 12; readonly MSGS: 13; readonly LENGTH: 16;
+  readonly SEQ: 0;
+  readonly DONE: 1;
+  readonly OP: 2;
+  readonly M: 3;
+  readonly K: 4;
+  readonly N: 5;
+  readonly UNSIGNED: 6;
+  readonly WEIGHT_ID: 7;
+  readonly B_MODE: 8;
+  readonly B_OFF: 9;
+  readonly COL0: 10;
+  readonly LD_OUT: 11;
+  readonly STATUS: 12;
+  readonly MSGS: 13;
+  readonly LENGTH: 16;
 };
 export declare const OP_MATMUL: 1;
 export declare const OP_EXIT: 2;
@@ -64,6 +76,5 @@ export declare class GemmCore {
   packB(b: Int8Array, n: number, k: number): PackedB;
   releasePacked(p: PackedB): void;
   /** out[i * ldOut + col0 + j] = sum_p a[i][p] * b[j][p], i < m, j < b.n. */
-  matmul(a: Int8Array | Uint8Array, unsigned: boolean, m: number, k: number, b: BOperand,
-    out: Int32Array, ldOut: number, col0: number): void;
+  matmul(a: Int8Array | Uint8Array, unsigned: boolean, m: number, k: number, b: BOperand, out: Int32Array, ldOut: number, col0: number): void;
 }

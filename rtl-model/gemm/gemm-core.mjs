@@ -63,8 +63,8 @@ const ALIGN = 64;
 // (module (memory 1) (func (result v128)
 //   (i32x4.dot_i16x8_s (v128.const i32x4 0 0 0 0) (v128.load32_splat (i32.const 0)))))
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 31, 1, 29, 0, 253, 12, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 65, 0, 253, 9, 2, 0, 253, 186, 1, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 5, 3, 1, 0, 1, 10, 31, 1, 29, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 65,
+  0, 253, 9, 2, 0, 253, 186, 1, 11,
 ]);
 
 /** True if this JavaScript engine validates WebAssembly SIMD128 (including i32x4.dot_i16x8_s). */
@@ -84,8 +84,8 @@ export function simdSupported() {
 export function compileGemmModule() {
   if (!simdSupported()) {
     throw new Error(
-      'WebAssembly SIMD (simd128) is not available in this JavaScript engine; the wasm GEMM engines need it '
-      + '(Node >= 16.4 has it on by default). Use the ts-oracle engine instead.',
+      'WebAssembly SIMD (simd128) is not available in this JavaScript engine; the wasm GEMM engines need it ' +
+        '(Node >= 16.4 has it on by default). Use the ts-oracle engine instead.',
     );
   }
   return new WebAssembly.Module(fs.readFileSync(GEMM_WASM_URL));
@@ -97,7 +97,11 @@ export function compileGemmModule() {
  * @param {number} m @param {number} n @param {number} k
  */
 export function checkShape(a, b, m, n, k) {
-  for (const [name, v] of /** @type {const} */ ([['m', m], ['n', n], ['k', k]])) {
+  for (const [name, v] of /** @type {const} */ ([
+    ['m', m],
+    ['n', n],
+    ['k', k],
+  ])) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`matmulNT: ${name} = ${v} is not a non-negative integer`);
   }
   if (k > MAX_K) throw new RangeError(`matmulNT: k = ${k} exceeds ${MAX_K} (int32 sums could overflow)`);
@@ -150,7 +154,10 @@ export class GemmCore {
     const f = this.freeList[i];
     const off = f.off;
     if (f.size === size) this.freeList.splice(i, 1);
-    else { f.off += size; f.size -= size; }
+    else {
+      f.off += size;
+      f.size -= size;
+    }
     this.live.set(off, size);
     return off;
   }
@@ -165,8 +172,14 @@ export class GemmCore {
     while (i < fl.length && fl[i].off < off) i++;
     fl.splice(i, 0, { off, size });
     // coalesce with the next, then with the previous block
-    if (i + 1 < fl.length && off + size === fl[i + 1].off) { fl[i].size += fl[i + 1].size; fl.splice(i + 1, 1); }
-    if (i > 0 && fl[i - 1].off + fl[i - 1].size === off) { fl[i - 1].size += fl[i].size; fl.splice(i, 1); }
+    if (i + 1 < fl.length && off + size === fl[i + 1].off) {
+      fl[i].size += fl[i + 1].size;
+      fl.splice(i + 1, 1);
+    }
+    if (i > 0 && fl[i - 1].off + fl[i - 1].size === off) {
+      fl[i - 1].size += fl[i].size;
+      fl.splice(i, 1);
+    }
   }
 
   /** Grow the memory so a free block of `size` bytes exists at its end. @param {number} size */
@@ -180,7 +193,8 @@ export class GemmCore {
     try {
       this.memory.grow(pages);
     } catch (e) {
-      throw new RangeError(`wasm GEMM: cannot grow memory from ${(end / 2 ** 20).toFixed(0)} MiB by ${(pages * PAGE / 2 ** 20).toFixed(0)} MiB (${e})`);
+      const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
+      throw new RangeError(`wasm GEMM: cannot grow memory from ${mib(end)} MiB by ${mib(pages * PAGE)} MiB (${e})`, { cause: e });
     }
     const added = pages * PAGE;
     if (tailFree) last.size += added;
@@ -204,7 +218,9 @@ export class GemmCore {
    */
   warmUp() {
     const s = 64;
-    const a = new Int8Array(s * s), b = new Int8Array(s * s), out = new Int32Array(s * s);
+    const a = new Int8Array(s * s),
+      b = new Int8Array(s * s),
+      out = new Int32Array(s * s);
     for (let i = 0; i < 8; i++) this.matmul(a, false, s, s, { raw: b, n: s }, out, s, 0);
   }
 
@@ -261,7 +277,9 @@ export class GemmCore {
     const bBytes = 'raw' in b ? alignUp(np * kp * 2) : 0;
     const rawBytes = alignUp(m * k) + ('raw' in b ? alignUp(n * k) : 0);
     const s = this.scratch(aBytes + cBytes + bBytes + rawBytes);
-    const pa = s, pc = s + aBytes, pb = 'raw' in b ? pc + cBytes : b.ptr;
+    const pa = s,
+      pc = s + aBytes,
+      pb = 'raw' in b ? pc + cBytes : b.ptr;
     const rawA = pc + cBytes + bBytes;
     const mem = new Uint8Array(this.memory.buffer);
     mem.set(bytesOf(a, m * k), rawA);

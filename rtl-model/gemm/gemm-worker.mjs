@@ -53,7 +53,10 @@ function drainMessages() {
 }
 
 function matmul() {
-  const m = ctrl[CTRL.M], k = ctrl[CTRL.K], n = ctrl[CTRL.N], id = ctrl[CTRL.WEIGHT_ID];
+  const m = ctrl[CTRL.M],
+    k = ctrl[CTRL.K],
+    n = ctrl[CTRL.N],
+    id = ctrl[CTRL.WEIGHT_ID];
   const mode = ctrl[CTRL.B_MODE];
   /** @type {import('./gemm-core.d.mts').BOperand} */
   let b;
@@ -95,7 +98,7 @@ for (;;) {
   } catch (e) {
     status = 1;
     /** @type {import('./gemm-core.d.mts').FromWorker} */
-    const msg = { type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) };
+    const msg = { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     port.postMessage(msg);
   }
   Atomics.store(ctrl, CTRL.STATUS, status);

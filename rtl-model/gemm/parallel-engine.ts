@@ -22,8 +22,21 @@ import { once } from 'node:events';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { resultArray, type GemmEngine } from './oracle.js';
 import {
-  B_CACHED, B_ONCE, B_STORE, CTRL, OP_EXIT, OP_MATMUL, bytesOf, checkShape, compileGemmModule,
-  type BOperand, type FromWorker, type GemmModule, type PackedB, type ToWorker, type WorkerInit,
+  B_CACHED,
+  B_ONCE,
+  B_STORE,
+  CTRL,
+  OP_EXIT,
+  OP_MATMUL,
+  bytesOf,
+  checkShape,
+  compileGemmModule,
+  type BOperand,
+  type FromWorker,
+  type GemmModule,
+  type PackedB,
+  type ToWorker,
+  type WorkerInit,
 } from './gemm-core.mjs';
 import { wasmGemmFromModule } from './wasm-engine.js';
 
@@ -41,8 +54,12 @@ const ALIGN = 64;
 const alignUp = (x: number): number => Math.ceil(x / ALIGN) * ALIGN;
 
 // Atomics.waitAsync is in Node >= 16 but not in the ES2022 lib typings.
-type WaitAsync = (ta: Int32Array, index: number, value: number, timeout?: number) =>
-  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsync = (
+  ta: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 interface WorkerHandle {
@@ -223,8 +240,7 @@ export async function createParallelGemm(threads = 2, options: ParallelGemmOptio
     // slice 0 on this thread, slice w on worker w (some may be empty for small n)
     const chunk = Math.ceil(n / threads / 8) * 8;
     const n0 = Math.min(n, chunk);
-    const slices = workers.map((h, w) => ({ h, c0: Math.min(n, (w + 1) * chunk), c1: Math.min(n, (w + 2) * chunk) }))
-      .filter((s) => s.c1 > s.c0);
+    const slices = workers.map((h, w) => ({ h, c0: Math.min(n, (w + 1) * chunk), c1: Math.min(n, (w + 2) * chunk) })).filter((s) => s.c1 > s.c0);
     const info = weightInfo(b, n, k);
     info.uses++;
     const mode = info.uses === 1 ? B_ONCE : info.uses === 2 ? B_STORE : B_CACHED;
@@ -244,8 +260,16 @@ export async function createParallelGemm(threads = 2, options: ParallelGemmOptio
     for (const { h, c0, c1 } of slices) {
       if (mode !== B_CACHED) inputU8.set(bytesOf(b.subarray(c0 * k, c1 * k), (c1 - c0) * k), bOff);
       dispatch(h, {
-        OP: OP_MATMUL, M: m, K: k, N: c1 - c0, UNSIGNED: unsigned ? 1 : 0, WEIGHT_ID: info.id, B_MODE: mode,
-        B_OFF: bOff, COL0: c0, LD_OUT: n,
+        OP: OP_MATMUL,
+        M: m,
+        K: k,
+        N: c1 - c0,
+        UNSIGNED: unsigned ? 1 : 0,
+        WEIGHT_ID: info.id,
+        B_MODE: mode,
+        B_OFF: bOff,
+        COL0: c0,
+        LD_OUT: n,
       });
       if (mode !== B_CACHED) bOff += alignUp((c1 - c0) * k);
     }
@@ -300,11 +324,13 @@ export async function createParallelGemm(threads = 2, options: ParallelGemmOptio
       await queue;
       closed = true;
       local.close?.();
-      await Promise.all(workers.map(async (h) => {
-        if (!h.dead) dispatch(h, { OP: OP_EXIT });
-        h.port.close();
-        await h.worker.terminate();
-      }));
+      await Promise.all(
+        workers.map(async (h) => {
+          if (!h.dead) dispatch(h, { OP: OP_EXIT });
+          h.port.close();
+          await h.worker.terminate();
+        }),
+      );
     },
   };
 }

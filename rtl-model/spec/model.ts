@@ -142,7 +142,14 @@ export function writableTensors(g: Geometry, variant: VariantId): Set<string> {
 /** Writable encoder bias terms of a variant (BERT-base bitfit: 101,376). */
 export function encoderBiasParams(g: Geometry, variant: VariantId): number {
   const perTerm: Record<BiasTerm, number> = {
-    b_q: g.hidden, b_k: g.hidden, b_v: g.hidden, b_m1: g.hidden, b_LN1: g.hidden, b_m2: g.ffn, b_m3: g.hidden, b_LN2: g.hidden,
+    b_q: g.hidden,
+    b_k: g.hidden,
+    b_v: g.hidden,
+    b_m1: g.hidden,
+    b_LN1: g.hidden,
+    b_m2: g.ffn,
+    b_m3: g.hidden,
+    b_LN2: g.hidden,
   };
   return g.layers * VARIANT_BIAS_TERMS[variant].reduce((s, term) => s + perTerm[term], 0);
 }

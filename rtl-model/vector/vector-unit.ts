@@ -48,7 +48,20 @@ interface Exports {
   join_term(src: number, isI8: number, bias: number, m: number, half: number, inv: number, sum: number, rows: number, cols: number): void;
   sat16(sum: number, x: number, n: number): void;
   ln_stats(x: number, rows: number, cols: number, meanM: number, meanHalf: number, meanInv: number, sqInv: number, mean: number, sumSq: number): void;
-  ln_apply(x: number, rows: number, cols: number, mean: number, rowR: number, rowHalf: number, rowInv: number, g: number, gHalf: number, gInv: number, bias: number, y: number): void;
+  ln_apply(
+    x: number,
+    rows: number,
+    cols: number,
+    mean: number,
+    rowR: number,
+    rowHalf: number,
+    rowInv: number,
+    g: number,
+    gHalf: number,
+    gInv: number,
+    bias: number,
+    y: number,
+  ): void;
   sm_exp(s: number, mask: number, rows: number, L: number, m: number, half: number, inv: number, lut: number, e: number, sums: number): void;
   sm_norm(e: number, rows: number, L: number, rowR: number, rowHalf: number, rowInv: number, p: number): void;
   lut_i8(x: number, lut: number, y: number, n: number): void;

@@ -36,7 +36,9 @@ describe('describeFailure (how every CLI ends)', () => {
   });
 
   it('a usage error adds where to find every flag', () => {
-    expect(describeFailure('sim/run.ts', new UsageError('--x', 'unknown')).message).toBe('error: (command line): --x: unknown\nrun npx tsx sim/run.ts --help for every flag');
+    expect(describeFailure('sim/run.ts', new UsageError('--x', 'unknown')).message).toBe(
+      'error: (command line): --x: unknown\nrun npx tsx sim/run.ts --help for every flag',
+    );
   });
 
   it('anything else is exit 3: a bug to report, with the stack', () => {

@@ -13,16 +13,18 @@ import type { Geometry } from '../../rtl-model/spec/index.js';
 
 describe('rowBlocks', () => {
   it('cuts the sequence into contiguous, nearly equal blocks from row 0', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 16 }), (L, threads) => {
-      const b = rowBlocks(L, threads);
-      expect(b.length).toBe(Math.min(L, threads));
-      expect(b[0].from).toBe(0);
-      expect(b[b.length - 1].to).toBe(L);
-      const sizes = b.map((x) => x.to - x.from);
-      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
-      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-      b.forEach((x, i) => i > 0 && expect(x.from).toBe(b[i - 1].to));
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 16 }), (L, threads) => {
+        const b = rowBlocks(L, threads);
+        expect(b.length).toBe(Math.min(L, threads));
+        expect(b[0].from).toBe(0);
+        expect(b[b.length - 1].to).toBe(L);
+        const sizes = b.map((x) => x.to - x.from);
+        expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        b.forEach((x, i) => i > 0 && expect(x.from).toBe(b[i - 1].to));
+      }),
+    );
   });
   it('rejects a thread count that is not a positive integer', () => {
     expect(() => rowBlocks(10, 0)).toThrow(/datapath threads must be an integer >= 1 \(got 0\)/);

@@ -8,7 +8,7 @@ import { benchGemm } from '../../../rtl-model/gemm/bench-gemm.js';
 /** Deterministic operand fill: random values, or only the extremes, or a mix of both. */
 type Fill = 'random' | 'extreme' | 'mixed';
 function fill<T extends Int8Array | Uint8Array>(x: T, seed: number, kind: Fill): T {
-  let s = (seed >>> 0) || 1;
+  let s = seed >>> 0 || 1;
   const next = (): number => {
     s ^= s << 13;
     s ^= s >>> 17;
@@ -90,7 +90,10 @@ describe.each([
   });
 
   it('equals the oracle on random shapes and values', async () => {
-    await fc.assert(fc.asyncProperty(caseArb, (c) => checkCase(engine, c)), { seed: 42, numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(caseArb, (c) => checkCase(engine, c)),
+      { seed: 42, numRuns: 60 },
+    );
   });
 
   it('does not return stale results for another weight array of the same shape', async () => {
@@ -103,7 +106,11 @@ describe.each([
       for (const b of [b1, b2, b3]) expect(await engine.matmulNT(a, b, c.m, c.n, c.k)).toEqual(matmulNTOracle(a, b, c.m, c.n, c.k));
     }
     // the same array with another shape is re-packed, not read from the cache
-    const shapes: Array<[number, number]> = [[40, 72], [72, 40], [40, 72]];
+    const shapes: Array<[number, number]> = [
+      [40, 72],
+      [72, 40],
+      [40, 72],
+    ];
     for (const [n, k] of shapes) expect(await engine.matmulNT(a.subarray(0, c.m * k), b1, c.m, n, k)).toEqual(matmulNTOracle(a, b1, c.m, n, k));
   });
 

@@ -1,9 +1,30 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
-  rq, roundShift, isqrt, bitLength, recipNormalized, saturateInt8, quantizeMultiplier, layerNorm, lnNormalize, softmaxRow,
-  buildExpLut, buildActivationLut, gelu, erf, lnSquareShift, SpecRangeError, INT32_MAX, INT32_MIN, MULT_MAX, SHIFT_MAX,
-  MASKED_SCORE, LN_IN_MIN, LN_IN_MAX, EXP_LUT_SIZE,
+  rq,
+  roundShift,
+  isqrt,
+  bitLength,
+  recipNormalized,
+  saturateInt8,
+  quantizeMultiplier,
+  layerNorm,
+  lnNormalize,
+  softmaxRow,
+  buildExpLut,
+  buildActivationLut,
+  gelu,
+  erf,
+  lnSquareShift,
+  SpecRangeError,
+  INT32_MAX,
+  INT32_MIN,
+  MULT_MAX,
+  SHIFT_MAX,
+  MASKED_SCORE,
+  LN_IN_MIN,
+  LN_IN_MAX,
+  EXP_LUT_SIZE,
 } from '../../../rtl-model/spec/index.js';
 
 describe('rq (requantize: multiply, add half, arithmetic shift right)', () => {
@@ -39,10 +60,15 @@ describe('rq (requantize: multiply, add half, arithmetic shift right)', () => {
   });
   it('equals round-half-up of the exact rational for random operands', () => {
     fc.assert(
-      fc.property(fc.integer({ min: INT32_MIN, max: INT32_MAX }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 15, max: 46 }), (v, m, s) => {
-        const exact = (BigInt(v) * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s); // BigInt >> floors
-        expect(rq(v, m, s)).toBe(Number(exact));
-      }),
+      fc.property(
+        fc.integer({ min: INT32_MIN, max: INT32_MAX }),
+        fc.integer({ min: -MULT_MAX, max: MULT_MAX }),
+        fc.integer({ min: 15, max: 46 }),
+        (v, m, s) => {
+          const exact = (BigInt(v) * BigInt(m) + (1n << BigInt(s - 1))) >> BigInt(s); // BigInt >> floors
+          expect(rq(v, m, s)).toBe(Number(exact));
+        },
+      ),
     );
   });
   it('roundShift is rq with multiplier 1', () => {
@@ -63,15 +89,36 @@ describe('saturation', () => {
 
 describe('isqrt (restoring digit-by-digit square root)', () => {
   it('is exact at 0, 1, perfect squares, their neighbours and the maximum', () => {
-    const cases: [number, number][] = [[0, 0], [1, 1], [2, 1], [3, 1], [4, 2], [8, 2], [9, 3], [10, 3], [15, 3], [16, 4], [17, 4],
-      [65535, 255], [65536, 256], [65537, 256], [2 ** 30 - 1, 32767], [2 ** 30, 32768], [46340 ** 2 - 1, 46339], [46340 ** 2, 46340], [INT32_MAX, 46340]];
+    const cases: [number, number][] = [
+      [0, 0],
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 2],
+      [8, 2],
+      [9, 3],
+      [10, 3],
+      [15, 3],
+      [16, 4],
+      [17, 4],
+      [65535, 255],
+      [65536, 256],
+      [65537, 256],
+      [2 ** 30 - 1, 32767],
+      [2 ** 30, 32768],
+      [46340 ** 2 - 1, 46339],
+      [46340 ** 2, 46340],
+      [INT32_MAX, 46340],
+    ];
     for (const [n, r] of cases) expect(isqrt(n), `isqrt(${n})`).toBe(r);
   });
   it('satisfies r^2 <= n < (r+1)^2 for random n', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: INT32_MAX }), (n) => {
-      const r = isqrt(n);
-      expect(r * r <= n && n < (r + 1) * (r + 1)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: INT32_MAX }), (n) => {
+        const r = isqrt(n);
+        expect(r * r <= n && n < (r + 1) * (r + 1)).toBe(true);
+      }),
+    );
   });
   it('rejects negative and oversized inputs', () => {
     expect(() => isqrt(-1)).toThrow(SpecRangeError);
@@ -89,13 +136,15 @@ describe('bitLength and the normalized reciprocal', () => {
     expect(recipNormalized(4095)).toEqual({ recip: 2048, b: 12 }); // 2048.5 -> 2048
     expect(recipNormalized(6000)).toEqual({ recip: Math.floor(2 ** 23 / 3000), b: 13 }); // truncating normalization
     expect(recipNormalized(INT32_MAX)).toEqual({ recip: 2048, b: 31 });
-    fc.assert(fc.property(fc.integer({ min: 1, max: INT32_MAX }), (x) => {
-      const { recip, b } = recipNormalized(x);
-      expect(recip).toBeGreaterThanOrEqual(2 ** 11);
-      expect(recip).toBeLessThanOrEqual(2 ** 12);
-      // 1/x ~= recip * 2^-(11+b) within the 12-bit mantissa's precision
-      expect(Math.abs(recip * 2 ** -(11 + b) * x - 1)).toBeLessThan(2 ** -10);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: INT32_MAX }), (x) => {
+        const { recip, b } = recipNormalized(x);
+        expect(recip).toBeGreaterThanOrEqual(2 ** 11);
+        expect(recip).toBeLessThanOrEqual(2 ** 12);
+        // 1/x ~= recip * 2^-(11+b) within the 12-bit mantissa's precision
+        expect(Math.abs(recip * 2 ** -(11 + b) * x - 1)).toBeLessThan(2 ** -10);
+      }),
+    );
   });
 });
 
@@ -109,7 +158,11 @@ describe('LayerNorm', () => {
     expect(Array.from(n)).toEqual([-5534, -1845, 1845, 5534]);
     const y = new Int8Array(4);
     // gain 1/64 (M = 2^14, sh = 20) in units of 2^-8 output LSB, bias 256 (= +1 output LSB)
-    layerNorm([-300, -100, 100, 300], { meanMult: mean.mult, meanShift: mean.shift, gainMult: [16384, 16384, 16384, 16384], gainShift: [20, 20, 20, 20], bias: [256, 256, 256, 256] }, y);
+    layerNorm(
+      [-300, -100, 100, 300],
+      { meanMult: mean.mult, meanShift: mean.shift, gainMult: [16384, 16384, 16384, 16384], gainShift: [20, 20, 20, 20], bias: [256, 256, 256, 256] },
+      y,
+    );
     // o = rq(n, 2^14, 20) + 256 = [-86+256, -29+256, 29+256, 86+256]; y = rq(o, 1, 8) = [1, 1, 1, 1] ... [0.66, 0.89, 1.11, 1.34] -> [1, 1, 1, 1]
     expect(Array.from(y)).toEqual([1, 1, 1, 1]);
   });
@@ -160,7 +213,14 @@ describe('softmax', () => {
     softmaxRow(new Array(L).fill(2 ** 30 - 1), null, MULT_MAX, 15, lut, p);
     for (const v of p) expect(v).toBe(0); // 2^8 / 4096 rounds to 0: uniform over 4096 keys is below one LSB
     const acc = Array.from({ length: L }, (_, i) => (i % 2 ? 2 ** 30 - 1 : -(2 ** 30) + 1));
-    softmaxRow(acc, Array.from({ length: L }, (_, i) => (i < 2 ? 1 : 0)), MULT_MAX, 15, lut, p);
+    softmaxRow(
+      acc,
+      Array.from({ length: L }, (_, i) => (i < 2 ? 1 : 0)),
+      MULT_MAX,
+      15,
+      lut,
+      p,
+    );
     expect(p[1]).toBe(255);
     expect(MASKED_SCORE).toBe(-(2 ** 30));
   });
@@ -186,9 +246,11 @@ describe('look-up tables and multipliers', () => {
     expect(quantizeMultiplier(1e-30, 15).shift).toBe(SHIFT_MAX);
     expect(() => quantizeMultiplier(2, 15)).toThrow(SpecRangeError);
     expect(() => quantizeMultiplier(NaN)).toThrow(SpecRangeError);
-    fc.assert(fc.property(fc.double({ min: 1e-6, max: 0.99, noNaN: true }), (r) => {
-      const q = quantizeMultiplier(r, 15);
-      expect(Math.abs(q.mult / 2 ** q.shift - r) / r).toBeLessThan(2 ** -14);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: 1e-6, max: 0.99, noNaN: true }), (r) => {
+        const q = quantizeMultiplier(r, 15);
+        expect(Math.abs(q.mult / 2 ** q.shift - r) / r).toBeLessThan(2 ** -14);
+      }),
+    );
   });
 });
