@@ -75,19 +75,34 @@ async function forwardMs(ex: ExportResult, engine: GemmEngine, rowThreads?: numb
 async function main(argv: string[]): Promise<number> {
   let values: { json?: string; quick?: boolean; only?: string; help?: boolean };
   try {
-    values = parseArgs({ args: argv, options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, strict: true }).values;
+    values = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
   } catch (e) {
     throw new UsageError(/'(-{1,2}[^'\s]+)/.exec((e as Error).message)?.[1] ?? '(flags)', (e as Error).message);
   }
   if (values.help) {
     // the header of this file is the help
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0].replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
+    console.log(
+      readFileSync(new URL(import.meta.url), 'utf8')
+        .split('*/')[0]
+        .replace(/^\/\*\*\n?/, '')
+        .replace(/^ \* ?/gm, ''),
+    );
     return 0;
   }
   reps = values.quick ? 3 : 7;
   const only = new Set(values.only ? values.only.split(',') : SECTIONS);
   for (const s of only) {
-    if (!(SECTIONS as readonly string[]).includes(s)) throw new UsageError('--only', `has an unknown section ${JSON.stringify(s)}`, { value: values.only, allowed: SECTIONS.join(', ') });
+    if (!(SECTIONS as readonly string[]).includes(s))
+      throw new UsageError('--only', `has an unknown section ${JSON.stringify(s)}`, { value: values.only, allowed: SECTIONS.join(', ') });
   }
   if (values.json) checkOutputFile(values.json, '--json');
   const cache = new ImageCache(resolve('out', '.cache'));
@@ -117,7 +132,11 @@ async function main(argv: string[]): Promise<number> {
         const f1 = await forwardMs(ex, single);
         if (fr.macs !== f1.macs) throw new Error(`bench: the row-parallel datapath counted ${fr.macs} MACs per pass, the single-threaded ${f1.macs}`);
         bertBase = { forwardMs: fr.ms, forwardMsColumnSplit: f2.ms, forwardMsSingle: f1.ms, macs: f1.macs, seqLen: 128 };
-        rows.push(['datapath.bertBase.forwardMs', fr.ms.toFixed(0), `bit-exact BERT-base forward, seq 128, ${cpus().length} threads (a block of rows each), median of ${reps}`]);
+        rows.push([
+          'datapath.bertBase.forwardMs',
+          fr.ms.toFixed(0),
+          `bit-exact BERT-base forward, seq 128, ${cpus().length} threads (a block of rows each), median of ${reps}`,
+        ]);
         rows.push(['datapath.bertBase.forwardMsColumnSplit', f2.ms.toFixed(0), `same, only the GEMMs split by columns over ${cpus().length} threads`]);
         rows.push(['datapath.bertBase.forwardMsSingle', f1.ms.toFixed(0), `same, 1 thread (${(f1.macs / 1e9).toFixed(2)} GMAC)`]);
       }
@@ -162,10 +181,18 @@ async function main(argv: string[]): Promise<number> {
       for (const b of values.quick ? ['wasm'] : ['wasm', 'cpu']) {
         const name = (await selectBackend(b as 'wasm' | 'cpu')).name;
         t0 = performance.now();
-        await runReferenceLayerwise({ rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: name, threads: cpus().length }, input, given);
+        await runReferenceLayerwise(
+          { rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: name, threads: cpus().length },
+          input,
+          given,
+        );
         const ms = performance.now() - t0;
         reference[name === 'wasm' ? 'layerwiseMs' : 'layerwiseCpuMs'] = ms;
-        rows.push([`reference.layerwise${name === 'wasm' ? '' : 'Cpu'}Ms`, ms.toFixed(0), `in parts on ${cpus().length} threads on ${name} (as verify runs it; loading included)`]);
+        rows.push([
+          `reference.layerwise${name === 'wasm' ? '' : 'Cpu'}Ms`,
+          ms.toFixed(0),
+          `in parts on ${cpus().length} threads on ${name} (as verify runs it; loading included)`,
+        ]);
       }
     } finally {
       await engine.close?.();
@@ -214,7 +241,12 @@ async function main(argv: string[]): Promise<number> {
     stepMs = {};
     for (const t of st.timings) {
       stepMs[t.variant] = t.ms;
-      rows.push([`trainer.stepMs.${t.variant}`, t.ms.toFixed(0), `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`]);
+      rows.push([
+        `trainer.stepMs.${t.variant}`,
+        t.ms.toFixed(0),
+        `fine-tuning step, L4/H128, batch ${st.batch}, seq ${st.geometry.seqLen}, ${st.backend}; ` +
+          `${t.trainable.toLocaleString('en-US')} trainable; ${((100 * t.ms) / full).toFixed(0)}% of full-ft`,
+      ]);
     }
   }
 

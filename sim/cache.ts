@@ -133,7 +133,10 @@ export class ImageCache {
       removed.push(e.key);
     }
     if (removed.length) {
-      this.note(`note: cache ${this.dir}: removed ${removed.length} least recently used entr${removed.length === 1 ? 'y' : 'ies'} (${formatBytes(freed)}) to stay within ${formatBytes(this.maxBytes)} (--cache-max)`);
+      this.note(
+        `note: cache ${this.dir}: removed ${removed.length} least recently used entr${removed.length === 1 ? 'y' : 'ies'} (${formatBytes(freed)}) ` +
+          `to stay within ${formatBytes(this.maxBytes)} (--cache-max)`,
+      );
     }
     return removed;
   }
@@ -167,7 +170,7 @@ function parseStats(text: string): ExportResult['stats'] {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`stats.json is not JSON: ${(e as Error).message}`);
+    throw new Error(`stats.json is not JSON: ${(e as Error).message}`, { cause: e });
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('stats.json is not an object');
   const o = v as Record<string, unknown>;

@@ -149,12 +149,14 @@ class Checker {
   }
 
   simVariant(v: Json | undefined, field: string): SimVariantId {
-    if (typeof v !== 'string' || !(SIM_VARIANTS as readonly string[]).includes(v)) this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${SIM_VARIANTS.join(', ')}`);
+    if (typeof v !== 'string' || !(SIM_VARIANTS as readonly string[]).includes(v))
+      this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${SIM_VARIANTS.join(', ')}`);
     return v as SimVariantId;
   }
 
   variant(v: Json | undefined, field: string): VariantId {
-    if (typeof v !== 'string' || !(VARIANTS as readonly string[]).includes(v)) this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${VARIANTS.join(', ')}`);
+    if (typeof v !== 'string' || !(VARIANTS as readonly string[]).includes(v))
+      this.fail(field, `${JSON.stringify(v)} is not a variant; allowed: ${VARIANTS.join(', ')}`);
     return v as VariantId;
   }
 }
@@ -175,7 +177,8 @@ function checkCheckpoint(c: Checker, v: Json | undefined, g: Geometry): string {
   if (typeof v !== 'string' || v === '') c.fail('model.checkpoint', `${JSON.stringify(v)} must be null (seeded synthetic weights) or a checkpoint directory`);
   const dir = checkpointDir(v);
   for (const f of ['config.json', 'model.safetensors']) {
-    if (!existsSync(resolve(dir, f))) c.fail('model.checkpoint', `${JSON.stringify(v)}: ${resolve(dir, f)} does not exist (a checkpoint directory holds config.json and model.safetensors)`);
+    if (!existsSync(resolve(dir, f)))
+      c.fail('model.checkpoint', `${JSON.stringify(v)}: ${resolve(dir, f)} does not exist (a checkpoint directory holds config.json and model.safetensors)`);
   }
   let hf: BertConfig;
   try {
@@ -184,8 +187,13 @@ function checkCheckpoint(c: Checker, v: Json | undefined, g: Geometry): string {
     c.fail('model.checkpoint', `${JSON.stringify(v)}: ${(e as Error).message}`);
   }
   const theirs: Partial<Record<keyof Geometry, number>> = {
-    layers: hf.num_hidden_layers, hidden: hf.hidden_size, heads: hf.num_attention_heads, ffn: hf.intermediate_size,
-    vocab: hf.vocab_size, maxPositions: hf.max_position_embeddings, typeVocab: hf.type_vocab_size,
+    layers: hf.num_hidden_layers,
+    hidden: hf.hidden_size,
+    heads: hf.num_attention_heads,
+    ffn: hf.intermediate_size,
+    vocab: hf.vocab_size,
+    maxPositions: hf.max_position_embeddings,
+    typeVocab: hf.type_vocab_size,
   }; // numLabels is the task head's, not the checkpoint's (its head is not used)
   for (const [k, x] of Object.entries(theirs) as [keyof Geometry, number][]) {
     if (g[k] !== x) c.fail(`model.${k}`, `${g[k]} but the checkpoint ${JSON.stringify(v)} has ${x} (its config.json); the geometry must be the checkpoint's`);
@@ -213,13 +221,17 @@ export function loadConfig(arg: string): Config {
   const checkpoint = m.checkpoint === null ? null : checkCheckpoint(c, m.checkpoint, geometry);
   let results: string | null = null;
   if (m.results !== undefined && m.results !== null) {
-    if (typeof m.results !== 'string' || m.results === '') c.fail('model.results', `${JSON.stringify(m.results)} must be null or a results directory (e.g. fixtures/results/<campaign>)`);
-    if (checkpoint === null) c.fail('model.results', `${JSON.stringify(m.results)}: results need a model.checkpoint (synthetic weights have no measured accuracy)`);
-    if (!existsSync(resolve(PROJECT_ROOT, m.results))) c.fail('model.results', `${JSON.stringify(m.results)}: ${resolve(PROJECT_ROOT, m.results)} does not exist`);
+    if (typeof m.results !== 'string' || m.results === '')
+      c.fail('model.results', `${JSON.stringify(m.results)} must be null or a results directory (e.g. fixtures/results/<campaign>)`);
+    if (checkpoint === null)
+      c.fail('model.results', `${JSON.stringify(m.results)}: results need a model.checkpoint (synthetic weights have no measured accuracy)`);
+    if (!existsSync(resolve(PROJECT_ROOT, m.results)))
+      c.fail('model.results', `${JSON.stringify(m.results)}: ${resolve(PROJECT_ROOT, m.results)} does not exist`);
     results = m.results;
   }
   const model: ModelConfig = { ...geometry, checkpoint, syntheticSeed: c.int(m.syntheticSeed, 'model.syntheticSeed', 0, 2 ** 32 - 1), results };
-  if (!Array.isArray(root.variants) || root.variants.length === 0) c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
+  if (!Array.isArray(root.variants) || root.variants.length === 0)
+    c.fail('variants', `${JSON.stringify(root.variants)} must be a non-empty array of variant ids`);
   const variants = root.variants.map((v, i) => c.simVariant(v, `variants[${i}]`));
   const seen = new Set<string>();
   variants.forEach((v, i) => {
@@ -241,11 +253,24 @@ export function loadConfig(arg: string): Config {
 }
 
 function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
-  const h = c.fields(raw, 'hardware', ['technology', 'clockMHz', 'array', 'rom', 'biasSram', 'taskStorage', 'buffers', 'nonlinear', 'dram', 'taskLoad', 'patch']);
+  const h = c.fields(raw, 'hardware', [
+    'technology',
+    'clockMHz',
+    'array',
+    'rom',
+    'biasSram',
+    'taskStorage',
+    'buffers',
+    'nonlinear',
+    'dram',
+    'taskLoad',
+    'patch',
+  ]);
   const tech = c.str(h.technology, 'hardware.technology');
   if (!/^[\w.-]+$/.test(tech)) c.fail('hardware.technology', `${JSON.stringify(tech)} must name a table in fixtures/tech/`);
   const a = c.fields(h.array, 'hardware.array', ['rows', 'cols', 'dataflow']);
-  if (typeof a.dataflow !== 'string' || !(DATAFLOWS as readonly string[]).includes(a.dataflow)) c.fail('hardware.array.dataflow', `${JSON.stringify(a.dataflow)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
+  if (typeof a.dataflow !== 'string' || !(DATAFLOWS as readonly string[]).includes(a.dataflow))
+    c.fail('hardware.array.dataflow', `${JSON.stringify(a.dataflow)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
   const r = c.fields(h.rom, 'hardware.rom', ['banks', 'wordBits', 'readPorts']);
   const b = c.fields(h.biasSram, 'hardware.biasSram', ['wordBits', 'banks']);
   const t = c.fields(h.taskStorage, 'hardware.taskStorage', ['tasks']);
@@ -253,7 +278,10 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
   const n = c.fields(h.nonlinear, 'hardware.nonlinear', ['gelu', 'exp', 'layerNorm']);
   const unit = (k: string): UnitConfig => {
     const u = c.fields(n[k], `hardware.nonlinear.${k}`, ['units', 'elementsPerCycle']);
-    return { units: c.int(u.units, `hardware.nonlinear.${k}.units`, 1, 1 << 16), elementsPerCycle: c.int(u.elementsPerCycle, `hardware.nonlinear.${k}.elementsPerCycle`, 1, 1 << 16) };
+    return {
+      units: c.int(u.units, `hardware.nonlinear.${k}.units`, 1, 1 << 16),
+      elementsPerCycle: c.int(u.elementsPerCycle, `hardware.nonlinear.${k}.elementsPerCycle`, 1, 1 << 16),
+    };
   };
   const d = c.fields(h.dram, 'hardware.dram', ['bandwidthGBs']);
   const tl = c.fields(h.taskLoad, 'hardware.taskLoad', ['bandwidthBitsPerCycle']);
@@ -266,10 +294,18 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
     technology: tech,
     clockMHz: pos(h.clockMHz, 'hardware.clockMHz', 1e5),
     array: { rows: c.int(a.rows, 'hardware.array.rows', 1, 1 << 14), cols: c.int(a.cols, 'hardware.array.cols', 1, 1 << 14), dataflow: a.dataflow as Dataflow },
-    rom: { banks: c.int(r.banks, 'hardware.rom.banks', 1, 1 << 16), wordBits: c.int(r.wordBits, 'hardware.rom.wordBits', 8, 1 << 16), readPorts: c.int(r.readPorts, 'hardware.rom.readPorts', 1, 16) },
+    rom: {
+      banks: c.int(r.banks, 'hardware.rom.banks', 1, 1 << 16),
+      wordBits: c.int(r.wordBits, 'hardware.rom.wordBits', 8, 1 << 16),
+      readPorts: c.int(r.readPorts, 'hardware.rom.readPorts', 1, 16),
+    },
     biasSram: { wordBits: c.int(b.wordBits, 'hardware.biasSram.wordBits', 8, 1 << 16), banks: c.int(b.banks, 'hardware.biasSram.banks', 1, 1 << 16) },
     taskStorage: { tasks: c.int(t.tasks, 'hardware.taskStorage.tasks', 1, 1 << 20) },
-    buffers: { ifmapKB: pos(bu.ifmapKB, 'hardware.buffers.ifmapKB', 1 << 20), ofmapKB: pos(bu.ofmapKB, 'hardware.buffers.ofmapKB', 1 << 20), bandwidthBitsPerCycle: c.int(bu.bandwidthBitsPerCycle, 'hardware.buffers.bandwidthBitsPerCycle', 8, 1 << 20) },
+    buffers: {
+      ifmapKB: pos(bu.ifmapKB, 'hardware.buffers.ifmapKB', 1 << 20),
+      ofmapKB: pos(bu.ofmapKB, 'hardware.buffers.ofmapKB', 1 << 20),
+      bandwidthBitsPerCycle: c.int(bu.bandwidthBitsPerCycle, 'hardware.buffers.bandwidthBitsPerCycle', 8, 1 << 20),
+    },
     nonlinear: { gelu: unit('gelu'), exp: unit('exp'), layerNorm: unit('layerNorm') },
     dram: { bandwidthGBs: pos(d.bandwidthGBs, 'hardware.dram.bandwidthGBs', 1e5) },
     taskLoad: { bandwidthBitsPerCycle: c.int(tl.bandwidthBitsPerCycle, 'hardware.taskLoad.bandwidthBitsPerCycle', 1, 1 << 20) },

@@ -100,13 +100,39 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
   const bufBW = hw.buffers.bandwidthBitsPerCycle;
   const nl = hw.nonlinear;
   const rate = (u: { units: number; elementsPerCycle: number }): number => u.units * u.elementsPerCycle;
-  const c: Counts = { macs: 0, correctionMacs: 0, romBitsRead: 0, sramBitsRead: 0, patchBitsRead: 0, bufferBitsRead: 0, bufferBitsWritten: 0, dramBitsRead: 0, lutLookups: 0, requants: 0, lnElements: 0, rowOps: 0 };
+  const c: Counts = {
+    macs: 0,
+    correctionMacs: 0,
+    romBitsRead: 0,
+    sramBitsRead: 0,
+    patchBitsRead: 0,
+    bufferBitsRead: 0,
+    bufferBitsWritten: 0,
+    dramBitsRead: 0,
+    lutLookups: 0,
+    requants: 0,
+    lnElements: 0,
+    rowOps: 0,
+  };
   const results: OpResult[] = [];
   const patchPerWeight = plan.patch ? plan.patch.entries / encoderWeights(g) : 0;
   const sramRowFraction = plan.sramRows ? (plan.sramRows * g.hidden) / encoderWeights(g) : 0;
   let prevGemmCycles = 0;
   for (const op of ops) {
-    const r: OpResult = { layer: op.layer, op: op.name, kind: op.kind, cycles: 0, addedCycles: 0, stallCycles: 0, utilization: 0, macs: 0, romBits: 0, sramBits: 0, bufferBits: 0, dramBits: 0 };
+    const r: OpResult = {
+      layer: op.layer,
+      op: op.name,
+      kind: op.kind,
+      cycles: 0,
+      addedCycles: 0,
+      stallCycles: 0,
+      utilization: 0,
+      macs: 0,
+      romBits: 0,
+      sramBits: 0,
+      bufferBits: 0,
+      dramBits: 0,
+    };
     if (op.gemm) {
       const gm = op.gemm;
       const fromAct = gm.weightFromActivations;
@@ -213,7 +239,10 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
   // dram-stream: the non-weight parameters (biases, LayerNorm, constants, tables) stream too.
   if (plan.dramBitsPerInference > 0) c.dramBitsRead = Math.max(c.dramBitsRead, plan.dramBitsPerInference);
   for (const [k, v] of Object.entries(c)) checkCount(k, v);
-  const cycles = checkCount('cycles', results.reduce((s, r) => s + r.addedCycles, 0));
+  const cycles = checkCount(
+    'cycles',
+    results.reduce((s, r) => s + r.addedCycles, 0),
+  );
   if (cycles <= 0) throw new RangeError(`design point has ${cycles} cycles`);
   const latencyUs = cycles / hw.clockMHz;
   const area = areaOf(hw, tech, plan);
@@ -273,7 +302,10 @@ function areaOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan): { mm2: Bre
   const mac = hw.array.rows * hw.array.cols * t.f('macAreaUm2') * um2;
   const nl = hw.nonlinear;
   const nonlinear =
-    (nl.gelu.units * nl.gelu.elementsPerCycle * t.c('geluUnitAreaUm2') + nl.exp.units * nl.exp.elementsPerCycle * t.c('expUnitAreaUm2') + nl.layerNorm.units * nl.layerNorm.elementsPerCycle * t.c('lnUnitAreaUm2')) * um2;
+    (nl.gelu.units * nl.gelu.elementsPerCycle * t.c('geluUnitAreaUm2') +
+      nl.exp.units * nl.exp.elementsPerCycle * t.c('expUnitAreaUm2') +
+      nl.layerNorm.units * nl.layerNorm.elementsPerCycle * t.c('lnUnitAreaUm2')) *
+    um2;
   const correction = plan.patch ? hw.patch.macsPerCycle * t.f('macAreaUm2') * um2 : 0;
   const parts: Breakdown = {
     rom: plan.romBits * romPerBit * um2,
@@ -300,8 +332,14 @@ function energyOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan, c: Counts
     macs: (c.macs + c.correctionMacs) * t.f('macEnergyPJ') * pj,
     rom: c.romBitsRead * t.f('romReadPJPerBit', { macroKB: romMacroKB }) * pj,
     writableSram: (c.sramBitsRead + c.patchBitsRead) * t.f('sramReadPJPerBit', { macroKB: sramMacroKB }) * pj,
-    buffers: (c.bufferBitsRead * t.f('sramReadPJPerBit', { macroKB: bufMacroKB }) + c.bufferBitsWritten * t.f('sramWritePJPerBit', { macroKB: bufMacroKB })) * pj,
-    nonlinear: (c.lutLookups * 8 * t.f('romReadPJPerBit', { macroKB: 1 }) + c.requants * t.f('requantEnergyPJ') + c.lnElements * 2 * t.f('macEnergyPJ') + c.rowOps * 40 * t.c('add32EnergyPJ')) * pj,
+    buffers:
+      (c.bufferBitsRead * t.f('sramReadPJPerBit', { macroKB: bufMacroKB }) + c.bufferBitsWritten * t.f('sramWritePJPerBit', { macroKB: bufMacroKB })) * pj,
+    nonlinear:
+      (c.lutLookups * 8 * t.f('romReadPJPerBit', { macroKB: 1 }) +
+        c.requants * t.f('requantEnergyPJ') +
+        c.lnElements * 2 * t.f('macEnergyPJ') +
+        c.rowOps * 40 * t.c('add32EnergyPJ')) *
+      pj,
     dram: c.dramBitsRead * t.c('dramPJPerBit') * pj,
     leakage: leakNW * 1e-9 * latencyUs * 1e-6 * 1e6, // W * s -> J -> uJ
     total: 0,
@@ -317,7 +355,11 @@ function taskSwitch(hw: HardwareConfig, t: TechModel, plan: StoragePlan, variant
   const bits = plan.taskImageBits;
   const cycles = Math.ceil(bits / hw.taskLoad.bandwidthBitsPerCycle);
   const macroKB = Math.max(1, plan.writableBits / Math.max(1, hw.biasSram.banks) / 8192);
-  const energyUJ = (bits * (t.c('dramPJPerBit') + t.f('sramWritePJPerBit', { macroKB }))) * 1e-6;
+  const energyUJ = bits * (t.c('dramPJPerBit') + t.f('sramWritePJPerBit', { macroKB })) * 1e-6;
   const what = variant === 'full-ft' ? 'all weights and biases' : 'the task image';
-  return { cycles, energyUJ, source: `${what} (${bits} bits) read from DRAM and written into on-chip SRAM over the ${hw.taskLoad.bandwidthBitsPerCycle}-bit task-load interface` };
+  return {
+    cycles,
+    energyUJ,
+    source: `${what} (${bits} bits) read from DRAM and written into on-chip SRAM over the ${hw.taskLoad.bandwidthBitsPerCycle}-bit task-load interface`,
+  };
 }

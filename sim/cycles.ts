@@ -174,7 +174,17 @@ export function gemmCycles(a: ArrayShape, g: GemmShape, f: FeedLimits): GemmCycl
   // upper bound when both limit different folds).
   const stallCycles = Math.max(weightStall, bufferStall);
   const cycles = computeCycles + stallCycles;
-  return { plan, accesses: gemmAccesses(a, g), computeCycles, weightStallCycles: weightStall, bufferStallCycles: bufferStall, stallCycles, cycles, utilization: macs / (cycles * a.rows * a.cols), macs };
+  return {
+    plan,
+    accesses: gemmAccesses(a, g),
+    computeCycles,
+    weightStallCycles: weightStall,
+    bufferStallCycles: bufferStall,
+    stallCycles,
+    cycles,
+    utilization: macs / (cycles * a.rows * a.cols),
+    macs,
+  };
 }
 
 /** [size, count] of the folds along one dimension: full folds and the remainder fold. */

@@ -61,7 +61,9 @@ const shaCache = new Map<string, string>();
 export function checkpointSha256(checkpoint: string): string {
   let h = shaCache.get(checkpoint);
   if (!h) {
-    h = createHash('sha256').update(readFileSync(join(checkpointDir(checkpoint), 'model.safetensors'))).digest('hex');
+    h = createHash('sha256')
+      .update(readFileSync(join(checkpointDir(checkpoint), 'model.safetensors')))
+      .digest('hex');
     shaCache.set(checkpoint, h);
   }
   return h;
@@ -99,9 +101,18 @@ function cacheKey(g: Geometry, cfg: Config, variant: VariantId, taskSeed: number
 }
 
 const EXPORT_SOURCES = [
-  '../rtl-model/export.ts', '../rtl-model/quantize.ts', '../rtl-model/calibrate.ts', '../rtl-model/synthetic-weights.ts', '../rtl-model/float-model.ts',
-  '../rtl-model/datapath.ts', '../rtl-model/memory.ts', '../rtl-model/spec/arith.ts', '../rtl-model/spec/model.ts',
-  '../rtl-model/spec/image-format.ts', '../rtl-model/vector/vector.wasm', '../rtl-model/vector/vector-unit.ts',
+  '../rtl-model/export.ts',
+  '../rtl-model/quantize.ts',
+  '../rtl-model/calibrate.ts',
+  '../rtl-model/synthetic-weights.ts',
+  '../rtl-model/float-model.ts',
+  '../rtl-model/datapath.ts',
+  '../rtl-model/memory.ts',
+  '../rtl-model/spec/arith.ts',
+  '../rtl-model/spec/model.ts',
+  '../rtl-model/spec/image-format.ts',
+  '../rtl-model/vector/vector.wasm',
+  '../rtl-model/vector/vector-unit.ts',
 ];
 
 export interface VerifyReport extends Omit<Comparison, 'perTensor'> {
@@ -147,8 +158,17 @@ export async function verifyImages(
   const what = `TensorFlow.js reference (${choice.name}, ${threads} thread${threads === 1 ? '' : 's'})`;
   onProgress?.(`${what}: loading the images`);
   const { records: b, parts } = await runReferenceLayerwise(
-    { rom: ex.rom, sram: ex.sram, romImage: ex.romImage, sramImage: ex.sramImage, backend: choice.name, threads, onProgress: (done, total) => onProgress?.(`${what}: part ${done}/${total}`) },
-    input, a,
+    {
+      rom: ex.rom,
+      sram: ex.sram,
+      romImage: ex.romImage,
+      sramImage: ex.sramImage,
+      backend: choice.name,
+      threads,
+      onProgress: (done, total) => onProgress?.(`${what}: part ${done}/${total}`),
+    },
+    input,
+    a,
   );
   const t2 = performance.now();
   const cmp = compareTensors(a, b);

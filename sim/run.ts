@@ -165,29 +165,43 @@ function parse(argv: string[]): Args | null {
     }
     if (v.pysum !== 'naive' && v.pysum !== 'neumaier') throw new UsageError('--pysum', 'is not a summation', { value: v.pysum, allowed: 'naive, neumaier' });
     return {
-      config: '', verifyOnly: false, noVerify: true, noCache: true, cacheDir, cacheMaxBytes, backend: 'auto', gemm: 'auto',
+      config: '',
+      verifyOnly: false,
+      noVerify: true,
+      noCache: true,
+      cacheDir,
+      cacheMaxBytes,
+      backend: 'auto',
+      gemm: 'auto',
       scalesim: { cfg: v.scalesim, topology: v.topology, out: v.out, pysum: v.pysum },
     };
   }
   if (!v.config) throw new UsageError('--config', 'is required (e.g. --config rom-bert-base)');
   if (v.verify && v['no-verify']) throw new UsageError('--verify', 'and --no-verify exclude each other');
-  if ((v.rom === undefined) !== (v.sram === undefined)) throw new UsageError(v.rom === undefined ? '--rom' : '--sram', 'is missing: --rom and --sram go together');
-  if (!(BACKENDS as readonly string[]).includes(v.backend!)) throw new UsageError('--backend', 'is not a backend', { value: v.backend, allowed: BACKENDS.join(', ') });
-  if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!)) throw new UsageError('--gemm', 'is not a GEMM engine', { value: v.gemm, allowed: GEMM_ENGINES.join(', ') });
+  if ((v.rom === undefined) !== (v.sram === undefined))
+    throw new UsageError(v.rom === undefined ? '--rom' : '--sram', 'is missing: --rom and --sram go together');
+  if (!(BACKENDS as readonly string[]).includes(v.backend!))
+    throw new UsageError('--backend', 'is not a backend', { value: v.backend, allowed: BACKENDS.join(', ') });
+  if (!(GEMM_ENGINES as readonly string[]).includes(v.gemm!))
+    throw new UsageError('--gemm', 'is not a GEMM engine', { value: v.gemm, allowed: GEMM_ENGINES.join(', ') });
   if (v.variant !== undefined) {
     const allowed: readonly string[] = v.verify ? VARIANTS : SIM_VARIANTS;
-    if (!allowed.includes(v.variant)) throw new UsageError('--variant', `is not a variant${v.verify ? ' with --verify' : ''}`, { value: v.variant, allowed: allowed.join(', ') });
+    if (!allowed.includes(v.variant))
+      throw new UsageError('--variant', `is not a variant${v.verify ? ' with --verify' : ''}`, { value: v.variant, allowed: allowed.join(', ') });
   }
-  if (v.tech !== undefined && !listTechNodes().includes(v.tech)) throw new UsageError('--tech', 'has no technology table', { value: v.tech, allowed: listTechNodes().join(', ') });
+  if (v.tech !== undefined && !listTechNodes().includes(v.tech))
+    throw new UsageError('--tech', 'has no technology table', { value: v.tech, allowed: listTechNodes().join(', ') });
   let seed: number | undefined;
   if (v.seed !== undefined) {
     seed = Number(v.seed);
-    if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1) throw new UsageError('--seed', 'must be an integer in [0, 4294967295]', { value: v.seed });
+    if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1)
+      throw new UsageError('--seed', 'must be an integer in [0, 4294967295]', { value: v.seed });
   }
   let refThreads: number | undefined;
   if (v['ref-threads'] !== undefined) {
     refThreads = Number(v['ref-threads']);
-    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64) throw new UsageError('--ref-threads', 'must be an integer in [1, 64]', { value: v['ref-threads'] });
+    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64)
+      throw new UsageError('--ref-threads', 'must be an integer in [1, 64]', { value: v['ref-threads'] });
   }
   return {
     refThreads,
@@ -215,16 +229,22 @@ function readImages(romFile: string, sramFile: string, g: Geometry): ExportResul
   const romImage = decodeImage(rom, romFile, { kind: 'rom', geometry: g });
   const sramImage = decodeImage(sram, sramFile, { kind: 'sram', geometry: g });
   if (sramImage.header.romSha256 && sramImage.header.romSha256 !== romImage.sha256) {
-    throw new ImageFormatError(sramFile, 'romSha256', `the task image was exported for ROM ${sramImage.header.romSha256.slice(0, 16)}..., not ${romFile} (${romImage.sha256.slice(0, 16)}...)`);
+    throw new ImageFormatError(
+      sramFile,
+      'romSha256',
+      `the task image was exported for ROM ${sramImage.header.romSha256.slice(0, 16)}..., not ${romFile} (${romImage.sha256.slice(0, 16)}...)`,
+    );
   }
-  return { rom, sram, romImage, sramImage, stats: { biasSaturated: 0, ratioClamped: 0, weightSaturated: 0, romBits: 0, sramBits: 0, calibrationMs: 0 } }; // stats: not exported here
+  const stats = { biasSaturated: 0, ratioClamped: 0, weightSaturated: 0, romBits: 0, sramBits: 0, calibrationMs: 0 }; // not exported here
+  return { rom, sram, romImage, sramImage, stats };
 }
 
 function printVerify(r: VerifyReport): void {
   const status = r.bitExact ? 'bit-exact' : 'MISMATCH';
   console.log(
     `verify ${r.config.name} [${r.variant}]: ${status} — ${r.tensorsCompared} tensors, ${r.elementsCompared.toLocaleString('en-US')} elements compared, ` +
-      `${r.mismatches} mismatches (datapath ${r.gemmEngine}: ${r.timingsMs.datapath.toFixed(0)} ms; tfjs ${r.backend}, ${r.reference.threads} thread${r.reference.threads === 1 ? '' : 's'}: ${r.timingsMs.reference.toFixed(0)} ms)`,
+      `${r.mismatches} mismatches (datapath ${r.gemmEngine}: ${r.timingsMs.datapath.toFixed(0)} ms; ` +
+      `tfjs ${r.backend}, ${r.reference.threads} thread${r.reference.threads === 1 ? '' : 's'}: ${r.timingsMs.reference.toFixed(0)} ms)`,
   );
   for (const f of r.backendFallbacks) console.log(`  backend ${f.name} not used: ${f.error}`);
   if (r.firstMismatch) {
@@ -245,7 +265,10 @@ async function runScaleSim(a: NonNullable<Args['scalesim']>): Promise<number> {
   const dir = resolve(a.out);
   writeFilesAtomic(dir, { 'COMPUTE_REPORT.csv': csv }, { field: '--out' });
   if (cfg.interfaceBandwidth === 'USER') {
-    console.error(`note: ${a.cfg} asks for InterfaceBandwidth USER; this tool reproduces CALC mode (no stall cycles), as SCALE-Sim's USER-mode stalls come from a trace simulation it does not port`);
+    console.error(
+      `note: ${a.cfg} asks for InterfaceBandwidth USER; this tool reproduces CALC mode (no stall cycles), ` +
+        "as SCALE-Sim's USER-mode stalls come from a trace simulation it does not port",
+    );
   }
   process.stdout.write(csv);
   console.log(`wrote ${join(dir, 'COMPUTE_REPORT.csv')} (${layers.length} layers, ${cfg.rows}x${cfg.cols} ${cfg.dataflow})`);
@@ -261,7 +284,9 @@ function checkMemory(cfg: Config, variant: VariantId, args: Args): void {
   const shape = `layers ${g.layers}, hidden ${g.hidden}, ffn ${g.ffn}, seqLen ${g.seqLen}, vocab ${g.vocab}`;
   if (est.bytes > limit.bytes) {
     throw new InputError(cfg.file, 'model', `${shape}: a verify run needs about ${describeEstimate(est)} of memory, more than ${limit.source}`, {
-      hint: `cost it without the bit-exact check (--no-verify), verify a smaller geometry${threads > 1 ? ', use fewer --ref-threads' : ''}, or give --max-memory <size> if more is available`,
+      hint:
+        `cost it without the bit-exact check (--no-verify), verify a smaller geometry${threads > 1 ? ', use fewer --ref-threads' : ''}, ` +
+        'or give --max-memory <size> if more is available',
     });
   }
   const free = freeMemory();
@@ -269,6 +294,9 @@ function checkMemory(cfg: Config, variant: VariantId, args: Args): void {
     console.error(`note: a verify run of ${cfg.name} needs about ${formatBytes(est.bytes)}; ${formatBytes(free)} is free now (it may swap or be killed)`);
   }
 }
+
+/** Where a config's weights come from, for the progress line. */
+const weightsOf = (cfg: Config): string => (cfg.model.checkpoint === null ? `synthetic seed ${cfg.model.syntheticSeed}` : `checkpoint ${cfg.model.checkpoint}`);
 
 async function main(argv: string[]): Promise<number> {
   const args = parse(argv);
@@ -332,7 +360,7 @@ async function main(argv: string[]): Promise<number> {
         progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
         ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
       } else {
-        progress.step(`export images for ${cfg.name} [${verifyVariant}] (${cfg.model.checkpoint === null ? `synthetic seed ${cfg.model.syntheticSeed}` : `checkpoint ${cfg.model.checkpoint}`})`);
+        progress.step(`export images for ${cfg.name} [${verifyVariant}] (${weightsOf(cfg)})`);
         let cache: ImageCache | undefined;
         if (useCache) {
           cache = new ImageCache(resolve(args.cacheDir), { maxBytes: args.cacheMaxBytes, onNote: (t) => progress.say(t) });
@@ -342,10 +370,28 @@ async function main(argv: string[]): Promise<number> {
         if (ex.cached) progress.note(`images reused from ${args.cacheDir} (same code, config and seeds)`);
       }
       progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${backend.name})`);
-      report = await verifyImages(cfg, ex, args.images ? ex.sramImage.header.variant : verifyVariant, engine, backend, seed, (t) => progress.detail(t), args.refThreads);
+      report = await verifyImages(
+        cfg,
+        ex,
+        args.images ? ex.sramImage.header.variant : verifyVariant,
+        engine,
+        backend,
+        seed,
+        (t) => progress.detail(t),
+        args.refThreads,
+      );
       files['rom.bin'] = ex.rom;
       files[`sram-${report.variant}.bin`] = ex.sram;
-      files['verify.json'] = JSON.stringify({ ...report, images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } }, exporter: args.images ? null : ex.stats }, null, 2) + '\n';
+      files['verify.json'] =
+        JSON.stringify(
+          {
+            ...report,
+            images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } },
+            exporter: args.images ? null : ex.stats,
+          },
+          null,
+          2,
+        ) + '\n';
       exitCode = report.bitExact ? 0 : 1;
     } finally {
       await engine.close?.();
@@ -371,9 +417,17 @@ async function main(argv: string[]): Promise<number> {
   writeFilesAtomic(outDir, files, { field: '--out' });
   progress.done();
   if (report) printVerify(report);
-  if (summary) console.log(`\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}\naccuracy: ${accuracyNote}`);
+  if (summary)
+    console.log(
+      `\n${cfg.name}: ${cfg.hardware.array.rows}x${cfg.hardware.array.cols} ${cfg.hardware.array.dataflow.toUpperCase()} array ` +
+        `at ${cfg.hardware.clockMHz} MHz (costs from the technology table; cycles from the schedule model)\n${summary}\naccuracy: ${accuracyNote}`,
+    );
   for (const w of sizeWarnings(points)) console.error(w);
-  console.log(`\nwrote ${Object.keys(files).map((f) => join(outDir, f)).join(', ')}`);
+  console.log(
+    `\nwrote ${Object.keys(files)
+      .map((f) => join(outDir, f))
+      .join(', ')}`,
+  );
   return exitCode;
 }
 

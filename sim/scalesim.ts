@@ -51,7 +51,8 @@ export function loadScaleSimConfig(file: string): ScaleSimConfig {
     return Number(v);
   };
   const df = get('architecture_presets', 'Dataflow').toLowerCase();
-  if (!(DATAFLOWS as readonly string[]).includes(df)) throw new ConfigError(file, '[architecture_presets] Dataflow', `${JSON.stringify(df)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
+  if (!(DATAFLOWS as readonly string[]).includes(df))
+    throw new ConfigError(file, '[architecture_presets] Dataflow', `${JSON.stringify(df)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
   const ib = ini.get('run_presets')?.get('interfacebandwidth') ?? 'CALC';
   if (ib !== 'CALC' && ib !== 'USER') throw new ConfigError(file, '[run_presets] InterfaceBandwidth', `${JSON.stringify(ib)}; allowed: CALC, USER`);
   return {
@@ -76,7 +77,10 @@ export interface TopologyLayer {
  */
 export function loadTopology(file: string): TopologyLayer[] {
   if (!existsSync(file)) throw new ConfigError(file, '(file)', 'does not exist');
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length < 2) throw new ConfigError(file, '(rows)', 'needs a header and at least one layer');
   const fields = (l: string): string[] => {
     const f = l.split(',').map((x) => x.trim());
@@ -90,11 +94,17 @@ export function loadTopology(file: string): TopologyLayer[] {
     const row = `row ${i + 2}`;
     const num = (j: number, what: string): number => {
       const v = f[j];
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1) throw new ConfigError(file, `${row} ${what}`, `${JSON.stringify(v)} must be a positive integer`);
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1)
+        throw new ConfigError(file, `${row} ${what}`, `${JSON.stringify(v)} must be a positive integer`);
       return Number(v);
     };
     if (gemm) return { name: f[0], gemm: { m: num(1, 'M'), n: num(2, 'N'), k: num(3, 'K') } };
-    if (f.length < 8) throw new ConfigError(file, row, `has ${f.length} fields; the convolution layout needs 8 (name, IFMAP H, IFMAP W, Filter H, Filter W, Channels, Num Filter, Strides)`);
+    if (f.length < 8)
+      throw new ConfigError(
+        file,
+        row,
+        `has ${f.length} fields; the convolution layout needs 8 (name, IFMAP H, IFMAP W, Filter H, Filter W, Channels, Num Filter, Strides)`,
+      );
     const [h, w, fh, fw, ch, nf, s] = [1, 2, 3, 4, 5, 6, 7].map((j) => num(j, header[j] ?? `field ${j}`));
     if (fh > h || fw > w) throw new ConfigError(file, row, `filter ${fh}x${fw} is larger than the input ${h}x${w}`);
     const eh = Math.ceil((h - fh + s) / s);

@@ -13,8 +13,8 @@ export function sizeWarnings(points: readonly DesignPoint[]): string[] {
   const over = points.filter((p) => p.areaMm2.total > RETICLE_LIMIT_MM2);
   if (over.length === 0) return [];
   return [
-    `warning: ${over.length} of ${points.length} design(s) are over the ${RETICLE_LIMIT_MM2} mm² lithography reticle limit (26 mm x 33 mm) and cannot be one die; ` +
-      'their figures are of chips that cannot be made:',
+    `warning: ${over.length} of ${points.length} design(s) are over the ${RETICLE_LIMIT_MM2} mm² lithography reticle limit (26 mm x 33 mm) ` +
+      'and cannot be one die; their figures are of chips that cannot be made:',
     ...over.map((p) => `  ${p.variant}: ${fmt(p.areaMm2.total)} mm² (at least ${fmt(Math.ceil(p.areaMm2.total / RETICLE_LIMIT_MM2))} reticle-sized dies)`),
   ];
 }

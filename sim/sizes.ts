@@ -12,7 +12,10 @@ export function parseSize(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   const bytes = m ? Math.round(Number(m[1]) * UNITS[m[2].toUpperCase()]) : NaN;
   if (!m || !Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new UsageError(flag, 'is not a size', { value: text, allowed: 'a positive number of bytes, or with a unit K, M, G or T (binary: 8G = 8 GiB), e.g. 512M, 8G' });
+    throw new UsageError(flag, 'is not a size', {
+      value: text,
+      allowed: 'a positive number of bytes, or with a unit K, M, G or T (binary: 8G = 8 GiB), e.g. 512M, 8G',
+    });
   }
   return bytes;
 }

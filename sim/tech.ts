@@ -37,7 +37,10 @@ export interface TechTable {
 }
 
 export function listTechNodes(): string[] {
-  return readdirSync(TECH_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(TECH_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 const cache = new Map<string, TechTable>();
@@ -56,8 +59,10 @@ export function loadTech(node: string): TechTable {
   const constants = raw.constants as Record<string, TechConstant> | undefined;
   if (!constants || typeof constants !== 'object') throw new ConfigError(file, 'constants', 'is missing');
   for (const [k, c] of Object.entries(constants)) {
-    if (typeof c?.value !== 'number' || !Number.isFinite(c.value) || c.value < 0) throw new ConfigError(file, `constants.${k}.value`, `${JSON.stringify(c?.value)} must be a finite non-negative number`);
-    if (!CONSTANT_KINDS.includes(c.kind)) throw new ConfigError(file, `constants.${k}.kind`, `${JSON.stringify(c.kind)}; allowed: ${CONSTANT_KINDS.join(', ')}`);
+    if (typeof c?.value !== 'number' || !Number.isFinite(c.value) || c.value < 0)
+      throw new ConfigError(file, `constants.${k}.value`, `${JSON.stringify(c?.value)} must be a finite non-negative number`);
+    if (!CONSTANT_KINDS.includes(c.kind))
+      throw new ConfigError(file, `constants.${k}.kind`, `${JSON.stringify(c.kind)}; allowed: ${CONSTANT_KINDS.join(', ')}`);
     if (typeof c.source !== 'string' || !c.source) throw new ConfigError(file, `constants.${k}.source`, 'every constant needs a source');
     if (typeof c.unit !== 'string') throw new ConfigError(file, `constants.${k}.unit`, 'must be a string');
   }
@@ -122,7 +127,11 @@ export class TechModel {
       throw new ConfigError(this.table.file, `formulas.${name}`, `${JSON.stringify(text)} cannot be evaluated: ${(e as Error).message}`);
     }
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new ConfigError(this.table.file, `formulas.${name}`, `evaluated to ${String(v)} with ${JSON.stringify(vars)}; a cost must be a finite non-negative number`);
+      throw new ConfigError(
+        this.table.file,
+        `formulas.${name}`,
+        `evaluated to ${String(v)} with ${JSON.stringify(vars)}; a cost must be a finite non-negative number`,
+      );
     }
     return v;
   }

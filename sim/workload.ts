@@ -26,7 +26,12 @@ export function buildWorkload(g: Geometry): Op[] {
   const dh = H / heads;
   const ops: Op[] = [];
   const lin = (layer: number, name: string, tensor: string, sr: number, sc: number, t: number): Op => ({
-    layer, name, kind: 'gemm', gemm: { sr, sc, t, count: 1, weight: `${tensor}.weight`, bias: `${tensor}.bias`, weightFromActivations: false }, elements: sr * sc, rows: sr,
+    layer,
+    name,
+    kind: 'gemm',
+    gemm: { sr, sc, t, count: 1, weight: `${tensor}.weight`, bias: `${tensor}.bias`, weightFromActivations: false },
+    elements: sr * sc,
+    rows: sr,
   });
   ops.push({ layer: -1, name: 'embeddings', kind: 'embed', elements: 3 * L * H, rows: L });
   ops.push({ layer: -1, name: 'embeddings.layernorm', kind: 'layernorm', elements: L * H, rows: L });
@@ -35,9 +40,23 @@ export function buildWorkload(g: Geometry): Op[] {
     ops.push(lin(l, 'query', `${p}attention.self.query`, L, H, H));
     ops.push(lin(l, 'key', `${p}attention.self.key`, L, H, H));
     ops.push(lin(l, 'value', `${p}attention.self.value`, L, H, H));
-    ops.push({ layer: l, name: 'scores', kind: 'gemm', gemm: { sr: L, sc: L, t: dh, count: heads, weight: null, bias: null, weightFromActivations: true }, elements: heads * L * L, rows: heads * L });
+    ops.push({
+      layer: l,
+      name: 'scores',
+      kind: 'gemm',
+      gemm: { sr: L, sc: L, t: dh, count: heads, weight: null, bias: null, weightFromActivations: true },
+      elements: heads * L * L,
+      rows: heads * L,
+    });
     ops.push({ layer: l, name: 'softmax', kind: 'softmax', elements: heads * L * L, rows: heads * L });
-    ops.push({ layer: l, name: 'context', kind: 'gemm', gemm: { sr: L, sc: dh, t: L, count: heads, weight: null, bias: null, weightFromActivations: true }, elements: heads * L * dh, rows: heads * L });
+    ops.push({
+      layer: l,
+      name: 'context',
+      kind: 'gemm',
+      gemm: { sr: L, sc: dh, t: L, count: heads, weight: null, bias: null, weightFromActivations: true },
+      elements: heads * L * dh,
+      rows: heads * L,
+    });
     ops.push(lin(l, 'attention.output', `${p}attention.output.dense`, L, H, H));
     ops.push({ layer: l, name: 'attention.residual', kind: 'residual', elements: L * H, rows: L });
     ops.push({ layer: l, name: 'attention.layernorm', kind: 'layernorm', elements: L * H, rows: L });

@@ -12,7 +12,13 @@ function write(name: string, obj: unknown): string {
 }
 const base = loadConfig('rom-bert-base');
 const hardware = JSON.parse(readFileSync(join(CONFIG_DIR, 'rom-bert-base.json'), 'utf8')).hardware;
-const rawBase = { name: 'x', hardware, model: { layers: 2, hidden: 8, heads: 2, ffn: 16, seqLen: 4, vocab: 10, maxPositions: 8, typeVocab: 2, numLabels: 2, checkpoint: null, syntheticSeed: 1 }, variants: ['bitfit'], verify: { variant: 'bitfit', calibrationSeed: 1, inputSeed: 2, padTail: 0 } };
+const rawBase = {
+  name: 'x',
+  hardware,
+  model: { layers: 2, hidden: 8, heads: 2, ffn: 16, seqLen: 4, vocab: 10, maxPositions: 8, typeVocab: 2, numLabels: 2, checkpoint: null, syntheticSeed: 1 },
+  variants: ['bitfit'],
+  verify: { variant: 'bitfit', calibrationSeed: 1, inputSeed: 2, padTail: 0 },
+};
 const withModel = (m: Record<string, unknown>): unknown => ({ ...rawBase, model: { ...rawBase.model, ...m } });
 
 describe('configs', () => {
@@ -35,17 +41,37 @@ describe('configs', () => {
     ['negative size', withModel({ ffn: -4 }), /model\.ffn: ffn = -4 must be an integer in \[1, 16384\]/],
     ['non-integer size', withModel({ hidden: 8.5 }), /model\.hidden: 8.5 must be a positive integer/],
     ['unknown variant', { ...rawBase, variants: ['bitfit', 'lora'] }, /variants\[1\]: "lora" is not a variant; allowed: bitfit/],
-    ['missing field', (() => { const m: Record<string, unknown> = { ...rawBase.model }; delete m.vocab; return { ...rawBase, model: m }; })(), /model\.vocab: is missing/],
+    [
+      'missing field',
+      (() => {
+        const m: Record<string, unknown> = { ...rawBase.model };
+        delete m.vocab;
+        return { ...rawBase, model: m };
+      })(),
+      /model\.vocab: is missing/,
+    ],
     ['unknown field', withModel({ hiden: 8 }), /model\.hiden: unknown field; allowed:/],
     ['unknown top-level field', { ...rawBase, colour: 'red' }, /colour: unknown field/],
     ['sequence longer than positions', withModel({ seqLen: 9 }), /seqLen = 9 exceeds maxPositions = 8/],
     ['padding the whole sequence', { ...rawBase, verify: { ...rawBase.verify, padTail: 4 } }, /verify\.padTail: 4 must be an integer in \[0, 3\]/],
-    ['a checkpoint directory that does not exist', withModel({ checkpoint: 'no/such/dir' }), /model\.checkpoint: "no\/such\/dir": .*config\.json does not exist/],
-    ['a checkpoint of another geometry', withModel({ checkpoint: 'fixtures/pretrained/bert-l4-h128' }), /model\.layers: 2 but the checkpoint "fixtures\/pretrained\/bert-l4-h128" has 4/],
+    [
+      'a checkpoint directory that does not exist',
+      withModel({ checkpoint: 'no/such/dir' }),
+      /model\.checkpoint: "no\/such\/dir": .*config\.json does not exist/,
+    ],
+    [
+      'a checkpoint of another geometry',
+      withModel({ checkpoint: 'fixtures/pretrained/bert-l4-h128' }),
+      /model\.layers: 2 but the checkpoint "fixtures\/pretrained\/bert-l4-h128" has 4/,
+    ],
     ['results without a checkpoint', withModel({ results: 'fixtures/results' }), /model\.results: "fixtures\/results": results need a model\.checkpoint/],
     ['duplicate variant', { ...rawBase, variants: ['bitfit', 'bitfit'] }, /variants\[1\]: bitfit is listed twice/],
     ['not JSON', '{ nope', /is not valid JSON/],
-    ['unknown dataflow', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, dataflow: 'rs' } } }, /hardware\.array\.dataflow: "rs" is not a dataflow; allowed: os, ws, is/],
+    [
+      'unknown dataflow',
+      { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, dataflow: 'rs' } } },
+      /hardware\.array\.dataflow: "rs" is not a dataflow; allowed: os, ws, is/,
+    ],
     ['zero array rows', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, rows: 0 } } }, /hardware\.array\.rows: 0 must be an integer/],
     ['negative clock', { ...rawBase, hardware: { ...hardware, clockMHz: -1 } }, /hardware\.clockMHz: -1 must be a number/],
     ['missing hardware', { ...rawBase, hardware: undefined }, /hardware: is missing/],
@@ -58,7 +84,7 @@ describe('configs', () => {
       expect(() => loadConfig(p)).toThrow(p);
     });
   }
-  it('loads the config of the project\'s own checkpoint, whose geometry is the checkpoint\'s', () => {
+  it("loads the config of the project's own checkpoint, whose geometry is the checkpoint's", () => {
     const c = loadConfig('bert-l4-h128');
     expect(c.model).toMatchObject({ layers: 4, hidden: 128, heads: 2, ffn: 512, vocab: 30522, checkpoint: 'fixtures/pretrained/bert-l4-h128' });
     const p = write('ck-bad-results.json', { extends: 'bert-l4-h128', name: 'r', model: { results: 'fixtures/results/no-such-campaign' } });

@@ -51,12 +51,26 @@ describe('design point costs (rom-bert-base)', () => {
   it('builds a report with every field the issue names and no NaN', () => {
     const t = new TechModel(loadTech('28nm'));
     const points = SIM_VARIANTS.map((v) => evaluate(g, cfg.hardware, t, v));
-    const r = buildReport(cfg, t, points, null, 'test') as Record<string, any>;
+    const r = buildReport(cfg, t, points, null, 'test');
     expect(Object.keys(r)).toEqual(expect.arrayContaining(['schema', 'config', 'provenance', 'model', 'hardware', 'verify', 'variants']));
     expect(r.model).toMatchObject({ layers: 12, hidden: 768, heads: 12, ffn: 3072, seqLen: 128 });
     expect(r.model.params).toBeGreaterThan(109e6);
     for (const v of r.variants) {
-      expect(Object.keys(v)).toEqual(expect.arrayContaining(['id', 'biasParams', 'writableBits', 'romBits', 'areaMm2', 'energyUJ', 'cycles', 'latencyUs', 'taskImageBytes', 'taskSwitch', 'accuracy']));
+      expect(Object.keys(v)).toEqual(
+        expect.arrayContaining([
+          'id',
+          'biasParams',
+          'writableBits',
+          'romBits',
+          'areaMm2',
+          'energyUJ',
+          'cycles',
+          'latencyUs',
+          'taskImageBytes',
+          'taskSwitch',
+          'accuracy',
+        ]),
+      );
       expect(v.accuracy).toBeNull();
     }
     expect(r.technology.constants.length).toBeGreaterThan(10);

@@ -8,20 +8,29 @@ import { DATAFLOWS } from '../../sim/config.js';
 describe('closed-form cycle model against the cycle-stepped array', () => {
   it('is exact in cycles, outputs and memory fetches for random small shapes and every dataflow', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom(...DATAFLOWS), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer(), (R, C, df, m, n, k, seed) => {
-        let s = seed >>> 0;
-        const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 25) - 64;
-        const a = Int8Array.from({ length: m * k }, r);
-        const bT = Int8Array.from({ length: n * k }, r);
-        const arr: ArrayShape = { rows: R, cols: C, dataflow: df };
-        const st = runStepped(arr, a, bT, m, n, k);
-        expect(Array.from(st.c)).toEqual(Array.from(matmulNTOracle(a, bT, m, n, k)));
-        const p = planFolds(arr, { m, n, k });
-        expect(st.cycles).toBe(p.folds * p.foldCycles);
-        expect(st.lastCycle).toBe(scaleSimMetrics(arr, { m, n, k }).totalCycles);
-        const acc = gemmAccesses(arr, { m, n, k });
-        expect({ w: st.weightReads, i: st.inputReads, o: st.outputWrites }).toEqual({ w: acc.weightReads, i: acc.inputReads, o: acc.outputWrites });
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom(...DATAFLOWS),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer(),
+        (R, C, df, m, n, k, seed) => {
+          let s = seed >>> 0;
+          const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 25) - 64;
+          const a = Int8Array.from({ length: m * k }, r);
+          const bT = Int8Array.from({ length: n * k }, r);
+          const arr: ArrayShape = { rows: R, cols: C, dataflow: df };
+          const st = runStepped(arr, a, bT, m, n, k);
+          expect(Array.from(st.c)).toEqual(Array.from(matmulNTOracle(a, bT, m, n, k)));
+          const p = planFolds(arr, { m, n, k });
+          expect(st.cycles).toBe(p.folds * p.foldCycles);
+          expect(st.lastCycle).toBe(scaleSimMetrics(arr, { m, n, k }).totalCycles);
+          const acc = gemmAccesses(arr, { m, n, k });
+          expect({ w: st.weightReads, i: st.inputReads, o: st.outputWrites }).toEqual({ w: acc.weightReads, i: acc.inputReads, o: acc.outputWrites });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -31,13 +40,29 @@ describe('SCALE-Sim v2 compute report (CALC mode)', () => {
   const alexnetConv1 = { m: 55 * 55, n: 96, k: 11 * 11 * 3 }; // 224x224, 11x11, stride 4, 3 -> 96 channels
   it("reproduces SCALE-Sim's golden WS 32x32 alexnet_part row", () => {
     const r = scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'ws' }, alexnetConv1, naiveSum);
-    expect(r).toEqual({ totalCycles: 112283, stallCycles: 0, overallUtilPct: 91.68309650614964, mappingEfficiencyPct: 94.53125, computeUtilPct: 90.78000992063485 });
+    expect(r).toEqual({
+      totalCycles: 112283,
+      stallCycles: 0,
+      overallUtilPct: 91.68309650614964,
+      mappingEfficiencyPct: 94.53125,
+      computeUtilPct: 90.78000992063485,
+    });
   });
   it("reproduces the compute-only part of SCALE-Sim's GEMM goldens (M=256, N=128, K=256, 32x32)", () => {
     const g = { m: 256, n: 128, k: 256 };
-    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'os' }, g, neumaierSum)).toMatchObject({ totalCycles: 52447 - 42272, mappingEfficiencyPct: 100, computeUtilPct: 80.50314465408806 });
-    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'ws' }, g, neumaierSum)).toMatchObject({ totalCycles: 52447 - 41248, computeUtilPct: 67.19160104986877 });
-    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'is' }, g, neumaierSum)).toMatchObject({ totalCycles: 19984 - 5777, computeUtilPct: 50.59288537549407 });
+    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'os' }, g, neumaierSum)).toMatchObject({
+      totalCycles: 52447 - 42272,
+      mappingEfficiencyPct: 100,
+      computeUtilPct: 80.50314465408806,
+    });
+    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'ws' }, g, neumaierSum)).toMatchObject({
+      totalCycles: 52447 - 41248,
+      computeUtilPct: 67.19160104986877,
+    });
+    expect(scaleSimMetrics({ rows: 32, cols: 32, dataflow: 'is' }, g, neumaierSum)).toMatchObject({
+      totalCycles: 19984 - 5777,
+      computeUtilPct: 50.59288537549407,
+    });
   });
   it('matches the 4x4 output-stationary case of SCALE-Sim issue #125 (9 cycles)', () => {
     expect(scaleSimMetrics({ rows: 4, cols: 4, dataflow: 'os' }, { m: 4, n: 4, k: 4 }).totalCycles).toBe(9);

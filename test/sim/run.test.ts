@@ -49,7 +49,8 @@ describe('sim/run.ts', () => {
   it('prints help and exits 0, naming every flag', () => {
     const r = run(['--help']);
     expect(r.status).toBe(0);
-    for (const flag of ['--config', '--scalesim', '--out', '--rom', '--cache-dir', '--cache-max', '--max-memory', '--no-cache', '--backend']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--config', '--scalesim', '--out', '--rom', '--cache-dir', '--cache-max', '--max-memory', '--no-cache', '--backend'])
+      expect(r.stdout).toContain(flag);
   });
 
   it('exits 2 with a message naming the problem for bad flags and configs, writing nothing', () => {
@@ -115,8 +116,16 @@ describe('sim/run.ts', () => {
     const topo = 'fixtures/scalesim/alexnet_part.csv';
     expectRefused(run(['--scalesim', dir, '--topology', topo, '--out', out]), /dir: --scalesim: is a directory, not a file/, '--scalesim dir');
     expectRefused(run(['--scalesim', join(root, 'no.cfg'), '--topology', topo, '--out', out]), /no\.cfg: --scalesim: does not exist/, '--scalesim missing');
-    expectRefused(run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', dir, '--out', out]), /dir: --topology: is a directory, not a file/, '--topology dir');
-    expectRefused(run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', topo, '--out', file]), /file: --out: is a file, not a directory/, 'SCALE-Sim --out');
+    expectRefused(
+      run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', dir, '--out', out]),
+      /dir: --topology: is a directory, not a file/,
+      '--topology dir',
+    );
+    expectRefused(
+      run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', topo, '--out', file]),
+      /file: --out: is a file, not a directory/,
+      'SCALE-Sim --out',
+    );
     expectRefused(run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', topo]), /--out: is missing: SCALE-Sim mode needs/, 'SCALE-Sim without --out');
     expect(readdirSync(root).sort()).toEqual(['dir', 'file']);
   });
@@ -126,7 +135,11 @@ describe('sim/run.ts', () => {
     const huge = join(root, 'huge.json');
     writeFileSync(huge, JSON.stringify({ extends: 'rom-bert-base', name: 'huge', model: { layers: 1024, hidden: 4096, heads: 64, ffn: 16384 } }));
     const r1 = run(['--config', huge, '--out', join(root, 'a')]);
-    expectRefused(r1, /huge\.json: model: layers 1024, hidden 4096, ffn 16384, seqLen 128, vocab 30522: a verify run needs about [\d.]+ TiB \(runtime .*\) of memory, more than the .* this (machine has|container may use)/, 'huge verify');
+    expectRefused(
+      r1,
+      /huge\.json: model: layers 1024, hidden 4096, ffn 16384, seqLen 128, vocab 30522: a verify run needs about [\d.]+ TiB \(runtime .*\) of memory, more than the .* this (machine has|container may use)/,
+      'huge verify',
+    );
     expect(r1.stderr).toMatch(/hint: cost it without the bit-exact check \(--no-verify\)/);
     const r2 = run(['--config', 'rom-bert-tiny', '--max-memory', '100M', '--out', join(root, 'b')]);
     expectRefused(r2, /rom-bert-tiny\.json: model: .*a verify run needs about [\d.]+ MiB .* more than --max-memory 100 MiB/, '--max-memory');
@@ -150,7 +163,7 @@ describe('sim/run.ts', () => {
     expect(existsSync(join(root, 'e'))).toBe(false);
   });
 
-  it('uses --cache-dir, heals a damaged entry with a note, removes a killed run\'s temporaries and honours --cache-max', () => {
+  it("uses --cache-dir, heals a damaged entry with a note, removes a killed run's temporaries and honours --cache-max", () => {
     const root = mkdtempSync(join(tmpdir(), 'run-'));
     const cache = join(root, 'cache');
     const args = ['--config', 'odd-geometry', '--verify', '--cache-dir', cache, '--out', join(root, 'out')];
@@ -214,7 +227,10 @@ describe('sim/run.ts', () => {
     const v = JSON.parse(readFileSync(join(out, 'verify.json'), 'utf8'));
     expect(v).toMatchObject({ bitExact: true, backend: 'cpu', mismatches: 0, firstMismatch: null });
     expect(v.reference).toMatchObject({ mode: 'layer-by-layer', threads: 2 });
-    expect(v.reference.parts.map((p: { layers: { from: number; to: number } }) => p.layers)).toEqual([{ from: 0, to: 3 }, { from: 3, to: 5 }]);
+    expect(v.reference.parts.map((p: { layers: { from: number; to: number } }) => p.layers)).toEqual([
+      { from: 0, to: 3 },
+      { from: 3, to: 5 },
+    ]);
     expect(v.tensorsCompared).toBe(2 + 8 * 5 + 1);
     expect(v.elementsCompared).toBeGreaterThan(100000);
     expect(existsSync(join(out, 'report.json'))).toBe(false);
@@ -247,7 +263,17 @@ describe('sim/run.ts', () => {
     expect(r.status, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(rep.verify.bitExact).toBe(true);
-    expect(rep.variants.map((v: { id: string }) => v.id)).toEqual(['bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol', 'full-ft', 'dram-stream']);
+    expect(rep.variants.map((v: { id: string }) => v.id)).toEqual([
+      'bitfit',
+      'bitfit-bq-bm2',
+      'bitfit-bm2',
+      'bitfit-bq',
+      'frozen',
+      'rand-uniform',
+      'rand-rowcol',
+      'full-ft',
+      'dram-stream',
+    ]);
     const csv = readFileSync(join(out, 'layers.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^variant,layer,op,kind,cycles/);
     expect(csv.length).toBeGreaterThan(9 * 30);
@@ -257,7 +283,9 @@ describe('sim/run.ts', () => {
     const out = mkdtempSync(join(tmpdir(), 'run-'));
     const r = run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', 'fixtures/scalesim/alexnet_part.csv', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(out, 'COMPUTE_REPORT.csv'), 'utf8')).toBe(readFileSync('fixtures/scalesim/golden/alexnet_part_ws_32x32_COMPUTE_REPORT.csv', 'utf8'));
+    expect(readFileSync(join(out, 'COMPUTE_REPORT.csv'), 'utf8')).toBe(
+      readFileSync('fixtures/scalesim/golden/alexnet_part_ws_32x32_COMPUTE_REPORT.csv', 'utf8'),
+    );
     expect(readdirSync(out)).toEqual(['COMPUTE_REPORT.csv']);
   });
 });

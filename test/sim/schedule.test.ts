@@ -17,12 +17,17 @@ const images = new Map<VariantId, ExportResult>();
 
 beforeAll(async () => {
   const base = syntheticModel(g, 3);
-  for (const v of ['bitfit', 'frozen', 'full-ft'] as VariantId[]) images.set(v, await exportImages(base, v, syntheticInput(g, 4), oracleEngine, syntheticTask(base, v, 5)));
+  for (const v of ['bitfit', 'frozen', 'full-ft'] as VariantId[])
+    images.set(v, await exportImages(base, v, syntheticInput(g, 4), oracleEngine, syntheticTask(base, v, 5)));
 });
 
 describe('access counts', () => {
   for (const df of DATAFLOWS) {
-    for (const [rows, cols] of [[8, 8], [5, 7], [64, 64]]) {
+    for (const [rows, cols] of [
+      [8, 8],
+      [5, 7],
+      [64, 64],
+    ]) {
       it(`closed form equals the schedule executed on the memory model (${df}, ${rows}x${cols}, every image variant)`, () => {
         const arr = { rows, cols, dataflow: df };
         for (const [v, ex] of images) {
