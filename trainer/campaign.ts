@@ -65,7 +65,12 @@ export interface PlannedRun {
  */
 export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha: string | null, vocabSha?: string): string | null {
   let res: {
-    provenance?: { checkpoint?: { sha256?: string; kind?: string }; vocab?: { sha256?: string }; hyper?: { seqLen?: number; epochs?: number; batch?: number }; data?: { train?: { used?: number } } };
+    provenance?: {
+      checkpoint?: { sha256?: string; kind?: string };
+      vocab?: { sha256?: string };
+      hyper?: { seqLen?: number; epochs?: number; batch?: number };
+      data?: { train?: { used?: number } };
+    };
     integer?: { images?: { exporterVersion?: number } } | null;
   };
   try {
@@ -78,12 +83,14 @@ export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha:
   const theirs = pv.checkpoint?.sha256 ?? pv.checkpoint?.kind ?? '?';
   if (theirs !== ck) return `checkpoint ${theirs.slice(0, 12)}, plan ${ck.slice(0, 12)}`;
   // (a result without a vocabulary record counts as the default's unless the plan names one)
-  if (vocabSha !== undefined && (pv.vocab?.sha256 ?? (p.vocab ? '?' : vocabSha)) !== vocabSha) return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
+  if (vocabSha !== undefined && (pv.vocab?.sha256 ?? (p.vocab ? '?' : vocabSha)) !== vocabSha)
+    return `vocabulary ${(pv.vocab?.sha256 ?? '?').slice(0, 12)}, plan ${vocabSha.slice(0, 12)}`;
   // integer accuracy of an older exporter (e.g. version 1: the head saturated at its initial scales)
   const ev = exporterVersionOf(res);
   if (ev !== null && ev !== EXPORTER_VERSION) return `integer accuracy by exporter version ${ev}, now ${EXPORTER_VERSION}`;
   const h = pv.hyper ?? {};
-  if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch) return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
+  if (h.seqLen !== p.seq || h.epochs !== p.epochs || h.batch !== p.batch)
+    return `seq/epochs/batch ${h.seqLen}/${h.epochs}/${h.batch}, plan ${p.seq}/${p.epochs}/${p.batch}`;
   if (r.limit > 0 && pv.data?.train?.used !== r.limit) return `${pv.data?.train?.used} training examples, plan ${r.limit}`;
   return null;
 }
@@ -99,7 +106,26 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
           for (const size of sizes) {
             const tag = p.trainSizes ? `-n${size}` : '';
             const out = join(resultsDir, `${task}-${variant}-lr${lr}${tag}-seed${seed}.json`);
-            const args = ['tsx', 'trainer/train.ts', '--task', task, '--variant', variant, '--lr', String(lr), '--seed', String(seed), '--epochs', String(p.epochs), '--batch', String(p.batch), '--seq', String(p.seq), '--out', out];
+            const args = [
+              'tsx',
+              'trainer/train.ts',
+              '--task',
+              task,
+              '--variant',
+              variant,
+              '--lr',
+              String(lr),
+              '--seed',
+              String(seed),
+              '--epochs',
+              String(p.epochs),
+              '--batch',
+              String(p.batch),
+              '--seq',
+              String(p.seq),
+              '--out',
+              out,
+            ];
             if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
             else args.push('--random-init');
             if (p.vocab) args.push('--vocab', resolve(PROJECT_ROOT, p.vocab));
@@ -155,14 +181,18 @@ export function loadPlan(file: string): Plan {
     });
     return x.map(item);
   };
-  const oneOf = (k: string, allowed: readonly string[]) => (v: unknown, i: number): string => {
-    if (typeof v !== 'string' || !allowed.includes(v)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not one of ${allowed.join(', ')}`);
-    return v;
-  };
+  const oneOf =
+    (k: string, allowed: readonly string[]) =>
+    (v: unknown, i: number): string => {
+      if (typeof v !== 'string' || !allowed.includes(v)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not one of ${allowed.join(', ')}`);
+      return v;
+    };
   const name = need('name');
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new PlanError(file, 'name', `${show(name)} must be a directory name (letters, digits, . _ -)`);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name))
+    throw new PlanError(file, 'name', `${show(name)} must be a directory name (letters, digits, . _ -)`);
   const checkpoint = raw.checkpoint ?? null;
-  if (checkpoint !== null && typeof checkpoint !== 'string') throw new PlanError(file, 'checkpoint', `${show(checkpoint)} must be a checkpoint directory or null (random initialisation)`);
+  if (checkpoint !== null && typeof checkpoint !== 'string')
+    throw new PlanError(file, 'checkpoint', `${show(checkpoint)} must be a checkpoint directory or null (random initialisation)`);
   if (typeof checkpoint === 'string' && !existsSync(join(resolve(PROJECT_ROOT, checkpoint), 'model.safetensors'))) {
     throw new PlanError(file, 'checkpoint', `${show(checkpoint)} has no model.safetensors (paths are relative to the project)`);
   }
@@ -174,14 +204,16 @@ export function loadPlan(file: string): Plan {
     const mismatch = typeof checkpoint === 'string' ? vocabMismatch(resolve(PROJECT_ROOT, checkpoint), f) : null;
     if (mismatch) throw new PlanError(file, 'vocab', `${show(vocab)} does not fit the checkpoint: ${mismatch}`);
   }
-  const rates = (k: string, x: unknown): number[] => list(k, x, (v, i) => {
-    if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
-    return v;
-  });
+  const rates = (k: string, x: unknown): number[] =>
+    list(k, x, (v, i) => {
+      if (!(typeof v === 'number' && v > 0 && v < 1)) throw new PlanError(file, `${k}[${i}]`, `${show(v)} is not a learning rate in (0, 1)`);
+      return v;
+    });
   let lr = PAPER_LR;
   if (raw.lr !== undefined) {
     const l = raw.lr as Record<string, unknown>;
-    if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'bias' && k !== 'full')) throw new PlanError(file, 'lr', `${show(l)} must be { "bias": [...], "full": [...] }`);
+    if (typeof l !== 'object' || l === null || Array.isArray(l) || Object.keys(l).some((k) => k !== 'bias' && k !== 'full'))
+      throw new PlanError(file, 'lr', `${show(l)} must be { "bias": [...], "full": [...] }`);
     lr = { bias: l.bias === undefined ? PAPER_LR.bias : rates('lr.bias', l.bias), full: l.full === undefined ? PAPER_LR.full : rates('lr.full', l.full) };
   }
   const trainLimit: Record<string, number> = {};
@@ -199,7 +231,8 @@ export function loadPlan(file: string): Plan {
     tasks: list('tasks', need('tasks'), oneOf('tasks', TRAIN_TASKS)),
     variants: list('variants', need('variants'), oneOf('variants', TRAIN_VARIANTS)),
     seeds: list('seeds', need('seeds'), (v, i) => {
-      if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1)) throw new PlanError(file, `seeds[${i}]`, `${show(v)} is not an integer in [0, 4294967295]`);
+      if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2 ** 32 - 1))
+        throw new PlanError(file, `seeds[${i}]`, `${show(v)} is not an integer in [0, 4294967295]`);
       return v;
     }),
     lr,

@@ -65,7 +65,10 @@ export function flagNumber(flag: string, text: string | undefined, rule: NumberR
 /** The value of a flag, one of `allowed`; otherwise a UsageError listing them. */
 export function flagChoice<T extends string>(flag: string, text: string | undefined, allowed: readonly T[]): T {
   if (text === undefined || !(allowed as readonly string[]).includes(text)) {
-    throw new UsageError(flag, `${text === undefined ? 'is required' : 'is not a known value'}`, { ...(text === undefined ? {} : { value: text }), allowed: allowed.join(', ') });
+    throw new UsageError(flag, `${text === undefined ? 'is required' : 'is not a known value'}`, {
+      ...(text === undefined ? {} : { value: text }),
+      allowed: allowed.join(', '),
+    });
   }
   return text as T;
 }

@@ -1,5 +1,5 @@
 /**
- * The pre-training text (DESIGN.md's data): the corpora of ../shared/data/corpus, one document per
+ * The pre-training text (the data of ../shared/DESIGN.md): the corpora of ../shared/data/corpus, one document per
  * line, and the unlabelled sentences of the GLUE train sets (QNLI has none here: dev only, kept for
  * evaluation). Pre-training (pretrain.ts) and vocabulary training (vocab.ts) read the same text.
  */
@@ -28,7 +28,9 @@ export function pretrainingText(): PretrainingText {
   const files = CORPUS_FILES.map((f) => join(DATA_DIR, 'corpus', f));
   for (const f of files) {
     if (!existsSync(f)) {
-      throw new InputError(f, '(pre-training corpus)', 'does not exist', { hint: 'the corpus is in ../shared/data/corpus beside the project (see the README)' });
+      throw new InputError(f, '(pre-training corpus)', 'does not exist', {
+        hint: 'the corpus is in ../shared/data/corpus beside the project (see the README)',
+      });
     }
   }
   const sha256: Record<string, string> = Object.fromEntries(files.map((f) => [f.split('/').slice(-2).join('/'), sha256File(f)]));

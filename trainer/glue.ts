@@ -163,13 +163,7 @@ function fieldLabel(columns: readonly string[], index: number): string {
   return `field ${index + 1} "${columns[index]}"`;
 }
 
-function parseLabel(
-  fields: readonly string[],
-  index: number,
-  columns: readonly string[],
-  labels: ReadonlyMap<string, number>,
-  ctx: RowContext,
-): number {
+function parseLabel(fields: readonly string[], index: number, columns: readonly string[], labels: ReadonlyMap<string, number>, ctx: RowContext): number {
   const value = fields[index];
   const label = labels.get(value);
   if (label === undefined) {
@@ -330,11 +324,7 @@ export function loadGlue(task: GlueTask, split: GlueSplit, dir?: string): GlueDa
     const expected = columns.join('\t');
     if (lines.length === 0) throw new GlueDataError(`${file}:1: empty file, expected the header ${JSON.stringify(expected)}`, file, 1);
     if (lines[0] !== expected) {
-      throw new GlueDataError(
-        `${file}:1: unexpected header ${JSON.stringify(lines[0])} (expected ${JSON.stringify(expected)})`,
-        file,
-        1,
-      );
+      throw new GlueDataError(`${file}:1: unexpected header ${JSON.stringify(lines[0])} (expected ${JSON.stringify(expected)})`, file, 1);
     }
     first = 1;
   }

@@ -127,7 +127,7 @@ export function averageRanks(x: Values): Float64Array {
   const n = x.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
   const ranks = new Float64Array(n);
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start + 1;
     while (end < n && x[order[end]] === x[order[start]]) end++;
     // positions start..end-1 hold equal values: ranks start+1..end, average (start+1+end)/2

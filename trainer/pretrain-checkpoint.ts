@@ -47,7 +47,9 @@ export function chooseVocabulary(o: PretrainOptions, resuming: boolean): ChosenV
   const chosen = vocabFile(resuming ? o.out : null, o.vocab);
   if (typeof chosen !== 'string') throw new UsageError('--vocab', chosen.error);
   if (!existsSync(chosen)) {
-    throw new InputError(chosen, '(default vocabulary)', 'does not exist', { hint: "BERT uncased's vocabulary is in ../shared/data beside the project; or pass --vocab FILE (trainer/vocab.ts trains one)" });
+    throw new InputError(chosen, '(default vocabulary)', 'does not exist', {
+      hint: "BERT uncased's vocabulary is in ../shared/data beside the project; or pass --vocab FILE (trainer/vocab.ts trains one)",
+    });
   }
   let tok: WordPieceTokenizer;
   try {
@@ -76,7 +78,12 @@ export function chooseVocabulary(o: PretrainOptions, resuming: boolean): ChosenV
  * Where a run starts: the checkpoint in `o.out` when resuming (a missing next-sentence head is
  * initialised fresh; any other missing tensor is an InputError), else a seeded initialisation.
  */
-export function startRun(o: PretrainOptions, g: Geometry, resuming: boolean, log: (s: string) => void): { params: Map<string, Float32Array>; state: PretrainState } {
+export function startRun(
+  o: PretrainOptions,
+  g: Geometry,
+  resuming: boolean,
+  log: (s: string) => void,
+): { params: Map<string, Float32Array>; state: PretrainState } {
   if (!resuming) return { params: initialParams(g, o.seed, true), state: { step: 0, tokensSeen: 0, losses: [], evals: [], provenance: {} } };
   const file = join(o.out, 'model.safetensors');
   const f = readSafetensors(file);
@@ -96,7 +103,11 @@ export function startRun(o: PretrainOptions, g: Geometry, resuming: boolean, log
 }
 
 /** The provenance of the run, this session appended to the sessions of the run so far. */
-export function recordSession(state: PretrainState, o: PretrainOptions, info: { backend: string; g: Geometry; vocab: ChosenVocabulary; text: PretrainingText; sequences: { train: number; heldOut: number } }): void {
+export function recordSession(
+  state: PretrainState,
+  o: PretrainOptions,
+  info: { backend: string; g: Geometry; vocab: ChosenVocabulary; text: PretrainingText; sequences: { train: number; heldOut: number } },
+): void {
   const { text } = info;
   state.provenance = {
     command: ['npx tsx trainer/pretrain.ts', ...o.argv].join(' '),
@@ -105,9 +116,18 @@ export function recordSession(state: PretrainState, o: PretrainOptions, info: { 
     geometry: info.g,
     batch: o.batch,
     lr: o.lr,
-    vocab: { file: info.vocab.file === BERT_VOCAB ? 'bert-base-uncased-vocab.txt' : 'vocab.txt', from: o.vocab ?? null, tokens: info.g.vocab, sha256: info.vocab.sha256 },
+    vocab: {
+      file: info.vocab.file === BERT_VOCAB ? 'bert-base-uncased-vocab.txt' : 'vocab.txt',
+      from: o.vocab ?? null,
+      tokens: info.g.vocab,
+      sha256: info.vocab.sha256,
+    },
     corpus: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => !f.startsWith('/'))),
-    glueTrain: Object.fromEntries(Object.entries(text.sha256).filter(([f]) => f.startsWith('/')).map(([f, h]) => [f.split('/').slice(-2).join('/'), h])),
+    glueTrain: Object.fromEntries(
+      Object.entries(text.sha256)
+        .filter(([f]) => f.startsWith('/'))
+        .map(([f, h]) => [f.split('/').slice(-2).join('/'), h]),
+    ),
     sequences: info.sequences,
     masking: '15% of non-special tokens; 80% [MASK], 10% random, 10% unchanged',
     objective: o.nsp ? 'masked LM + next-sentence prediction (from the sessions marked mlm+nsp)' : 'masked LM',
@@ -131,9 +151,23 @@ export function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state
   for (const [name, data] of model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt', step: String(state.step) });
   writeBertConfig(join(dir, 'config.json'), {
-    model_type: 'bert', architectures: ['BertForPreTraining'], vocab_size: g.vocab, hidden_size: g.hidden, num_hidden_layers: g.layers, num_attention_heads: g.heads,
-    intermediate_size: g.ffn, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: g.maxPositions,
-    type_vocab_size: g.typeVocab, initializer_range: 0.02, layer_norm_eps: 1e-12, num_labels: 2, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' }, label2id: { LABEL_0: 0, LABEL_1: 1 },
+    model_type: 'bert',
+    architectures: ['BertForPreTraining'],
+    vocab_size: g.vocab,
+    hidden_size: g.hidden,
+    num_hidden_layers: g.layers,
+    num_attention_heads: g.heads,
+    intermediate_size: g.ffn,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: g.maxPositions,
+    type_vocab_size: g.typeVocab,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    num_labels: 2,
+    id2label: { 0: 'LABEL_0', 1: 'LABEL_1' },
+    label2id: { LABEL_0: 0, LABEL_1: 1 },
   });
   writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 1) + '\n', { field: '--out' });
 }

@@ -36,7 +36,13 @@ export function buildSequences(tok: WordPieceTokenizer, seqLen: number, files: s
 }
 
 /** Apply BERT's 15% / 80-10-10 masking to a batch of sequences. */
-export function maskBatch(seqs: Int32Array[], rand: () => number, vocab: number, maskId: number, special: Set<number>): { ids: Int32Array; positions: number[]; targets: number[] } {
+export function maskBatch(
+  seqs: Int32Array[],
+  rand: () => number,
+  vocab: number,
+  maskId: number,
+  special: Set<number>,
+): { ids: Int32Array; positions: number[]; targets: number[] } {
   const L = seqs[0].length;
   const ids = new Int32Array(seqs.length * L);
   const positions: number[] = [];
@@ -73,7 +79,9 @@ export function loadPretrainData(tok: WordPieceTokenizer, seqLen: number, log: (
   const all = buildSequences(tok, seqLen, text.files, text.glueTexts);
   const train = all.filter((_, i) => i % 100 !== 0);
   const held = all.filter((_, i) => i % 100 === 0).slice(0, 200);
-  log(`data: ${all.length} sequences of ${seqLen} tokens (${train.length} train, ${held.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `data: ${all.length} sequences of ${seqLen} tokens (${train.length} train, ${held.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return {
     text,
     train,

@@ -47,7 +47,15 @@ export { buildSequences, maskBatch } from './pretrain-data.js';
 export type { PretrainState } from './pretrain-checkpoint.js';
 
 /** Masked-token accuracy on held-out sequences, and the unigram baseline (always the most frequent target). */
-function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: number, maskId: number, special: Set<number>, batch: number): { acc: number; unigram: number; loss: number } {
+function evaluateMlm(
+  model: BertModel,
+  held: Int32Array[],
+  seed: number,
+  vocab: number,
+  maskId: number,
+  special: Set<number>,
+  batch: number,
+): { acc: number; unigram: number; loss: number } {
   const rand = rng(seed);
   let correct = 0;
   let total = 0;
@@ -61,7 +69,7 @@ function evaluateMlm(model: BertModel, held: Int32Array[], seed: number, vocab: 
     tf.tidy(() => {
       const logits = model.mlmLogits(b.inputs, b.positions, false);
       const pred = tf.argMax(logits, -1).dataSync();
-      lossSum += (tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, vocab), logits).dataSync()[0]) * m.targets.length;
+      lossSum += tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, vocab), logits).dataSync()[0] * m.targets.length;
       m.targets.forEach((t, k) => {
         if (pred[k] === t) correct++;
         freq.set(t, (freq.get(t) ?? 0) + 1);
@@ -81,7 +89,11 @@ function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: nu
   for (let i = 0; i < held.length; i += batch) {
     const seqs = held.slice(i, i + batch);
     const p = nextSentencePairs(seqs, held, rand, sep);
-    const b = toTensors({ ids: Int32Array.from(p.seqs.flatMap((x) => [...x])), positions: [0], targets: [0], nsp: { tokenTypes: p.tokenTypes, labels: p.labels } }, seqs.length, seqs[0].length);
+    const b = toTensors(
+      { ids: Int32Array.from(p.seqs.flatMap((x) => [...x])), positions: [0], targets: [0], nsp: { tokenTypes: p.tokenTypes, labels: p.labels } },
+      seqs.length,
+      seqs[0].length,
+    );
     const pred = tf.tidy(() => tf.argMax(model.pretrainLogits(b.inputs, b.positions, false).nsp, -1).dataSync());
     p.labels.forEach((y, k) => {
       if (pred[k] === y) correct++;
@@ -107,7 +119,10 @@ interface Session {
 /** Held-out evaluation, recorded in state.evals. */
 function evaluateSession(s: Session): { acc: number; unigram: number; loss: number; nspAccuracy?: number } {
   const { o, g, data, state, model } = s;
-  const ev = { ...evaluateMlm(model, data.held, 12345, g.vocab, data.maskId, data.special, o.batch), ...(o.nsp ? { nspAccuracy: evaluateNsp(model, data.held, 54321, data.sepId, o.batch) } : {}) };
+  const ev = {
+    ...evaluateMlm(model, data.held, 12345, g.vocab, data.maskId, data.special, o.batch),
+    ...(o.nsp ? { nspAccuracy: evaluateNsp(model, data.held, 54321, data.sepId, o.batch) } : {}),
+  };
   state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss, ...(o.nsp ? { nspAccuracy: ev.nspAccuracy } : {}) });
   return ev;
 }
@@ -174,11 +189,16 @@ async function trainLoop(s: Session, opt: AdamW, names: string[], workers: GradW
       const el = (performance.now() - tStart) / 1000;
       state.losses.push({ step: state.step, loss, lr, timeS: el });
       const rate = (state.step - startStep) / el;
-      process.stderr.write(`\rstep ${state.step}/${maxSteps} loss ${loss.toFixed(3)} lr ${lr.toExponential(2)} ${rate.toFixed(2)} steps/s ${(el / 60).toFixed(1)} min   `);
+      process.stderr.write(
+        `\rstep ${state.step}/${maxSteps} loss ${loss.toFixed(3)} lr ${lr.toExponential(2)} ${rate.toFixed(2)} steps/s ${(el / 60).toFixed(1)} min   `,
+      );
     }
     if (state.step % o.every === 0) {
       const ev = evaluateSession(s);
-      process.stderr.write(`\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`);
+      process.stderr.write(
+        `\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}` +
+          `${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`,
+      );
       saveCheckpoint(o.out, model, g, state, s.keepVocab);
     }
   }
@@ -194,7 +214,17 @@ export async function main(argv: string[]): Promise<number> {
   const resuming = isResumable(o.out);
   // the vocabulary checks come before any data is read
   const vocab = chooseVocabulary(o, resuming);
-  const g: Geometry = { layers: o.layers, hidden: o.hidden, heads: o.heads, ffn: o.ffn, seqLen: o.seqLen, vocab: vocab.tok.vocabSize, maxPositions: 512, typeVocab: 2, numLabels: 2 };
+  const g: Geometry = {
+    layers: o.layers,
+    hidden: o.hidden,
+    heads: o.heads,
+    ffn: o.ffn,
+    seqLen: o.seqLen,
+    vocab: vocab.tok.vocabSize,
+    maxPositions: 512,
+    typeVocab: 2,
+    numLabels: 2,
+  };
   const backend = await selectTrainingBackend(o.backend);
   const data = loadPretrainData(vocab.tok, o.seqLen, log);
   const { params, state } = startRun(o, g, resuming, log);
@@ -203,19 +233,30 @@ export async function main(argv: string[]): Promise<number> {
   const model = new BertModel(g, params, drop);
   const s: Session = { o, g, data, state, model, keepVocab: vocab.file === BERT_VOCAB ? null : vocab.file, tStart: 0 };
   // the pooler is trained only by the next-sentence head; the classifier never
-  const names = [...model.vars.keys()].filter((n) => !n.startsWith('classifier.') && (o.nsp || !n.startsWith('bert.pooler.')) && (o.nsp || !n.startsWith('cls.seq_relationship.')));
+  const names = [...model.vars.keys()].filter(
+    (n) => !n.startsWith('classifier.') && (o.nsp || !n.startsWith('bert.pooler.')) && (o.nsp || !n.startsWith('cls.seq_relationship.')),
+  );
   const trainable: Trainable = { names, masks: new Map(), count: 0, total: 0 };
   const opt = new AdamW(model, trainable, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
   const params0 = o.threads > 1 ? [...model.exportParams()] : [];
-  const workers = await Promise.all(Array.from({ length: o.threads - 1 }, () => GradWorker.start({ g, params: params0, names, options: drop, backend: backend.name })));
+  const workers = await Promise.all(
+    Array.from({ length: o.threads - 1 }, () => GradWorker.start({ g, params: params0, names, options: drop, backend: backend.name })),
+  );
   params0.length = 0;
-  if (o.threads > 1) log(`data-parallel: ${o.threads} threads (${o.threads - 1} gradient worker${o.threads > 2 ? 's' : ''}), ${o.batch} sequences per step split into ${o.threads} shards`);
+  if (o.threads > 1)
+    log(
+      `data-parallel: ${o.threads} threads (${o.threads - 1} gradient worker${o.threads > 2 ? 's' : ''}), ` +
+        `${o.batch} sequences per step split into ${o.threads} shards`,
+    );
   s.tStart = performance.now();
   await trainLoop(s, opt, names, workers);
   const ev = evaluateSession(s);
   endSession(state, (performance.now() - s.tStart) / 1000);
   saveCheckpoint(o.out, model, g, state, s.keepVocab);
-  log(`\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)${o.nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${o.out}`);
+  log(
+    `\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)` +
+      `${o.nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${o.out}`,
+  );
   await Promise.all(workers.map((w) => w.close()));
   opt.dispose();
   model.dispose();

@@ -61,9 +61,13 @@ export class ProgressBar {
     const elapsedS = (this.now() - this.t0) / 1000;
     const rate = elapsedS > 0 ? this.examples / elapsedS : 0;
     const stepRate = elapsedS > 0 ? this.steps / elapsedS : 0;
-    const tail = this.finished || this.steps >= this.totalSteps ? `in ${formatDuration(elapsedS)}` : `ETA ${stepRate > 0 ? formatDuration((this.totalSteps - this.steps) / stepRate) : '?'}`;
+    const tail =
+      this.finished || this.steps >= this.totalSteps
+        ? `in ${formatDuration(elapsedS)}`
+        : `ETA ${stepRate > 0 ? formatDuration((this.totalSteps - this.steps) / stepRate) : '?'}`;
     const w = String(this.totalSteps).length;
-    return `${this.label} [${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${String(this.steps).padStart(w)}/${this.totalSteps} steps  ${rate.toFixed(1)} examples/s  ${tail}`;
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}]`;
+    return `${this.label} ${bar} ${String(this.steps).padStart(w)}/${this.totalSteps} steps  ${rate.toFixed(1)} examples/s  ${tail}`;
   }
 
   /** `steps` more steps done, covering `examples` examples. */

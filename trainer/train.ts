@@ -137,7 +137,13 @@ const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f
  * The model a run starts from: a checkpoint's weights with a fresh (seeded) head, or a seeded random
  * initialisation of the project's L4/H128 geometry.
  */
-export function startingPoint(checkpoint: string | null, seqLen: number, numLabels: number, seed: number, vocab: number): { g: Geometry; params: Map<string, Float32Array>; ckpt: Record<string, string> | null } {
+export function startingPoint(
+  checkpoint: string | null,
+  seqLen: number,
+  numLabels: number,
+  seed: number,
+  vocab: number,
+): { g: Geometry; params: Map<string, Float32Array>; ckpt: Record<string, string> | null } {
   if (!checkpoint) {
     const g = ownModelGeometry(seqLen, numLabels, vocab);
     return { g, params: initialParams(g, seed), ckpt: null };
@@ -176,13 +182,21 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   const numLabels = o.task === 'stsb' ? 1 : train.numLabels;
   const { g, params, ckpt } = startingPoint(o.checkpoint, o.seqLen, numLabels, o.seed, tok.vocabSize);
   if (g.vocab !== tok.vocabSize) {
-    throw new InputError(join(o.checkpoint ?? '(random init)', 'config.json'), 'vocab_size', `${g.vocab}, but the vocabulary ${o.vocab} has ${tok.vocabSize} tokens`, {
-      hint: 'a checkpoint with its own vocabulary keeps it as vocab.txt beside the model',
-    });
+    throw new InputError(
+      join(o.checkpoint ?? '(random init)', 'config.json'),
+      'vocab_size',
+      `${g.vocab}, but the vocabulary ${o.vocab} has ${tok.vocabSize} tokens`,
+      {
+        hint: 'a checkpoint with its own vocabulary keeps it as vocab.txt beside the model',
+      },
+    );
   }
   const model = new BertModel(g, params, { head: o.task === 'stsb' ? 'regression' : 'classification' });
   const trainable = selectTrainable(model, o.variant, o.seed);
-  log(`${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable (${((100 * trainable.count) / trainable.total).toFixed(3)}%)`);
+  log(
+    `${o.task} ${o.variant}: ${trainable.count.toLocaleString('en-US')} of ${trainable.total.toLocaleString('en-US')} parameters trainable ` +
+      `(${((100 * trainable.count) / trainable.total).toFixed(3)}%)`,
+  );
   const opt = new AdamW(model, trainable, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: o.variant === 'full-ft' ? 0.01 : 0 });
   const trainEx = train.examples.slice(0, o.trainLimit > 0 ? o.trainLimit : undefined);
   const trD = encodeAll(tok, trainEx, o.seqLen);
@@ -209,7 +223,10 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
       const idx = order.slice(s, s + o.batch);
       opt.opts.lr = o.lr * Math.max(0, 1 - step / totalSteps); // linear decay, as the paper's recipe
       const inp = batchInputs(trD, idx, L);
-      const labels = tf.tensor1d(idx.map((k) => trD.labels[k]), 'float32');
+      const labels = tf.tensor1d(
+        idx.map((k) => trD.labels[k]),
+        'float32',
+      );
       lossSum += opt.step(() => model.loss(model.classify(inp, true), labels));
       tf.dispose([inp.inputIds, inp.tokenTypeIds, inp.attentionMask, labels]);
       batches++;
@@ -221,10 +238,19 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
     // train metric on (up to) 256 training examples: the generalisation gap of the paper
     const sub = Math.min(trainEx.length, 256);
-    const trSub = { ids: trD.ids.subarray(0, sub * L), types: trD.types.subarray(0, sub * L), mask: trD.mask.subarray(0, sub * L), labels: trD.labels.subarray(0, sub), lengths: trD.lengths.subarray(0, sub) };
+    const trSub = {
+      ids: trD.ids.subarray(0, sub * L),
+      types: trD.types.subarray(0, sub * L),
+      mask: trD.mask.subarray(0, sub * L),
+      labels: trD.labels.subarray(0, sub),
+      lengths: trD.lengths.subarray(0, sub),
+    };
     const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
-    log(`epoch ${ep}: train loss ${(lossSum / batches).toPrecision(4)}, dev ${formatMetrics(devM)}; train ${formatMetrics(trM)} (${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`);
+    log(
+      `epoch ${ep}: train loss ${(lossSum / batches).toPrecision(4)}, dev ${formatMetrics(devM)}; train ${formatMetrics(trM)} ` +
+        `(${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`,
+    );
     if (!bestParams || orMinus(devM[metric]) > (bestDev ?? -Infinity)) {
       bestParams = model.exportParams();
       bestDev = orMinus(devM[metric]);
@@ -233,9 +259,21 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
   const best = epochs.reduce((a, b) => (orMinus(b.dev[metric]) > orMinus(a.dev[metric]) ? b : a));
   let integer: RunResult['integer'] = null;
   if (o.integer && integerLayout(o.variant) && bestParams) {
-    const toInput = (d: typeof devD, i: number): ForwardInput => ({ inputIds: d.ids.slice(i * L, (i + 1) * L), tokenTypeIds: d.types.slice(i * L, (i + 1) * L), attentionMask: d.mask.slice(i * L, (i + 1) * L) });
+    const toInput = (d: typeof devD, i: number): ForwardInput => ({
+      inputIds: d.ids.slice(i * L, (i + 1) * L),
+      tokenTypeIds: d.types.slice(i * L, (i + 1) * L),
+      attentionMask: d.mask.slice(i * L, (i + 1) * L),
+    });
     const tInt = performance.now();
-    const ie = await integerEval(g, params, bestParams, o.variant, toInput(trD, 0), dev.examples.map((_, i) => toInput(devD, i)), o.task === 'stsb');
+    const ie = await integerEval(
+      g,
+      params,
+      bestParams,
+      o.variant,
+      toInput(trD, 0),
+      dev.examples.map((_, i) => toInput(devD, i)),
+      o.task === 'stsb',
+    );
     integer = { dev: evaluate(o.task, ie.predictions, devD.labels), images: ie.images };
     log(`integer datapath, best epoch: dev ${formatMetrics(integer.dev)} (${((performance.now() - tInt) / 1000).toFixed(1)} s)`);
   }
@@ -255,7 +293,10 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     provenance: {
       checkpoint: ckpt ?? { kind: 'random-init', seed: o.seed },
       geometry: g,
-      data: { train: { file: train.file.split('/').slice(-2).join('/'), sha256: train.sha256, used: trainEx.length }, dev: { file: dev.file.split('/').slice(-2).join('/'), sha256: dev.sha256 } },
+      data: {
+        train: { file: train.file.split('/').slice(-2).join('/'), sha256: train.sha256, used: trainEx.length },
+        dev: { file: dev.file.split('/').slice(-2).join('/'), sha256: dev.sha256 },
+      },
       vocab: { file: o.vocab.split('/').pop(), sha256: sha256(o.vocab) },
       hyper: { lr: o.lr, epochs: o.epochs, batch: o.batch, seqLen: o.seqLen, optimizer: 'AdamW(0.9, 0.999, 1e-6), linear decay', backend: tf.getBackend() },
       commit,
@@ -325,16 +366,21 @@ Exit status: 0 done, 2 bad input (a flag, a file, the data; checked before train
 
 /** The checkpoint and vocabulary a run uses, checked against each other (InputError when they do not fit). */
 function resolveModelInputs(v: { checkpoint?: string; 'random-init': boolean; vocab?: string }): { checkpoint: string | null; vocab: string } {
-  if (v['random-init'] && v.checkpoint !== undefined) throw new UsageError('--random-init', 'cannot be combined with --checkpoint (start from one or the other)');
+  if (v['random-init'] && v.checkpoint !== undefined)
+    throw new UsageError('--random-init', 'cannot be combined with --checkpoint (start from one or the other)');
   const checkpoint = v['random-init'] ? null : resolve(v.checkpoint ?? join(PROJECT_ROOT, DEFAULT_CHECKPOINT));
   if (checkpoint && !existsSync(join(checkpoint, 'model.safetensors'))) {
-    throw new InputError(checkpoint, '--checkpoint', 'has no model.safetensors', { hint: 'give a checkpoint directory (trainer/pretrain.ts --out), or pass --random-init' });
+    throw new InputError(checkpoint, '--checkpoint', 'has no model.safetensors', {
+      hint: 'give a checkpoint directory (trainer/pretrain.ts --out), or pass --random-init',
+    });
   }
   const vocab = vocabFile(checkpoint, v.vocab);
   if (typeof vocab !== 'string') throw new UsageError('--vocab', vocab.error);
   if (!existsSync(vocab)) {
     throw new InputError(vocab, v.vocab !== undefined ? '--vocab' : '(default vocabulary)', 'does not exist', {
-      hint: "BERT uncased's vocabulary is in ../shared/data beside the project; pass --vocab FILE (e.g. fixtures/pretrained/bert-l4-h128-v8k/vocab.txt with that checkpoint)",
+      hint:
+        "BERT uncased's vocabulary is in ../shared/data beside the project; " +
+        'or start from a checkpoint with its own vocab.txt (--checkpoint fixtures/pretrained/bert-l4-h128-v8k)',
     });
   }
   checkVocabFits(checkpoint, vocab); // reads the checkpoint's config.json and the vocabulary: either may be malformed
@@ -354,10 +400,12 @@ export async function main(argv: string[]): Promise<number> {
     await selectTrainingBackend(backend as BackendRequest);
     const { g, params } = startingPoint(checkpoint, 128, 2, 1, WordPieceTokenizer.fromVocabFile(vocab).vocabSize);
     console.log(`trainable parameters per variant (${checkpoint ?? 'random init'}; classifier head and pooler bias always trainable):`);
-    for (const c of variantCounts(g, params)) console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
+    for (const c of variantCounts(g, params))
+      console.log(`  ${c.variant.padEnd(14)} ${c.count.toLocaleString('en-US').padStart(10)} of ${c.total.toLocaleString('en-US')}  ${c.percent.toFixed(3)}%`);
     return 0;
   }
-  if (v.task === 'qnli') throw new UsageError('--task', 'QNLI has no train split here (its dev set is for evaluation only)', { value: v.task, allowed: TRAIN_TASKS.join(', ') });
+  if (v.task === 'qnli')
+    throw new UsageError('--task', 'QNLI has no train split here (its dev set is for evaluation only)', { value: v.task, allowed: TRAIN_TASKS.join(', ') });
   const task = flagChoice('--task', v.task, TRAIN_TASKS);
   const variant = flagChoice('--variant', v.variant, TRAIN_VARIANTS);
   const o: RunOptions = {
@@ -378,7 +426,11 @@ export async function main(argv: string[]): Promise<number> {
   checkOutputFile(out, '--out');
   Object.assign(o, resolveModelInputs(v));
   await selectTrainingBackend(backend as BackendRequest);
-  const r = await runFinetune(o, (s) => console.error(s), (ep, steps) => new ProgressBar(`epoch ${ep}/${o.epochs}`, steps));
+  const r = await runFinetune(
+    o,
+    (s) => console.error(s),
+    (ep, steps) => new ProgressBar(`epoch ${ep}/${o.epochs}`, steps),
+  );
   r.provenance.command = ['npx tsx trainer/train.ts', ...argv].join(' ');
   writeFileAtomic(out, JSON.stringify(r, null, 1) + '\n', { field: '--out' });
   console.log(`best epoch ${r.best.epoch}: dev ${formatMetric(r.best.metric, r.best.value)} -> ${out}`);

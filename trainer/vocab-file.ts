@@ -36,7 +36,10 @@ export function vocabMismatch(checkpoint: string | null, vocab: string): string 
   if (!checkpoint) return null;
   const size = readBertConfig(join(checkpoint, 'config.json')).vocab_size;
   const tokens = WordPieceTokenizer.fromVocabFile(vocab).vocabSize;
-  return size === tokens ? null : `${checkpoint}: config.json has vocab_size ${size}, but ${vocab} has ${tokens} tokens (a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)`;
+  return size === tokens
+    ? null
+    : `${checkpoint}: config.json has vocab_size ${size}, but ${vocab} has ${tokens} tokens ` +
+        '(a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)';
 }
 
 /** Throw an InputError naming the checkpoint's config.json when `vocab` does not fit it (see vocabMismatch). */

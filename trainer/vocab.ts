@@ -79,7 +79,8 @@ export function trainWordPiece(words: ReadonlyMap<string, number>, opts: VocabOp
     add(ch);
     add(CONT + ch);
   }
-  if (vocab.length > opts.size) throw new RangeError(`vocabulary size ${opts.size} is smaller than the ${vocab.length} special tokens and characters of the text`);
+  if (vocab.length > opts.size)
+    throw new RangeError(`vocabulary size ${opts.size} is smaller than the ${vocab.length} special tokens and characters of the text`);
   // every word as piece ids; counts of pieces and adjacent pairs, weighted by word count
   const splits = entries.map(([w]) => [...w].map((ch, i) => intern(i === 0 ? ch : CONT + ch)));
   const counts = entries.map(([, c]) => c);
@@ -159,7 +160,12 @@ Exit status: 0 written, 2 bad input (a flag, --out, the text missing), 3 a bug.
 `;
 
 export function main(argv: string[]): number {
-  const v = parseFlags(argv, { size: { type: 'string' }, out: { type: 'string' }, 'min-pair': { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h', default: false } });
+  const v = parseFlags(argv, {
+    size: { type: 'string' },
+    out: { type: 'string' },
+    'min-pair': { type: 'string', default: '2' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (v.help) {
     process.stdout.write(HELP);
     return 0;
@@ -185,8 +191,14 @@ export function main(argv: string[]): number {
   }
   process.stderr.write('\n');
   const prov = {
-    command: ['npx tsx trainer/vocab.ts', ...argv].join(' '), pieces: vocab.length, requested: size, minPair, distinctWords: words.size,
-    sources: Object.fromEntries(Object.entries(text.sha256).map(([f, h]) => [f.startsWith('/') ? f.split('/').slice(-2).join('/') : f, h])), code: codeVersion(), wallS: (performance.now() - t0) / 1000,
+    command: ['npx tsx trainer/vocab.ts', ...argv].join(' '),
+    pieces: vocab.length,
+    requested: size,
+    minPair,
+    distinctWords: words.size,
+    sources: Object.fromEntries(Object.entries(text.sha256).map(([f, h]) => [f.startsWith('/') ? f.split('/').slice(-2).join('/') : f, h])),
+    code: codeVersion(),
+    wallS: (performance.now() - t0) / 1000,
   };
   writeFilesAtomic(dirname(out), { [basename(out)]: vocab.join('\n') + '\n', [basename(json)]: JSON.stringify(prov, null, 2) + '\n' }, { field: '--out' });
   console.error(`wrote ${out} (${vocab.length} pieces) and ${json} in ${prov.wallS.toFixed(1)} s`);

@@ -9,7 +9,18 @@ import { InputError } from '../../formats/errors.js';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
-    const plan: Plan = { name: 't', checkpoint: null, tasks: ['rte', 'sst2'], variants: ['bitfit', 'full-ft'], seeds: [1, 2], lr: PAPER_LR, epochs: 1, batch: 8, seq: 32, trainLimit: { sst2: 100 } };
+    const plan: Plan = {
+      name: 't',
+      checkpoint: null,
+      tasks: ['rte', 'sst2'],
+      variants: ['bitfit', 'full-ft'],
+      seeds: [1, 2],
+      lr: PAPER_LR,
+      epochs: 1,
+      batch: 8,
+      seq: 32,
+      trainLimit: { sst2: 100 },
+    };
     const runs = expandPlan(plan, '/r');
     expect(runs.length).toBe(2 * (4 + 4) * 2);
     expect(new Set(runs.map((r) => r.out)).size).toBe(runs.length);
@@ -23,13 +34,37 @@ describe('campaign plans', () => {
   });
 
   it('passes the plan vocabulary to every run', () => {
-    const plan: Plan = { name: 'v', checkpoint: null, tasks: ['rte'], variants: ['bitfit', 'full-ft'], seeds: [1], lr: { bias: [1e-3], full: [5e-4] }, epochs: 1, batch: 8, seq: 32, trainLimit: {}, vocab: 'fixtures/v.txt' };
-    for (const r of expandPlan(plan, '/r')) expect(r.args.slice(r.args.indexOf('--vocab'), r.args.indexOf('--vocab') + 2)).toEqual(['--vocab', join(PROJECT_ROOT, 'fixtures/v.txt')]);
+    const plan: Plan = {
+      name: 'v',
+      checkpoint: null,
+      tasks: ['rte'],
+      variants: ['bitfit', 'full-ft'],
+      seeds: [1],
+      lr: { bias: [1e-3], full: [5e-4] },
+      epochs: 1,
+      batch: 8,
+      seq: 32,
+      trainLimit: {},
+      vocab: 'fixtures/v.txt',
+    };
+    for (const r of expandPlan(plan, '/r'))
+      expect(r.args.slice(r.args.indexOf('--vocab'), r.args.indexOf('--vocab') + 2)).toEqual(['--vocab', join(PROJECT_ROOT, 'fixtures/v.txt')]);
     expect(expandPlan({ ...plan, vocab: undefined }, '/r')[0].args).not.toContain('--vocab');
   });
 
   it('orders runs seed by seed, and applies the "*" training limit to tasks without their own', () => {
-    const plan: Plan = { name: 't', checkpoint: 'ck', tasks: ['rte', 'sst2'], variants: ['bitfit'], seeds: [1, 2, 3], lr: { bias: [1e-3], full: [5e-5] }, epochs: 1, batch: 8, seq: 32, trainLimit: { sst2: 100, '*': 50 } };
+    const plan: Plan = {
+      name: 't',
+      checkpoint: 'ck',
+      tasks: ['rte', 'sst2'],
+      variants: ['bitfit'],
+      seeds: [1, 2, 3],
+      lr: { bias: [1e-3], full: [5e-5] },
+      epochs: 1,
+      batch: 8,
+      seq: 32,
+      trainLimit: { sst2: 100, '*': 50 },
+    };
     const runs = expandPlan(plan, '/r');
     expect(runs.map((r) => r.seed)).toEqual([1, 1, 2, 2, 3, 3]);
     const limit = (r: (typeof runs)[number]): string => r.args[r.args.indexOf('--train-limit') + 1];
@@ -40,14 +75,42 @@ describe('campaign plans', () => {
   });
 
   it('sweeps training-set sizes, one result file per size', () => {
-    const plan: Plan = { name: 'f2', checkpoint: 'ck', tasks: ['sst2'], variants: ['bitfit', 'full-ft'], seeds: [1], lr: { bias: [1e-3], full: [5e-5] }, epochs: 1, batch: 8, seq: 32, trainLimit: { '*': 50 }, trainSizes: [100, 400] };
+    const plan: Plan = {
+      name: 'f2',
+      checkpoint: 'ck',
+      tasks: ['sst2'],
+      variants: ['bitfit', 'full-ft'],
+      seeds: [1],
+      lr: { bias: [1e-3], full: [5e-5] },
+      epochs: 1,
+      batch: 8,
+      seq: 32,
+      trainLimit: { '*': 50 },
+      trainSizes: [100, 400],
+    };
     const runs = expandPlan(plan, '/r');
-    expect(runs.map((r) => r.out)).toEqual(['/r/sst2-bitfit-lr0.001-n100-seed1.json', '/r/sst2-bitfit-lr0.001-n400-seed1.json', '/r/sst2-full-ft-lr0.00005-n100-seed1.json', '/r/sst2-full-ft-lr0.00005-n400-seed1.json']);
+    expect(runs.map((r) => r.out)).toEqual([
+      '/r/sst2-bitfit-lr0.001-n100-seed1.json',
+      '/r/sst2-bitfit-lr0.001-n400-seed1.json',
+      '/r/sst2-full-ft-lr0.00005-n100-seed1.json',
+      '/r/sst2-full-ft-lr0.00005-n400-seed1.json',
+    ]);
     expect(runs.map((r) => r.args[r.args.indexOf('--train-limit') + 1])).toEqual(['100', '400', '100', '400']);
   });
 
   it('re-runs results of another checkpoint, recipe or training-set size instead of skipping them', () => {
-    const plan: Plan = { name: 's', checkpoint: 'ck', tasks: ['rte'], variants: ['bitfit'], seeds: [1], lr: { bias: [1e-3], full: [5e-5] }, epochs: 2, batch: 16, seq: 64, trainLimit: { '*': 400 } };
+    const plan: Plan = {
+      name: 's',
+      checkpoint: 'ck',
+      tasks: ['rte'],
+      variants: ['bitfit'],
+      seeds: [1],
+      lr: { bias: [1e-3], full: [5e-5] },
+      epochs: 2,
+      batch: 16,
+      seq: 64,
+      trainLimit: { '*': 400 },
+    };
     const [r] = expandPlan(plan, '/r');
     const d = mkdtempSync(join(tmpdir(), 'stale-'));
     const file = (name: string, pv: unknown, extra: object = {}): string => {
@@ -57,17 +120,23 @@ describe('campaign plans', () => {
     const ok = { checkpoint: { sha256: 'a'.repeat(64) }, hyper: { seqLen: 64, epochs: 2, batch: 16 }, data: { train: { used: 400 } } };
     expect(staleReason(file('ok.json', ok), r, plan, 'a'.repeat(64))).toBeNull();
     expect(staleReason(file('ck.json', { ...ok, checkpoint: { sha256: 'b'.repeat(64) } }), r, plan, 'a'.repeat(64))).toMatch(/checkpoint bbbb/);
-    expect(staleReason(file('ep.json', { ...ok, hyper: { seqLen: 64, epochs: 3, batch: 16 } }), r, plan, 'a'.repeat(64))).toMatch(/seq\/epochs\/batch 64\/3\/16/);
+    expect(staleReason(file('ep.json', { ...ok, hyper: { seqLen: 64, epochs: 3, batch: 16 } }), r, plan, 'a'.repeat(64))).toMatch(
+      /seq\/epochs\/batch 64\/3\/16/,
+    );
     expect(staleReason(file('n.json', { ...ok, data: { train: { used: 640 } } }), r, plan, 'a'.repeat(64))).toMatch(/640 training examples, plan 400/);
     expect(staleReason(file('ri.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null)).toBeNull();
     // a random-init plan with its own vocabulary: results tokenized with another one are stale
     const withVocab = { ...ok, checkpoint: { kind: 'random-init' }, vocab: { sha256: 'c'.repeat(64) } };
     expect(staleReason(file('v.json', withVocab), r, plan, null, 'c'.repeat(64))).toBeNull();
     expect(staleReason(file('v2.json', withVocab), r, plan, null, 'd'.repeat(64))).toMatch(/vocabulary cccccccccccc, plan dddddddddddd/);
-    expect(staleReason(file('v3.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, { ...plan, vocab: 'v.txt' }, null, 'd'.repeat(64))).toMatch(/vocabulary \?, plan dddd/);
+    expect(staleReason(file('v3.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, { ...plan, vocab: 'v.txt' }, null, 'd'.repeat(64))).toMatch(
+      /vocabulary \?, plan dddd/,
+    );
     expect(staleReason(file('v4.json', { ...ok, checkpoint: { kind: 'random-init' } }), r, plan, null, 'd'.repeat(64))).toBeNull();
     // integer accuracy of an older exporter (no version recorded: version 1) is stale; none at all is not
-    expect(staleReason(file('e1.json', ok, { integer: { images: { layout: 'bitfit' } } }), r, plan, 'a'.repeat(64))).toMatch(/integer accuracy by exporter version 1, now 2/);
+    expect(staleReason(file('e1.json', ok, { integer: { images: { layout: 'bitfit' } } }), r, plan, 'a'.repeat(64))).toMatch(
+      /integer accuracy by exporter version 1, now 2/,
+    );
     expect(staleReason(file('e2.json', ok, { integer: { images: { exporterVersion: 2 } } }), r, plan, 'a'.repeat(64))).toBeNull();
     expect(staleReason(file('e0.json', ok, { integer: null }), r, plan, 'a'.repeat(64))).toBeNull();
     writeFileSync(join(d, 'bad.json'), '{');
@@ -86,7 +155,9 @@ describe('plan files', () => {
 
   it('fills the defaults: the paper learning rates, 3 epochs, batch 16, sequence 128', () => {
     expect(loadPlan(write('ok.json', ok))).toEqual({ ...ok, lr: PAPER_LR, epochs: 3, batch: 16, seq: 128, trainLimit: {}, trainSizes: undefined });
-    expect(loadPlan(write('okv.json', { ...ok, vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' })).vocab).toBe('fixtures/pretrained/bert-l4-h128-v8k/vocab.txt');
+    expect(loadPlan(write('okv.json', { ...ok, vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' })).vocab).toBe(
+      'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt',
+    );
   });
 
   it('names the file, the field and the value of every problem', () => {
@@ -109,7 +180,10 @@ describe('plan files', () => {
       [{ ...ok, vocab: 'no/such/vocab.txt' }, /vocab: "no\/such\/vocab\.txt": .*no\/such\/vocab\.txt is not a file/],
       [{ ...ok, vocab: 'fixtures/pretrained' }, /vocab: "fixtures\/pretrained": .* is not a file/],
       [{ ...ok, vocab: 3 }, /vocab: 3 must be the path of a vocab\.txt file/],
-      [{ ...ok, checkpoint: 'fixtures/pretrained/bert-l4-h128', vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' }, /vocab: .* does not fit the checkpoint: .*vocab_size 30522, but .*vocab\.txt has 8192 tokens/],
+      [
+        { ...ok, checkpoint: 'fixtures/pretrained/bert-l4-h128', vocab: 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt' },
+        /vocab: .* does not fit the checkpoint: .*vocab_size 30522, but .*vocab\.txt has 8192 tokens/,
+      ],
     ];
     for (const [body, msg] of cases) {
       const f = write('bad.json', body);
@@ -140,7 +214,10 @@ describe('plan files', () => {
     const resDir = join('fixtures/results', name);
     mkdirSync(resDir, { recursive: true });
     try {
-      writeFileSync(join(resDir, 'rte-bitfit-lr0.001-seed1.json'), JSON.stringify({ provenance: { checkpoint: { sha256: 'f'.repeat(64) }, hyper: { seqLen: 128, epochs: 3, batch: 16 } } }));
+      writeFileSync(
+        join(resDir, 'rte-bitfit-lr0.001-seed1.json'),
+        JSON.stringify({ provenance: { checkpoint: { sha256: 'f'.repeat(64) }, hyper: { seqLen: 128, epochs: 3, batch: 16 } } }),
+      );
       const plan = write('stale.json', { ...ok, name, lr: { bias: [1e-3] } });
       const st = run('--plan', plan, '--dry-run');
       expect(st.status).toBe(2);

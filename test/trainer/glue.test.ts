@@ -343,9 +343,7 @@ describe('GLUE loaders reject malformed files with the file, line and field', ()
     expect(loadError('stsb', 'STS-B/sts-train.csv', row('-1')).message).toContain('not a number: "-1"');
     expect(loadError('stsb', 'STS-B/sts-train.csv', row('5.5')).message).toContain(':1: field 5 "score": score 5.5 outside [0, 5]');
     const short = loadError('stsb', 'STS-B/sts-train.csv', row('2') + 'main-news\theadlines\t2016\t0002\t2\tOnly one sentence.\n');
-    expect(short.message).toContain(
-      ':2: expected at least 7 tab-separated fields (genre, file, year, id, score, sentence1, sentence2), found 6',
-    );
+    expect(short.message).toContain(':2: expected at least 7 tab-separated fields (genre, file, year, id, score, sentence1, sentence2), found 6');
   });
 
   it('a wrong or missing header', () => {
@@ -438,8 +436,7 @@ describe.skipIf(!REAL_GLUE.have)(`GLUE loaders on the real data (${real.dir})${R
   }
 
   it('MRPC keeps the quotes of its strings (769 train and 85 dev pairs contain one)', () => {
-    const withQuote = (split: GlueSplit): number =>
-      loadGlue('mrpc', split, real.dir).examples.filter((ex) => `${ex.textA}\t${ex.textB}`.includes('"')).length;
+    const withQuote = (split: GlueSplit): number => loadGlue('mrpc', split, real.dir).examples.filter((ex) => `${ex.textA}\t${ex.textB}`.includes('"')).length;
     expect(withQuote('train')).toBe(769);
     expect(withQuote('dev')).toBe(85);
   });

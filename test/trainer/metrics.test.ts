@@ -147,9 +147,7 @@ describe('evaluate', () => {
 
 /** Two arrays of the same length n >= 1 with elements from `arb`. */
 function pairOf<T>(arb: fc.Arbitrary<T>, maxLength = 60): fc.Arbitrary<[T[], T[]]> {
-  return fc
-    .array(fc.tuple(arb, arb), { minLength: 1, maxLength })
-    .map((pairs) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])] as [T[], T[]]);
+  return fc.array(fc.tuple(arb, arb), { minLength: 1, maxLength }).map((pairs) => [pairs.map((p) => p[0]), pairs.map((p) => p[1])] as [T[], T[]]);
 }
 const classes = (k: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: k - 1 });
 const distinctCount = (x: readonly number[]): number => new Set(x).size;
@@ -200,7 +198,12 @@ describe('metrics: properties', () => {
     fc.assert(
       fc.property(fc.array(classes(2), { minLength: 2, maxLength: 60 }), (y) => {
         fc.pre(distinctCount(y) === 2);
-        expect(matthewsCorrelation(y.map((v) => 1 - v), y)).toBe(-1);
+        expect(
+          matthewsCorrelation(
+            y.map((v) => 1 - v),
+            y,
+          ),
+        ).toBe(-1);
       }),
     );
   });
@@ -213,8 +216,18 @@ describe('metrics: properties', () => {
         fc.double({ min: -100, max: 100, noNaN: true }),
         (x, a, b) => {
           fc.pre(distinctCount(x) >= 2);
-          expect(pearson(x, x.map((v) => a * v + b))).toBeCloseTo(1, 12);
-          expect(pearson(x, x.map((v) => -a * v + b))).toBeCloseTo(-1, 12);
+          expect(
+            pearson(
+              x,
+              x.map((v) => a * v + b),
+            ),
+          ).toBeCloseTo(1, 12);
+          expect(
+            pearson(
+              x,
+              x.map((v) => -a * v + b),
+            ),
+          ).toBeCloseTo(-1, 12);
         },
       ),
     );
@@ -243,15 +256,10 @@ describe('metrics: properties', () => {
 
   it('Spearman is invariant under strictly increasing transforms (ties included)', () => {
     fc.assert(
-      fc.property(
-        pairOf(fc.integer({ min: -30, max: 30 })),
-        fc.constantFrom(...INCREASING),
-        fc.constantFrom(...INCREASING),
-        ([x, y], [, f], [, g]) => {
-          // identical ranks give the identical number (or NaN for both when one input is constant)
-          expect(spearman(x.map(f), y.map(g))).toBe(spearman(x, y));
-        },
-      ),
+      fc.property(pairOf(fc.integer({ min: -30, max: 30 })), fc.constantFrom(...INCREASING), fc.constantFrom(...INCREASING), ([x, y], [, f], [, g]) => {
+        // identical ranks give the identical number (or NaN for both when one input is constant)
+        expect(spearman(x.map(f), y.map(g))).toBe(spearman(x, y));
+      }),
     );
   });
 
@@ -260,7 +268,12 @@ describe('metrics: properties', () => {
       fc.property(pairOf(fc.integer({ min: -30, max: 30 })), ([x, y]) => {
         const rho = spearman(x, y);
         fc.pre(!Number.isNaN(rho));
-        expect(spearman(x, y.map((v) => -v))).toBeCloseTo(-rho, 12);
+        expect(
+          spearman(
+            x,
+            y.map((v) => -v),
+          ),
+        ).toBeCloseTo(-rho, 12);
         expect(Math.abs(rho)).toBeLessThanOrEqual(1);
       }),
     );

@@ -26,7 +26,9 @@ describe('pretrain.ts vocabulary', () => {
     writeFileSync(join(out, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a'].join('\n') + '\n');
     const r = run('--out', out);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/state\.json: provenance\.vocab\.sha256: .*was pre-trained with a vocabulary of sha256 ffffffffffffffff…; .*pt-resume-.*vocab\.txt is [0-9a-f]{16}…/);
+    expect(r.stderr).toMatch(
+      /state\.json: provenance\.vocab\.sha256: .*was pre-trained with a vocabulary of sha256 ffffffffffffffff…; .*pt-resume-.*vocab\.txt is [0-9a-f]{16}…/,
+    );
   });
 });
 
@@ -50,7 +52,8 @@ describe('pretrain.ts flags', () => {
       [['--dropout', '1'], /--dropout: must be a number in \[0, 1\) \(got "1"\)/],
       [['--hidden', '100', '--heads', '3'], /--heads: must divide --hidden \(100\)/],
     ];
-    for (const [args, msg] of cases) expect(() => parsePretrainOptions(['--out', join(d, 'o'), '--vocab', join(d, 'none.txt'), ...args]), args.join(' ')).toThrow(msg);
+    for (const [args, msg] of cases)
+      expect(() => parsePretrainOptions(['--out', join(d, 'o'), '--vocab', join(d, 'none.txt'), ...args]), args.join(' ')).toThrow(msg);
     const r = run('--out', join(d, 'o'), '--vocab', join(d, 'none.txt'), '--threads', '0');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^error: \(command line\): --threads: must be an integer/);

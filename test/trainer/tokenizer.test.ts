@@ -146,8 +146,7 @@ describe('WordPieceTokenizer on a synthetic vocabulary', () => {
     it('missing special tokens', () => {
       const path = tempFile('vocab.txt', '[PAD]\n[UNK]\nhello\n');
       expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}: vocabulary lacks the special token(s) [CLS], [SEP], [MASK]`);
-      for (const s of SPECIALS)
-        expect(() => WordPieceTokenizer.fromVocab(SPECIALS.filter((t) => t !== s))).toThrow(`lacks the special token(s) ${s}`);
+      for (const s of SPECIALS) expect(() => WordPieceTokenizer.fromVocab(SPECIALS.filter((t) => t !== s))).toThrow(`lacks the special token(s) ${s}`);
     });
     it('empty line', () => {
       const path = tempFile('vocab.txt', [...SPECIALS, '', 'a'].join('\n'));
@@ -237,6 +236,7 @@ describe('WordPieceTokenizer on a synthetic vocabulary', () => {
         for (const t of tokens) expect(tok.has(t)).toBe(true);
         const longWord = text.split(/[^a-zA-Z0-9]/).some((w) => w.length > 100);
         expect(tokens.includes('[UNK]')).toBe(longWord);
+        // eslint-disable-next-line no-control-regex -- the control characters are what BERT's cleaning drops
         if (!longWord) expect(joinPieces(tokens)).toBe(text.toLowerCase().replace(/[\x00-\x20\x7f]/g, ''));
       }),
     );
@@ -331,9 +331,18 @@ describe.skipIf(!VOCAB.have)(`WordPieceTokenizer on bert-base-uncased (${VOCAB_P
   it('any Unicode: never throws, every token is in the vocab (property)', () => {
     fc.assert(
       // Any code point, lone surrogates included (fast-check's 'binary' unit is much slower to generate).
-      fc.property(fc.string({ unit: fc.oneof(fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)), fc.constantFrom(' ', 'e\u0301', '中', 'Σ', '[SEP]')), maxLength: 40 }), (text) => {
-        for (const t of tok.tokenize(text)) expect(tok.has(t)).toBe(true);
-      }),
+      fc.property(
+        fc.string({
+          unit: fc.oneof(
+            fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
+            fc.constantFrom(' ', 'e\u0301', '中', 'Σ', '[SEP]'),
+          ),
+          maxLength: 40,
+        }),
+        (text) => {
+          for (const t of tok.tokenize(text)) expect(tok.has(t)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -352,5 +361,4 @@ describe.skipIf(!VOCAB.have)(`WordPieceTokenizer on bert-base-uncased (${VOCAB_P
       }),
     );
   });
-
 });

@@ -24,7 +24,20 @@ describe('one fine-tuning run (mini GLUE fixtures, random init)', () => {
     await selectBackend('wasm');
   });
   it('trains a variant, evaluates every epoch and records provenance', async () => {
-    const r = await runFinetune({ task: 'mrpc', variant: 'bitfit-bq', checkpoint: null, lr: 1e-3, epochs: 2, batch: 4, seqLen: 24, seed: 3, trainLimit: 0, glueDir: glueMiniDir(), vocab: smallVocab, integer: true });
+    const r = await runFinetune({
+      task: 'mrpc',
+      variant: 'bitfit-bq',
+      checkpoint: null,
+      lr: 1e-3,
+      epochs: 2,
+      batch: 4,
+      seqLen: 24,
+      seed: 3,
+      trainLimit: 0,
+      glueDir: glueMiniDir(),
+      vocab: smallVocab,
+      integer: true,
+    });
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     expect(Object.keys(r.best.dev)).toEqual(['f1', 'accuracy']);
     expect(r.best.metric).toBe('f1');
@@ -47,7 +60,9 @@ describe('trainable counts per variant', () => {
     await selectBackend('wasm');
     const { g, params } = startingPoint(null, 16, 2, 1, 100);
     const c = Object.fromEntries(variantCounts(g, params).map((x) => [x.variant, x.count]));
-    const H = 128, F = 512, L = 4;
+    const H = 128,
+      F = 512,
+      L = 4;
     const head = H + 2 * H + 2; // pooler bias + classifier
     expect(c.frozen).toBe(head);
     expect(c['bitfit-bq']).toBe(head + L * H);
@@ -76,7 +91,9 @@ describe('the vocabulary of a checkpoint', () => {
     expect(bert.stdout).toMatch(/bitfit/);
     const other = join(dir, 'other.txt');
     copyFileSync(join(dir, 'vocab.txt'), other);
-    const w = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', 'fixtures/pretrained/bert-l4-h128', '--vocab', other], { encoding: 'utf8' });
+    const w = spawnSync('npx', ['tsx', 'trainer/train.ts', '--task', 'rte', '--checkpoint', 'fixtures/pretrained/bert-l4-h128', '--vocab', other], {
+      encoding: 'utf8',
+    });
     expect(w.status).toBe(2);
     expect(w.stderr).toMatch(/vocab_size: 30522, but the vocabulary .*other\.txt has 7 tokens/);
   });
@@ -157,7 +174,24 @@ describe('the train.ts command', () => {
   it('a run shows a progress bar per epoch and metrics to 2 decimals in percent, and writes the result atomically', () => {
     const dir = mkdtempSync(join(tmpdir(), 'train-run-'));
     const out = join(dir, 'r.json');
-    const r = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', glueMiniDir(), '--epochs', '2', '--batch', '2', '--seq', '16', '--no-integer', '--out', out);
+    const r = train(
+      '--task',
+      'rte',
+      '--random-init',
+      '--vocab',
+      smallVocab,
+      '--glue-dir',
+      glueMiniDir(),
+      '--epochs',
+      '2',
+      '--batch',
+      '2',
+      '--seq',
+      '16',
+      '--no-integer',
+      '--out',
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     // not a terminal: plain lines, the last of each epoch with its time
     expect(r.stderr).toMatch(/^epoch 1\/2 \[#{20}\] 2\/2 steps {2}\d+\.\d examples\/s {2}in 0:\d\d$/m);

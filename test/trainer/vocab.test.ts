@@ -12,7 +12,13 @@ const CORPUS = sharedData(join(SHARED_DATA_DIR, 'corpus'), 'the pre-training cor
 const run = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/vocab.ts', ...a], { encoding: 'utf8' });
 
 // the Hugging Face course's WordPiece example
-const COURSE = new Map([['hug', 10], ['pug', 5], ['pun', 12], ['bun', 4], ['hugs', 5]]);
+const COURSE = new Map([
+  ['hug', 10],
+  ['pug', 5],
+  ['pun', 12],
+  ['bun', 4],
+  ['hugs', 5],
+]);
 
 describe('WordPiece vocabulary training', () => {
   it('starts with the special tokens and both forms of every character, then merges the most frequent pair', () => {
@@ -25,15 +31,22 @@ describe('WordPiece vocabulary training', () => {
 
   it('cuts every training word into pieces of the vocabulary (no [UNK]), the same way whatever the order of the counts', () => {
     const word = fc.stringMatching(/^[a-e]{1,7}$/);
-    fc.assert(fc.property(fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 30, selector: (t) => t[0] }), fc.integer({ min: 0, max: 40 }), (pairs, extra) => {
-      const size = SPECIAL_PIECES.length + 2 * new Set(pairs.flatMap(([w]) => [...w])).size + extra;
-      const v = trainWordPiece(new Map(pairs), { size });
-      expect(v.length).toBeLessThanOrEqual(size);
-      expect(new Set(v).size).toBe(v.length);
-      expect(trainWordPiece(new Map([...pairs].reverse()), { size })).toEqual(v);
-      const tok = WordPieceTokenizer.fromVocab(v);
-      for (const [w] of pairs) expect(tok.tokenize(w)).not.toContain('[UNK]');
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 30, selector: (t) => t[0] }),
+        fc.integer({ min: 0, max: 40 }),
+        (pairs, extra) => {
+          const size = SPECIAL_PIECES.length + 2 * new Set(pairs.flatMap(([w]) => [...w])).size + extra;
+          const v = trainWordPiece(new Map(pairs), { size });
+          expect(v.length).toBeLessThanOrEqual(size);
+          expect(new Set(v).size).toBe(v.length);
+          expect(trainWordPiece(new Map([...pairs].reverse()), { size })).toEqual(v);
+          const tok = WordPieceTokenizer.fromVocab(v);
+          for (const [w] of pairs) expect(tok.tokenize(w)).not.toContain('[UNK]');
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('equals a naive trainer that recounts every pair after each merge (overlapping runs, existing pieces)', () => {
@@ -76,9 +89,17 @@ describe('WordPiece vocabulary training', () => {
       return vocab;
     };
     const word = fc.stringMatching(/^[ab]{1,6}$/);
-    fc.assert(fc.property(fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: 12, selector: (t) => t[0] }), fc.integer({ min: 9, max: 30 }), fc.integer({ min: 1, max: 3 }), (pairs, size, minPair) => {
-      expect(trainWordPiece(new Map(pairs), { size, minPair })).toEqual(naive(new Map(pairs), size, minPair));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(word, fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: 12, selector: (t) => t[0] }),
+        fc.integer({ min: 9, max: 30 }),
+        fc.integer({ min: 1, max: 3 }),
+        (pairs, size, minPair) => {
+          expect(trainWordPiece(new Map(pairs), { size, minPair })).toEqual(naive(new Map(pairs), size, minPair));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('stops early when no pair is seen often enough, and refuses a size below the alphabet', () => {
@@ -89,7 +110,13 @@ describe('WordPiece vocabulary training', () => {
   });
 
   it('counts words as BERT uncased splits them', () => {
-    expect([...countWords(['Hello, World!', 'hello café'])]).toEqual([['hello', 2], [',', 1], ['world', 1], ['!', 1], ['cafe', 1]]);
+    expect([...countWords(['Hello, World!', 'hello café'])]).toEqual([
+      ['hello', 2],
+      [',', 1],
+      ['world', 1],
+      ['!', 1],
+      ['cafe', 1],
+    ]);
   });
 
   it('the command rejects bad flags with exit 2', () => {
