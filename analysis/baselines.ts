@@ -22,7 +22,8 @@ export interface Baseline {
 /** The best constant prediction's dev score of each task (headline metric). */
 export function constantBaselines(tasks: readonly string[], glueDir?: string): Baseline[] {
   return tasks.map((t) => {
-    if (!(GLUE_TASKS as readonly string[]).includes(t)) throw new InputError('(results)', 'task', 'is not a GLUE task, so it has no constant-prediction baseline', { value: t, allowed: GLUE_TASKS.join(', ') });
+    if (!(GLUE_TASKS as readonly string[]).includes(t))
+      throw new InputError('(results)', 'task', 'is not a GLUE task, so it has no constant-prediction baseline', { value: t, allowed: GLUE_TASKS.join(', ') });
     const task = t as GlueTask;
     const dev = loadGlue(task, 'dev', glueDir);
     const spec = taskMetric(task);
@@ -31,7 +32,13 @@ export function constantBaselines(tasks: readonly string[], glueDir?: string): B
     const labels = dev.examples.map((e) => e.label);
     let best = { score: -Infinity, prediction: 0 };
     for (let c = 0; c < dev.numLabels; c++) {
-      const score = 100 * evaluate(task, labels.map(() => c), labels)[spec.headline]!;
+      const score =
+        100 *
+        evaluate(
+          task,
+          labels.map(() => c),
+          labels,
+        )[spec.headline]!;
       if (score > best.score) best = { score, prediction: c };
     }
     return { ...base, ...best };

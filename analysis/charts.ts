@@ -42,31 +42,66 @@ export function frame(title: string, id: string): Frame {
 }
 
 export function axisTitles(f: Frame, x: string, y: string): void {
-  f.g.append('text').attr('x', f.w / 2).attr('y', f.h + 60).attr('text-anchor', 'middle').text(x);
-  f.g.append('text').attr('transform', 'rotate(-90)').attr('x', -f.h / 2).attr('y', -56).attr('text-anchor', 'middle').text(y);
+  f.g
+    .append('text')
+    .attr('x', f.w / 2)
+    .attr('y', f.h + 60)
+    .attr('text-anchor', 'middle')
+    .text(x);
+  f.g
+    .append('text')
+    .attr('transform', 'rotate(-90)')
+    .attr('x', -f.h / 2)
+    .attr('y', -56)
+    .attr('text-anchor', 'middle')
+    .text(y);
 }
 
 /** A legend right of the plot; `dx` is its distance from the plot (more where a right-hand axis is in the way). */
 export function legend(f: Frame, items: { label: string; color: string; symbol?: number }[], dx = 16): void {
-  const lg = f.g.append('g').attr('class', 'legend').attr('transform', `translate(${f.w + dx},0)`);
+  const lg = f.g
+    .append('g')
+    .attr('class', 'legend')
+    .attr('transform', `translate(${f.w + dx},0)`);
   items.forEach((it, i) => {
     const row = lg.append('g').attr('transform', `translate(0,${i * 18})`);
-    if (it.symbol === undefined) row.append('rect').attr('width', 12).attr('height', 12).attr('fill', it.color).attr('stroke', '#000').attr('stroke-width', 0.5);
-    else row.append('path').attr('transform', 'translate(6,6)').attr('d', f.d3.symbol(symbolType(f.d3, it.symbol), 64)()).attr('fill', it.color).attr('stroke', '#000').attr('stroke-width', 0.5);
+    if (it.symbol === undefined)
+      row.append('rect').attr('width', 12).attr('height', 12).attr('fill', it.color).attr('stroke', '#000').attr('stroke-width', 0.5);
+    else
+      row
+        .append('path')
+        .attr('transform', 'translate(6,6)')
+        .attr('d', f.d3.symbol(symbolType(f.d3, it.symbol), 64)())
+        .attr('fill', it.color)
+        .attr('stroke', '#000')
+        .attr('stroke-width', 0.5);
     row.append('text').attr('x', 18).attr('y', 10).text(it.label);
   });
 }
 
 export function symbolType(d3: typeof import('d3'), i: number): import('d3').SymbolType {
   const m: Record<(typeof SYMBOLS)[number], import('d3').SymbolType> = {
-    circle: d3.symbolCircle, square: d3.symbolSquare, triangle: d3.symbolTriangle, diamond: d3.symbolDiamond, cross: d3.symbolCross, star: d3.symbolStar, wye: d3.symbolWye,
+    circle: d3.symbolCircle,
+    square: d3.symbolSquare,
+    triangle: d3.symbolTriangle,
+    diamond: d3.symbolDiamond,
+    cross: d3.symbolCross,
+    star: d3.symbolStar,
+    wye: d3.symbolWye,
   };
   return m[SYMBOLS[i % SYMBOLS.length]];
 }
 
 export function message(f: Frame, text: string): void {
   f.g.append('rect').attr('width', f.w).attr('height', f.h).attr('fill', '#f4f4f4').attr('stroke', '#999');
-  f.g.append('text').attr('class', 'no-data').attr('x', f.w / 2).attr('y', f.h / 2).attr('text-anchor', 'middle').attr('font-size', 13).text(text);
+  f.g
+    .append('text')
+    .attr('class', 'no-data')
+    .attr('x', f.w / 2)
+    .attr('y', f.h / 2)
+    .attr('text-anchor', 'middle')
+    .attr('font-size', 13)
+    .text(text);
 }
 
 export const fmt = (x: number, d = 3): string => Number(x.toPrecision(d)).toLocaleString('en-US');
@@ -92,20 +127,42 @@ export function tradeoffChart(r: ReportJson, cost: 'area' | 'energy'): string {
   }
   const xs = measured.map((v) => (cost === 'area' ? v.areaMm2.total : v.energyUJ.total));
   const ys = measured.map((v) => v.accuracy!.mean);
-  const x = f.d3.scaleLinear().domain([0, (f.d3.max(xs) ?? 1) * 1.1]).range([0, f.w]).nice();
-  const y = f.d3.scaleLinear().domain([(f.d3.min(ys) ?? 0) - 0.05, (f.d3.max(ys) ?? 1) + 0.05]).range([f.h, 0]).nice();
+  const x = f.d3
+    .scaleLinear()
+    .domain([0, (f.d3.max(xs) ?? 1) * 1.1])
+    .range([0, f.w])
+    .nice();
+  const y = f.d3
+    .scaleLinear()
+    .domain([(f.d3.min(ys) ?? 0) - 0.05, (f.d3.max(ys) ?? 1) + 0.05])
+    .range([f.h, 0])
+    .nice();
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x));
   f.g.append('g').call(f.d3.axisLeft(y));
   measured.forEach((v, i) => {
     const px = x(xs[i]);
     const py = y(ys[i]);
     const sd = v.accuracy!.std;
-    f.g.append('line').attr('x1', px).attr('x2', px).attr('y1', y(ys[i] - sd)).attr('y2', y(ys[i] + sd)).attr('stroke', '#333');
-    f.g.append('path').attr('transform', `translate(${px},${py})`).attr('d', f.d3.symbol(symbolType(f.d3, i), 80)()).attr('fill', PALETTE[i % PALETTE.length])
-      .append('title').text(`${v.id}: ${fmt(xs[i], 5)} ${cost === 'area' ? 'mm²' : 'µJ'}, accuracy ${v.accuracy!.mean} ± ${sd}`);
+    f.g
+      .append('line')
+      .attr('x1', px)
+      .attr('x2', px)
+      .attr('y1', y(ys[i] - sd))
+      .attr('y2', y(ys[i] + sd))
+      .attr('stroke', '#333');
+    f.g
+      .append('path')
+      .attr('transform', `translate(${px},${py})`)
+      .attr('d', f.d3.symbol(symbolType(f.d3, i), 80)())
+      .attr('fill', PALETTE[i % PALETTE.length])
+      .append('title')
+      .text(`${v.id}: ${fmt(xs[i], 5)} ${cost === 'area' ? 'mm²' : 'µJ'}, accuracy ${v.accuracy!.mean} ± ${sd}`);
   });
   axisTitles(f, cost === 'area' ? 'area (mm²)' : 'energy per inference (µJ)', 'accuracy (mean ± std over seeds)');
-  legend(f, measured.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length], symbol: i })));
+  legend(
+    f,
+    measured.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length], symbol: i })),
+  );
   return f.d3n.svgString();
 }
 
@@ -113,19 +170,46 @@ export function tradeoffChart(r: ReportJson, cost: 'area' | 'energy'): string {
 export function costFrontChart(r: ReportJson): string {
   const f = frame('Area against energy per inference (Pareto front dashed)', 'cost-front');
   const pts = r.variants.map((v) => ({ x: v.areaMm2.total, y: v.energyUJ.total }));
-  const x = f.d3.scaleLog().domain([f.d3.min(pts, (p) => p.x)! / 1.5, f.d3.max(pts, (p) => p.x)! * 1.5]).range([0, f.w]);
-  const y = f.d3.scaleLog().domain([f.d3.min(pts, (p) => p.y)! / 1.5, f.d3.max(pts, (p) => p.y)! * 1.5]).range([f.h, 0]);
+  const x = f.d3
+    .scaleLog()
+    .domain([f.d3.min(pts, (p) => p.x)! / 1.5, f.d3.max(pts, (p) => p.x)! * 1.5])
+    .range([0, f.w]);
+  const y = f.d3
+    .scaleLog()
+    .domain([f.d3.min(pts, (p) => p.y)! / 1.5, f.d3.max(pts, (p) => p.y)! * 1.5])
+    .range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6, '~s'));
   f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   const front = paretoFront(pts);
-  f.g.append('path').attr('class', 'pareto').attr('fill', 'none').attr('stroke', '#000').attr('stroke-dasharray', '5,4')
-    .attr('d', f.d3.line<number>().x((i) => x(pts[i].x)).y((i) => y(pts[i].y))(front));
+  f.g
+    .append('path')
+    .attr('class', 'pareto')
+    .attr('fill', 'none')
+    .attr('stroke', '#000')
+    .attr('stroke-dasharray', '5,4')
+    .attr(
+      'd',
+      f.d3
+        .line<number>()
+        .x((i) => x(pts[i].x))
+        .y((i) => y(pts[i].y))(front),
+    );
   r.variants.forEach((v, i) => {
-    f.g.append('path').attr('transform', `translate(${x(pts[i].x)},${y(pts[i].y)})`).attr('d', f.d3.symbol(symbolType(f.d3, i), 80)()).attr('fill', PALETTE[i % PALETTE.length]).attr('stroke', '#000').attr('stroke-width', 0.5)
-      .append('title').text(`${v.id}: ${fmt(pts[i].x, 5)} mm², ${fmt(pts[i].y, 5)} µJ`);
+    f.g
+      .append('path')
+      .attr('transform', `translate(${x(pts[i].x)},${y(pts[i].y)})`)
+      .attr('d', f.d3.symbol(symbolType(f.d3, i), 80)())
+      .attr('fill', PALETTE[i % PALETTE.length])
+      .attr('stroke', '#000')
+      .attr('stroke-width', 0.5)
+      .append('title')
+      .text(`${v.id}: ${fmt(pts[i].x, 5)} mm², ${fmt(pts[i].y, 5)} µJ`);
   });
   axisTitles(f, 'area (mm², log scale)', 'energy per inference (µJ, log scale)');
-  legend(f, r.variants.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length], symbol: i })));
+  legend(
+    f,
+    r.variants.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length], symbol: i })),
+  );
   return f.d3n.svgString();
 }
 
@@ -134,24 +218,45 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
   const unit = which === 'areaMm2' ? 'mm²' : 'µJ';
   const f = frame(which === 'areaMm2' ? 'Area by part' : 'Energy per inference by part', `breakdown-${which}`);
   const parts = [...new Set(r.variants.flatMap((v) => Object.keys(v[which]).filter((k) => k !== 'total')))];
-  const x = f.d3.scaleBand().domain(r.variants.map((v) => v.id)).range([0, f.w]).padding(0.2);
+  const x = f.d3
+    .scaleBand()
+    .domain(r.variants.map((v) => v.id))
+    .range([0, f.w])
+    .padding(0.2);
   const max = f.d3.max(r.variants, (v) => v[which].total) ?? 1;
   const y = f.d3.scaleSqrt().domain([0, max]).range([f.h, 0]).nice();
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x)).selectAll('text').attr('transform', 'rotate(-20)').attr('text-anchor', 'end');
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(f.d3.axisBottom(x))
+    .selectAll('text')
+    .attr('transform', 'rotate(-20)')
+    .attr('text-anchor', 'end');
   f.g.append('g').call(f.d3.axisLeft(y).ticks(6).tickFormat(f.d3.format('~s')));
   for (const v of r.variants) {
     let acc = 0;
     parts.forEach((p, i) => {
       const val = v[which][p] ?? 0;
       if (val <= 0) return;
-      f.g.append('rect').attr('x', x(v.id)!).attr('width', x.bandwidth()).attr('y', y(acc + val)).attr('height', Math.max(0, y(acc) - y(acc + val)))
-        .attr('fill', PALETTE[i % PALETTE.length]).attr('stroke', '#fff').attr('stroke-width', 0.5)
-        .append('title').text(`${v.id} ${p}: ${fmt(val, 5)} ${unit}`);
+      f.g
+        .append('rect')
+        .attr('x', x(v.id)!)
+        .attr('width', x.bandwidth())
+        .attr('y', y(acc + val))
+        .attr('height', Math.max(0, y(acc) - y(acc + val)))
+        .attr('fill', PALETTE[i % PALETTE.length])
+        .attr('stroke', '#fff')
+        .attr('stroke-width', 0.5)
+        .append('title')
+        .text(`${v.id} ${p}: ${fmt(val, 5)} ${unit}`);
       acc += val;
     });
   }
   axisTitles(f, 'variant', `${which === 'areaMm2' ? 'area' : 'energy per inference'} (${unit}, square-root scale)`);
-  legend(f, parts.map((p, i) => ({ label: p, color: PALETTE[i % PALETTE.length] })));
+  legend(
+    f,
+    parts.map((p, i) => ({ label: p, color: PALETTE[i % PALETTE.length] })),
+  );
   return f.d3n.svgString();
 }
 
@@ -159,34 +264,85 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
 export function cyclesChart(v: ReportVariant): string {
   const f = frame(`Cycles per layer and utilisation (${v.id})`, 'cycles-layers');
   const rows = v.cyclesByLayer;
-  const x = f.d3.scaleBand().domain(rows.map((r) => r.layer)).range([0, f.w]).padding(0.15);
-  const y = f.d3.scaleLinear().domain([0, f.d3.max(rows, (r) => r.cycles) ?? 1]).range([f.h, 0]).nice();
+  const x = f.d3
+    .scaleBand()
+    .domain(rows.map((r) => r.layer))
+    .range([0, f.w])
+    .padding(0.15);
+  const y = f.d3
+    .scaleLinear()
+    .domain([0, f.d3.max(rows, (r) => r.cycles) ?? 1])
+    .range([f.h, 0])
+    .nice();
   const u = f.d3.scaleLinear().domain([0, 1]).range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x));
   f.g.append('g').call(f.d3.axisLeft(y).ticks(6).tickFormat(f.d3.format('~s')));
   f.g.append('g').attr('transform', `translate(${f.w},0)`).call(f.d3.axisRight(u).ticks(5, '%'));
   for (const r of rows) {
-    f.g.append('rect').attr('x', x(r.layer)!).attr('width', x.bandwidth()).attr('y', y(r.cycles)).attr('height', f.h - y(r.cycles)).attr('fill', PALETTE[0])
-      .append('title').text(`layer ${r.layer}: ${r.cycles.toLocaleString('en-US')} cycles, utilisation ${(100 * r.utilization).toFixed(1)}%`);
-    f.g.append('path').attr('transform', `translate(${x(r.layer)! + x.bandwidth() / 2},${u(r.utilization)})`).attr('d', f.d3.symbol(f.d3.symbolDiamond, 50)()).attr('fill', PALETTE[1]).attr('stroke', '#000').attr('stroke-width', 0.5);
+    f.g
+      .append('rect')
+      .attr('x', x(r.layer)!)
+      .attr('width', x.bandwidth())
+      .attr('y', y(r.cycles))
+      .attr('height', f.h - y(r.cycles))
+      .attr('fill', PALETTE[0])
+      .append('title')
+      .text(`layer ${r.layer}: ${r.cycles.toLocaleString('en-US')} cycles, utilisation ${(100 * r.utilization).toFixed(1)}%`);
+    f.g
+      .append('path')
+      .attr('transform', `translate(${x(r.layer)! + x.bandwidth() / 2},${u(r.utilization)})`)
+      .attr('d', f.d3.symbol(f.d3.symbolDiamond, 50)())
+      .attr('fill', PALETTE[1])
+      .attr('stroke', '#000')
+      .attr('stroke-width', 0.5);
   }
   axisTitles(f, 'layer (embeddings, encoder layers, head)', 'cycles added to the latency');
-  f.g.append('text').attr('transform', 'rotate(90)').attr('x', f.h / 2).attr('y', -f.w - 40).attr('text-anchor', 'middle').text('MAC utilisation');
+  f.g
+    .append('text')
+    .attr('transform', 'rotate(90)')
+    .attr('x', f.h / 2)
+    .attr('y', -f.w - 40)
+    .attr('text-anchor', 'middle')
+    .text('MAC utilisation');
   // right of the utilisation axis and its title
-  legend(f, [{ label: 'cycles', color: PALETTE[0] }, { label: 'utilisation', color: PALETTE[1], symbol: 3 }], 60);
+  legend(
+    f,
+    [
+      { label: 'cycles', color: PALETTE[0] },
+      { label: 'utilisation', color: PALETTE[1], symbol: 3 },
+    ],
+    60,
+  );
   return f.d3n.svgString();
 }
 
 export function opKindChart(v: ReportVariant): string {
   const f = frame(`Cycles per op type (${v.id})`, 'cycles-ops');
   const kinds = Object.entries(v.cyclesByOpKind).filter(([, c]) => c > 0);
-  const x = f.d3.scaleLinear().domain([0, f.d3.max(kinds, (k) => k[1]) ?? 1]).range([0, f.w]).nice();
-  const y = f.d3.scaleBand().domain(kinds.map((k) => k[0])).range([0, f.h]).padding(0.2);
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6).tickFormat(f.d3.format('~s')));
+  const x = f.d3
+    .scaleLinear()
+    .domain([0, f.d3.max(kinds, (k) => k[1]) ?? 1])
+    .range([0, f.w])
+    .nice();
+  const y = f.d3
+    .scaleBand()
+    .domain(kinds.map((k) => k[0]))
+    .range([0, f.h])
+    .padding(0.2);
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(f.d3.axisBottom(x).ticks(6).tickFormat(f.d3.format('~s')));
   f.g.append('g').call(f.d3.axisLeft(y));
   kinds.forEach(([k, c], i) => {
-    f.g.append('rect').attr('y', y(k)!).attr('height', y.bandwidth()).attr('width', x(c)).attr('fill', PALETTE[i % PALETTE.length])
-      .append('title').text(`${k}: ${c.toLocaleString('en-US')} cycles`);
+    f.g
+      .append('rect')
+      .attr('y', y(k)!)
+      .attr('height', y.bandwidth())
+      .attr('width', x(c))
+      .attr('fill', PALETTE[i % PALETTE.length])
+      .append('title')
+      .text(`${k}: ${c.toLocaleString('en-US')} cycles`);
   });
   axisTitles(f, 'cycles added to the latency', 'op type');
   return f.d3n.svgString();
@@ -208,13 +364,31 @@ export function taskSwitchChart(r: ReportJson, maxTasks = 64): string {
   const areaAt = (v: ReportVariant, k: number): number => (stores(v) ? v.areaMm2.total - v.areaMm2.taskStorage + k * v.perTaskAreaMm2 : v.areaMm2.total);
   const all = r.variants.flatMap((v) => n.map((k) => areaAt(v, k)));
   const x = f.d3.scaleLinear().domain([1, maxTasks]).range([0, f.w]);
-  const y = f.d3.scaleLog().domain([f.d3.min(all)! / 1.3, f.d3.max(all)! * 1.3]).range([f.h, 0]);
+  const y = f.d3
+    .scaleLog()
+    .domain([f.d3.min(all)! / 1.3, f.d3.max(all)! * 1.3])
+    .range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x));
   f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   r.variants.forEach((v, i) => {
-    f.g.append('path').attr('fill', 'none').attr('stroke', PALETTE[i % PALETTE.length]).attr('stroke-width', 2).attr('stroke-dasharray', stores(v) ? null : '6,3')
-      .attr('d', f.d3.line<number>().x((k) => x(k)).y((k) => y(areaAt(v, k)))(n))
-      .append('title').text(`${v.id}: ${fmt(v.perTaskAreaMm2, 4)} mm² per stored task image (${v.taskImageBytes.toLocaleString('en-US')} B); switch ${v.taskSwitch.cycles.toLocaleString('en-US')} cycles, ${fmt(v.taskSwitch.energyUJ, 4)} µJ`);
+    f.g
+      .append('path')
+      .attr('fill', 'none')
+      .attr('stroke', PALETTE[i % PALETTE.length])
+      .attr('stroke-width', 2)
+      .attr('stroke-dasharray', stores(v) ? null : '6,3')
+      .attr(
+        'd',
+        f.d3
+          .line<number>()
+          .x((k) => x(k))
+          .y((k) => y(areaAt(v, k)))(n),
+      )
+      .append('title')
+      .text(
+        `${v.id}: ${fmt(v.perTaskAreaMm2, 4)} mm² per stored task image (${v.taskImageBytes.toLocaleString('en-US')} B); ` +
+          `switch ${v.taskSwitch.cycles.toLocaleString('en-US')} cycles, ${fmt(v.taskSwitch.energyUJ, 4)} µJ`,
+      );
   });
   for (const ref of ['full-ft', 'dram-stream']) {
     const rv = r.variants.find((v) => v.id === ref);
@@ -222,28 +396,64 @@ export function taskSwitchChart(r: ReportJson, maxTasks = 64): string {
     if (!rv || !b || b.perTaskAreaMm2 <= 0) continue;
     const k = (rv.areaMm2.total - (b.areaMm2.total - b.areaMm2.taskStorage)) / b.perTaskAreaMm2;
     if (k >= 1 && k <= maxTasks) {
-      f.g.append('circle').attr('class', 'break-even').attr('cx', x(k)).attr('cy', y(rv.areaMm2.total)).attr('r', 5).attr('fill', 'none').attr('stroke', '#000').attr('stroke-width', 2)
-        .append('title').text(`bitfit reaches ${ref}'s area at ${k.toFixed(1)} stored task images`);
+      f.g
+        .append('circle')
+        .attr('class', 'break-even')
+        .attr('cx', x(k))
+        .attr('cy', y(rv.areaMm2.total))
+        .attr('r', 5)
+        .attr('fill', 'none')
+        .attr('stroke', '#000')
+        .attr('stroke-width', 2)
+        .append('title')
+        .text(`bitfit reaches ${ref}'s area at ${k.toFixed(1)} stored task images`);
     } else {
-      f.g.append('text').attr('class', 'break-even').attr('x', 4).attr('y', ref === 'full-ft' ? 14 : 28)
+      f.g
+        .append('text')
+        .attr('class', 'break-even')
+        .attr('x', 4)
+        .attr('y', ref === 'full-ft' ? 14 : 28)
         .text(`bitfit vs ${ref}: break-even at ${k > 0 ? k.toFixed(0) : 'no'} stored task images${k > maxTasks ? ' (off the chart)' : ''}`);
     }
   }
   axisTitles(f, 'task images stored on chip', 'on-chip area (mm², log scale)');
-  legend(f, r.variants.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length] })));
+  legend(
+    f,
+    r.variants.map((v, i) => ({ label: v.id, color: PALETTE[i % PALETTE.length] })),
+  );
   return f.d3n.svgString();
 }
 
 /** Task image size per variant (log scale). */
 export function imageSizeChart(r: ReportJson): string {
   const f = frame('Task image size per variant', 'image-size');
-  const x = f.d3.scaleBand().domain(r.variants.map((v) => v.id)).range([0, f.w]).padding(0.2);
-  const y = f.d3.scaleLog().domain([Math.max(1, f.d3.min(r.variants, (v) => v.taskImageBytes)! / 2), f.d3.max(r.variants, (v) => v.taskImageBytes)! * 2]).range([f.h, 0]);
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x)).selectAll('text').attr('transform', 'rotate(-20)').attr('text-anchor', 'end');
+  const x = f.d3
+    .scaleBand()
+    .domain(r.variants.map((v) => v.id))
+    .range([0, f.w])
+    .padding(0.2);
+  const y = f.d3
+    .scaleLog()
+    .domain([Math.max(1, f.d3.min(r.variants, (v) => v.taskImageBytes)! / 2), f.d3.max(r.variants, (v) => v.taskImageBytes)! * 2])
+    .range([f.h, 0]);
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(f.d3.axisBottom(x))
+    .selectAll('text')
+    .attr('transform', 'rotate(-20)')
+    .attr('text-anchor', 'end');
   f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
   r.variants.forEach((v, i) => {
-    f.g.append('rect').attr('x', x(v.id)!).attr('width', x.bandwidth()).attr('y', y(v.taskImageBytes)).attr('height', f.h - y(v.taskImageBytes)).attr('fill', PALETTE[i % PALETTE.length])
-      .append('title').text(`${v.id}: ${v.taskImageBytes.toLocaleString('en-US')} bytes`);
+    f.g
+      .append('rect')
+      .attr('x', x(v.id)!)
+      .attr('width', x.bandwidth())
+      .attr('y', y(v.taskImageBytes))
+      .attr('height', f.h - y(v.taskImageBytes))
+      .attr('fill', PALETTE[i % PALETTE.length])
+      .append('title')
+      .text(`${v.id}: ${v.taskImageBytes.toLocaleString('en-US')} bytes`);
   });
   axisTitles(f, 'variant', 'task image (bytes, log scale)');
   return f.d3n.svgString();

@@ -22,7 +22,11 @@ export function parseFlags<O extends Options>(argv: string[], options: O): Value
     const flag = flagOf(err.message);
     switch (err.code) {
       case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-        throw new UsageError(flag ?? '(arguments)', 'is not a flag of this command', { allowed: Object.keys(options).map((k) => `--${k}`).join(', ') });
+        throw new UsageError(flag ?? '(arguments)', 'is not a flag of this command', {
+          allowed: Object.keys(options)
+            .map((k) => `--${k}`)
+            .join(', '),
+        });
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
         const arg = /'([^']*)'/.exec(err.message)?.[1];
         throw new UsageError('(arguments)', 'this command takes no positional arguments', arg === undefined ? {} : { value: arg });

@@ -20,34 +20,78 @@ function chart(svg: string, caption: string): string {
 
 function summary(r: ReportJson): string {
   return table(
-    ['variant', 'writable bias params', 'task image (B)', 'area (mm²)', 'energy (µJ)', 'latency (µs)', 'inferences/s', 'switch cycles', 'switch (µJ)', 'accuracy'],
-    r.variants.map((v) => [v.id, v.biasParams, v.taskImageBytes, num(v.areaMm2.total), num(v.energyUJ.total), num(v.latencyUs), num(v.inferencesPerS), v.taskSwitch.cycles, num(v.taskSwitch.energyUJ), v.accuracy ? `${v.accuracy.mean} ± ${v.accuracy.seeds.length > 1 ? v.accuracy.std : '—'}` : 'not measured']),
+    [
+      'variant',
+      'writable bias params',
+      'task image (B)',
+      'area (mm²)',
+      'energy (µJ)',
+      'latency (µs)',
+      'inferences/s',
+      'switch cycles',
+      'switch (µJ)',
+      'accuracy',
+    ],
+    r.variants.map((v) => [
+      v.id,
+      v.biasParams,
+      v.taskImageBytes,
+      num(v.areaMm2.total),
+      num(v.energyUJ.total),
+      num(v.latencyUs),
+      num(v.inferencesPerS),
+      v.taskSwitch.cycles,
+      num(v.taskSwitch.energyUJ),
+      v.accuracy ? `${v.accuracy.mean} ± ${v.accuracy.seeds.length > 1 ? v.accuracy.std : '—'}` : 'not measured',
+    ]),
   );
 }
+
+/** "128x128 OS": the array's size and dataflow. */
+const arrayOf = (r: ReportJson): string => `${r.hardware.array.rows}x${r.hardware.array.cols} ${r.hardware.array.dataflow.toUpperCase()}`;
 
 function verifyBlock(r: ReportJson): string {
   const v = r.verify;
   if (!v) return '<p>Not verified in this run (<code>--no-verify</code>).</p>';
-  const first = v.firstMismatch ? `; first mismatch ${esc(v.firstMismatch.tensor)}[${v.firstMismatch.index}]: datapath ${v.firstMismatch.datapath}, reference ${v.firstMismatch.reference}` : '';
-  return `<p class="${v.bitExact ? 'ok' : 'bad'}"><strong>${v.bitExact ? 'Bit-exact' : 'MISMATCH'}</strong>: the integer datapath (${esc(v.gemmEngine)}) and the TensorFlow.js reference (backend ${esc(v.backend)}) agree on ${v.tensorsCompared} tensors, ${v.elementsCompared.toLocaleString('en-US')} elements, ${v.mismatches} mismatches (images of variant ${esc(v.variant)})${first}. Measured by this tool.</p>`;
+  const first = v.firstMismatch
+    ? `; first mismatch ${esc(v.firstMismatch.tensor)}[${v.firstMismatch.index}]: datapath ${v.firstMismatch.datapath}, reference ${v.firstMismatch.reference}`
+    : '';
+  return (
+    `<p class="${v.bitExact ? 'ok' : 'bad'}"><strong>${v.bitExact ? 'Bit-exact' : 'MISMATCH'}</strong>: ` +
+    `the integer datapath (${esc(v.gemmEngine)}) and the TensorFlow.js reference (backend ${esc(v.backend)}) agree on ${v.tensorsCompared} tensors, ` +
+    `${v.elementsCompared.toLocaleString('en-US')} elements, ${v.mismatches} mismatches (images of variant ${esc(v.variant)})${first}. ` +
+    'Measured by this tool.</p>'
+  );
 }
 
 function provenance(r: ReportJson): string {
   const p = r.provenance;
   return (
-    table(['field', 'value'], [
-      ['config', `${r.config.name} (${r.config.file})`],
-      ['config sha256', r.config.sha256],
-      ['git commit', p.gitCommit],
-      ['command', p.command],
-      ['time', p.time],
-      ['tool', `${p.tool}, integer spec v${p.specVersion}, node ${p.node}`],
-      ['model', `${r.model.layers} layers, hidden ${r.model.hidden}, ${r.model.heads} heads, FFN ${r.model.ffn}, sequence ${r.model.seqLen}, ${r.model.params.toLocaleString('en-US')} parameters; weights: ${r.model.weights.kind}${r.model.weights.seed !== undefined ? ` (seed ${r.model.weights.seed})` : ''}`],
-      ['hardware', `${r.hardware.array.rows}x${r.hardware.array.cols} ${r.hardware.array.dataflow.toUpperCase()} array at ${r.hardware.clockMHz} MHz, technology ${r.technology.node}`],
-      ...Object.entries(r.sources).map(([k, v]) => [`source of ${k}`, v]),
-    ]) +
+    table(
+      ['field', 'value'],
+      [
+        ['config', `${r.config.name} (${r.config.file})`],
+        ['config sha256', r.config.sha256],
+        ['git commit', p.gitCommit],
+        ['command', p.command],
+        ['time', p.time],
+        ['tool', `${p.tool}, integer spec v${p.specVersion}, node ${p.node}`],
+        [
+          'model',
+          `${r.model.layers} layers, hidden ${r.model.hidden}, ${r.model.heads} heads, FFN ${r.model.ffn}, sequence ${r.model.seqLen}, ` +
+            `${r.model.params.toLocaleString('en-US')} parameters; weights: ${r.model.weights.kind}` +
+            (r.model.weights.seed !== undefined ? ` (seed ${r.model.weights.seed})` : ''),
+        ],
+        ['hardware', `${arrayOf(r)} array at ${r.hardware.clockMHz} MHz, technology ${r.technology.node}`],
+        ...Object.entries(r.sources).map(([k, v]) => [`source of ${k}`, v]),
+      ],
+    ) +
     `<h3>Technology constants used (${esc(r.technology.node)}, ${esc(r.technology.file.split('/').slice(-3).join('/'))})</h3>` +
-    table(['constant', 'value', 'unit', 'kind', 'source', 'formula'], r.technology.constants.map((c) => [c.name, c.value, c.unit, c.kind, c.source, c.formula ?? '']), 'sources') +
+    table(
+      ['constant', 'value', 'unit', 'kind', 'source', 'formula'],
+      r.technology.constants.map((c) => [c.name, c.value, c.unit, c.kind, c.source, c.formula ?? '']),
+      'sources',
+    ) +
     `<h3>Cost formulas</h3>` +
     table(['quantity', 'expression'], Object.entries(r.technology.formulas))
   );
@@ -68,28 +112,39 @@ function compareBlock(a: ReportJson, b: ReportJson): string {
       rows.push([id, label, num(fa), num(fb), `${fb >= fa ? '+' : ''}${num(fb - fa)}`, fa ? `${(((fb - fa) / fa) * 100).toFixed(1)}%` : '']);
     }
   }
+  const where = (x: ReportJson): string => `${esc(arrayOf(x))} at ${esc(x.technology.node)}, commit ${esc(x.provenance.gitCommit.slice(0, 10))}`;
+  const costFrontB = costFrontChart(b).replace('id="cost-front"', 'id="cost-front-b"');
+  const energyB = breakdownChart(b, 'energyUJ').replace('id="breakdown-energyUJ"', 'id="breakdown-energy-b"');
   return `<section id="compare"><h2>Comparison: ${esc(a.config.name)} (A) and ${esc(b.config.name)} (B)</h2>
-<p>A: ${esc(a.hardware.array.rows)}x${esc(a.hardware.array.cols)} ${esc(a.hardware.array.dataflow)} at ${esc(a.technology.node)}, commit ${esc(a.provenance.gitCommit.slice(0, 10))}. B: ${esc(b.hardware.array.rows)}x${esc(b.hardware.array.cols)} ${esc(b.hardware.array.dataflow)} at ${esc(b.technology.node)}, commit ${esc(b.provenance.gitCommit.slice(0, 10))}.</p>
+<p>A: ${where(a)}. B: ${where(b)}.</p>
 ${table(['variant', 'figure', 'A', 'B', 'B − A', 'change'], rows)}
-<div class="grid">${chart(costFrontChart(b).replace('id="cost-front"', 'id="cost-front-b"'), 'B: area against energy per inference')}${chart(breakdownChart(b, 'energyUJ').replace('id="breakdown-energyUJ"', 'id="breakdown-energy-b"'), 'B: energy per inference by part')}</div>
+<div class="grid">${chart(costFrontB, 'B: area against energy per inference')}${chart(energyB, 'B: energy per inference by part')}</div>
 </section>`;
 }
 
-const CSS = `body{font-family:sans-serif;margin:12px;color:#111;max-width:1500px}h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #999;margin-top:32px}
+const CSS = `body{font-family:sans-serif;margin:12px;color:#111;max-width:1500px}h1{font-size:22px}
+h2{font-size:18px;border-bottom:1px solid #999;margin-top:32px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}
 table.sources td:nth-child(5){max-width:520px}.grid{display:flex;flex-wrap:wrap;gap:8px}figure.chart{margin:0;border:1px solid #ddd;padding:4px}
 figure.chart svg{width:690px;height:345px}figcaption{font-size:12px;color:#333;max-width:690px}.ok{color:#005a2b}.bad{color:#a00}
 @media print{figure.chart{break-inside:avoid}}`;
 
+const MEASURED = 'measured results of the trainer (model, data and seeds in the table)';
+const NOT_MEASURED = 'not measured for this model; no published figure is substituted';
+const AREA_CAPTION = 'Area per variant by part (ROM, writable SRAM, task storage, buffers, MAC array, non-linear units, correction, control).';
+
 /** The whole page for a report, optionally compared with another. */
 export function renderPage(r: ReportJson, other?: ReportJson): string {
   const primary = r.variants.find((v) => v.id === 'bitfit') ?? r.variants[0];
-  const measured = r.variants.some((v) => v.accuracy !== null);
+  const firstAccuracy = r.variants.find((v) => v.accuracy)?.accuracy ?? null;
+  const measured = firstAccuracy !== null;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Design review: ${esc(r.config.name)}</title><style>${CSS}</style></head>
 <body>
-<h1>Design review: ${esc(r.config.name)} (${esc(r.technology.node)}, ${esc(r.hardware.array.rows)}x${esc(r.hardware.array.cols)} ${esc(r.hardware.array.dataflow.toUpperCase())})</h1>
-<p>Cycles and access counts are computed by this tool's schedule model; area and energy from the technology table's constants (each listed below with its source and kind); the bit-exact check is measured by running both integer implementations. Accuracy: ${measured ? 'measured results of the trainer (model, data and seeds in the table)' : 'not measured for this model; no published figure is substituted'}.</p>
+<h1>Design review: ${esc(r.config.name)} (${esc(r.technology.node)}, ${esc(arrayOf(r))})</h1>
+<p>Cycles and access counts are computed by this tool's schedule model; area and energy from the technology table's constants
+(each listed below with its source and kind); the bit-exact check is measured by running both integer implementations.
+Accuracy: ${measured ? MEASURED : NOT_MEASURED}.</p>
 ${summary(r)}
 <section id="tradeoff"><h2>1. Trade-off fronts</h2><div class="grid">
 ${chart(tradeoffChart(r, 'area'), 'Accuracy against area, one point per variant, error bars from the seeds.')}
@@ -97,22 +152,59 @@ ${chart(tradeoffChart(r, 'energy'), 'Accuracy against energy per inference.')}
 ${chart(costFrontChart(r), 'Area against energy per inference; the dashed line joins the variants no other variant beats on both.')}
 </div></section>
 <section id="breakdown"><h2>2. Area and energy by part</h2><div class="grid">
-${chart(breakdownChart(r, 'areaMm2'), 'Area per variant by part (ROM, writable SRAM, task storage, buffers, MAC array, non-linear units, correction, control).')}
+${chart(breakdownChart(r, 'areaMm2'), AREA_CAPTION)}
 ${chart(breakdownChart(r, 'energyUJ'), 'Energy per inference by part (MACs, ROM, writable SRAM, buffers, non-linear units, DRAM, leakage).')}
 </div></section>
 <section id="cycles"><h2>3. Cycles and utilisation</h2><div class="grid">
 ${chart(cyclesChart(primary), `Cycles each layer adds to the latency, and MAC utilisation, for ${primary.id}.`)}
 ${chart(opKindChart(primary), `Cycles per op type for ${primary.id} (non-linear ops count only what the GEMMs do not hide).`)}
 </div></section>
-<section id="heatmap"><h2>4. Bias changes</h2><div class="grid">${chart(heatmapChart(r), 'Per bias type and layer, the mean absolute change of the fine-tuned bias (needs trainer results).')}</div></section>
+<section id="heatmap"><h2>4. Bias changes</h2><div class="grid">
+${chart(heatmapChart(r), 'Per bias type and layer, the mean absolute change of the fine-tuned bias (needs trainer results).')}
+</div></section>
 <section id="tasks"><h2>5. Task switching</h2><div class="grid">
 ${chart(imageSizeChart(r), 'Bytes of one task image per variant.')}
-${chart(taskSwitchChart(r), 'On-chip area as more task images are stored; full-ft and dram-stream keep theirs off chip (dashed). Circles or notes mark where bitfit reaches their area.')}
+${chart(
+  taskSwitchChart(r),
+  'On-chip area as more task images are stored; full-ft and dram-stream keep theirs off chip (dashed). ' +
+    'Circles or notes mark where bitfit reaches their area.',
+)}
 </div>
-${table(['variant', 'task image (B)', 'switch cycles', 'switch energy (µJ)', 'images on chip', 'images per MiB', 'how a switch happens'], r.variants.map((v) => [v.id, v.taskImageBytes, v.taskSwitch.cycles, num(v.taskSwitch.energyUJ), v.tasksOnChip, v.taskImageBytes > 0 ? Math.floor((8 * 2 ** 20) / (8 * v.taskImageBytes)) : '', v.taskSwitch.source]))}
+${table(
+  ['variant', 'task image (B)', 'switch cycles', 'switch energy (µJ)', 'images on chip', 'images per MiB', 'how a switch happens'],
+  r.variants.map((v) => [
+    v.id,
+    v.taskImageBytes,
+    v.taskSwitch.cycles,
+    num(v.taskSwitch.energyUJ),
+    v.tasksOnChip,
+    v.taskImageBytes > 0 ? Math.floor((8 * 2 ** 20) / (8 * v.taskImageBytes)) : '',
+    v.taskSwitch.source,
+  ]),
+)}
 </section>
 <section id="accuracy"><h2>6. Accuracy and verification</h2>
-${measured ? `<p>${esc(r.variants.find((v) => v.accuracy)!.accuracy!.metric)}; tasks ${esc(r.variants.find((v) => v.accuracy)!.accuracy!.task ?? '')}. Source: ${esc(r.sources.accuracy)}.</p>` + table(['variant', 'float mean ± std', 'integer datapath mean ± std', 'seeds', 'per task (float / integer)'], r.variants.filter((v) => v.accuracy).map((v) => { const a = v.accuracy!; const pm = (s: { mean: number; std: number } | null | undefined): string => (s ? `${s.mean} ± ${a.seeds.length > 1 ? s.std : '—'}` : '—'); return [v.id + (a.from && a.from !== v.id ? ` (results of ${a.from})` : ''), pm(a), pm(a.integer), a.seeds.join(', '), (a.perTask ?? []).map((t) => `${t.task} ${pm(t.float)} / ${pm(t.integer)}`).join('; ')]; })) : `<p>No accuracy results for ${esc(r.config.name)} (${esc(r.model.weights.kind)} weights): the trainer has not produced results for this model.</p>`}
+${
+  measured
+    ? `<p>${esc(firstAccuracy!.metric)}; tasks ${esc(firstAccuracy!.task)}. Source: ${esc(r.sources.accuracy)}.</p>` +
+      table(
+        ['variant', 'float mean ± std', 'integer datapath mean ± std', 'seeds', 'per task (float / integer)'],
+        r.variants
+          .filter((v) => v.accuracy)
+          .map((v) => {
+            const a = v.accuracy!;
+            const pm = (s: { mean: number; std: number } | null | undefined): string => (s ? `${s.mean} ± ${a.seeds.length > 1 ? s.std : '—'}` : '—');
+            return [
+              v.id + (a.from && a.from !== v.id ? ` (results of ${a.from})` : ''),
+              pm(a),
+              pm(a.integer),
+              a.seeds.join(', '),
+              (a.perTask ?? []).map((t) => `${t.task} ${pm(t.float)} / ${pm(t.integer)}`).join('; '),
+            ];
+          }),
+      )
+    : `<p>No accuracy results for ${esc(r.config.name)} (${esc(r.model.weights.kind)} weights): the trainer has not produced results for this model.</p>`
+}
 ${verifyBlock(r)}
 </section>
 <section id="provenance"><h2>7. Provenance and sources</h2>${provenance(r)}</section>

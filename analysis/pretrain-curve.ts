@@ -53,7 +53,11 @@ export function main(argv: string[]): number {
   const out = v.out ?? v.checkpoint;
   checkOutputDir(out, v.out ? '--out' : '--checkpoint');
   const s = checkPretrainState(readJsonFile(file, '--checkpoint'), file);
-  const written = writeFilesAtomic(out, { 'loss.svg': lossCurveChart(s, `Pre-training loss, ${s.step} steps`), 'mlm-accuracy.svg': mlmAccuracyChart(s) }, { field: v.out ? '--out' : '--checkpoint' });
+  const written = writeFilesAtomic(
+    out,
+    { 'loss.svg': lossCurveChart(s, `Pre-training loss, ${s.step} steps`), 'mlm-accuracy.svg': mlmAccuracyChart(s) },
+    { field: v.out ? '--out' : '--checkpoint' },
+  );
   for (const f of written) console.log(`wrote ${f}`);
   return 0;
 }

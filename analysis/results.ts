@@ -43,7 +43,7 @@ export interface CellSummary {
 }
 
 /** Training examples a run used (provenance.data.train.used); 0 if the file does not say. */
-export const trainExamples = (r: RunResultFile): number => ((r.provenance.data as { train?: { used?: number } } | undefined)?.train?.used ?? 0);
+export const trainExamples = (r: RunResultFile): number => (r.provenance.data as { train?: { used?: number } } | undefined)?.train?.used ?? 0;
 
 /** Score x 100; a missing metric, or NaN (written to JSON as null), is NaN, never 0. */
 const score = (x: number | null | undefined): number => (x === undefined || x === null || Number.isNaN(x) ? NaN : 100 * x);

@@ -30,7 +30,8 @@ import { isMain, runCli } from '../formats/cli.js';
 const TASK_ORDER = ['qnli', 'sst2', 'cola', 'stsb', 'mrpc', 'rte'];
 const VARIANT_ORDER = ['full-ft', 'bitfit', 'bitfit-bq-bm2', 'bitfit-bm2', 'bitfit-bq', 'frozen', 'rand-uniform', 'rand-rowcol'];
 const TASK_LABEL: Record<string, string> = { qnli: 'QNLI', sst2: 'SST-2', cola: 'CoLA', stsb: 'STS-B', mrpc: 'MRPC', rte: 'RTE' };
-const order = (list: string[], ref: string[]): string[] => [...list].sort((a, b) => (ref.indexOf(a) + 1 || 99) - (ref.indexOf(b) + 1 || 99) || a.localeCompare(b));
+const order = (list: string[], ref: string[]): string[] =>
+  [...list].sort((a, b) => (ref.indexOf(a) + 1 || 99) - (ref.indexOf(b) + 1 || 99) || a.localeCompare(b));
 
 export interface TableInput {
   name: string;
@@ -49,7 +50,12 @@ export interface SizeFigure {
   baseline: number | null;
 }
 
-export function buildTables(main: TableInput, compare?: TableInput, baselines?: Baseline[], sizesWith?: TableInput): { markdown: string; json: Record<string, unknown>; sizeFigures: SizeFigure[] } {
+export function buildTables(
+  main: TableInput,
+  compare?: TableInput,
+  baselines?: Baseline[],
+  sizesWith?: TableInput,
+): { markdown: string; json: Record<string, unknown>; sizeFigures: SizeFigure[] } {
   const exp = experimentOf(main.runs, main.name);
   if (compare) experimentOf(compare.runs, compare.name);
   const allCells = summarize(main.runs);
@@ -82,9 +88,11 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   const parts: string[] = [];
   parts.push(`# ${main.name}: ${main.runs.length} runs`);
   parts.push(
-    `Model: ${exp.checkpoint.length === 64 ? `checkpoint sha256 ${exp.checkpoint.slice(0, 16)}…` : exp.checkpoint}; sequence ${exp.seqLen}; ${exp.epochs} epochs; ` +
+    `Model: ${exp.checkpoint.length === 64 ? `checkpoint sha256 ${exp.checkpoint.slice(0, 16)}…` : exp.checkpoint}; ` +
+      `sequence ${exp.seqLen}; ${exp.epochs} epochs; ` +
       `training examples per task: ${sizes.join(', ')}; seeds ${seeds.join(', ')}; ` +
-      `dev scores of each run's best epoch, headline metric × 100, mean ± sample std over seeds (± — for a single seed); learning rate per variant: best mean dev among those run. ` +
+      `dev scores of each run's best epoch, headline metric × 100, mean ± sample std over seeds (± — for a single seed); ` +
+      `learning rate per variant: best mean dev among those run. ` +
       `Total training wall time ${(wall / 3600).toFixed(2)} h.`,
   );
   parts.push('## Float model (Table 3 layout)', table(header, rowsOf('float')));
@@ -92,7 +100,8 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
     parts.push(
       'The last row is what a model that learned nothing from the input scores: the best constant prediction on each dev set ' +
         '(one class for every example; for STS-B a constant score has no correlation: n/a). Dev files: ' +
-        baselines.map((b) => `${TASK_LABEL[b.task] ?? b.task} sha256 ${b.devSha256.slice(0, 12)}…`).join(', ') + '.',
+        baselines.map((b) => `${TASK_LABEL[b.task] ?? b.task} sha256 ${b.devSha256.slice(0, 12)}…`).join(', ') +
+        '.',
     );
   }
   parts.push('## Through the integer datapath (ROM/SRAM images of the best epoch)', table(header, rowsOf('integer')));
@@ -106,16 +115,23 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   if (old.length) {
     parts.push(
       `Exporter: ${old.map(([ev, n]) => `${n} of these runs were evaluated by exporter version ${ev}`).join(', ')}, against ${EXPORTER_VERSION} now ` +
-        '(version 1 quantized the trained classification head at its random initialisation\'s scales, saturating it; formats/exporter-version.ts EXPORTER_VERSION). ' +
+        "(version 1 quantized the trained classification head at its random initialisation's scales, saturating it; " +
+        'formats/exporter-version.ts EXPORTER_VERSION). ' +
         'Their integer figures understate what the datapath keeps; a campaign re-runs them as stale.',
     );
   }
   parts.push(
     '## Generalisation gap (train subset − dev, best epoch, float)',
-    table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t)], variants.map((v) => [v, ...tasks.map((t) => {
-      const c = cell(t, v);
-      return c ? (c.train.mean - c.float.mean).toFixed(1) : '—';
-    })])),
+    table(
+      ['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t)],
+      variants.map((v) => [
+        v,
+        ...tasks.map((t) => {
+          const c = cell(t, v);
+          return c ? (c.train.mean - c.float.mean).toFixed(1) : '—';
+        }),
+      ]),
+    ),
   );
   // the paper's Figure 2: the same task and variant at several training-set sizes (with --sizes-with,
   // the sizes another directory of the same experiment adds)
@@ -136,7 +152,9 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   const addedNote = (t: string): string => {
     const cs = added.get(t)!;
     const sizes = [...new Set(cs.map((c) => c.trainExamples))].sort((a, b) => a - b);
-    const rates = order([...new Set(cs.map((c) => c.variant))], VARIANT_ORDER).map((v) => `${v} lr ${[...new Set(cs.filter((c) => c.variant === v).map((c) => c.lr))].join('/')}`);
+    const rates = order([...new Set(cs.map((c) => c.variant))], VARIANT_ORDER).map(
+      (v) => `${v} lr ${[...new Set(cs.filter((c) => c.variant === v).map((c) => c.lr))].join('/')}`,
+    );
     return `Float dev score, mean ± std over seeds. Sizes ${sizes.join(', ')} from ${sizesWith!.name} (${rates.join(', ')}).`;
   };
   const sizeFigures: SizeFigure[] = [];
@@ -146,14 +164,20 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
     const sizes = [...new Set(curves.flat().map((c) => c.trainExamples))].sort((a, b) => a - b);
     parts.push(
       `## ${TASK_LABEL[t] ?? t} dev score against training-set size (the paper's Figure 2)`,
-      table(['variant', ...sizes.map(String)], curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))])),
+      table(
+        ['variant', ...sizes.map(String)],
+        curves.map((cs) => [cs[0].variant, ...sizes.map((n) => fmtStat(cs.find((c) => c.trainExamples === n)?.float ?? null))]),
+      ),
     );
     if (added.has(t)) parts.push(addedNote(t));
     const b = baselines?.find((x) => x.task === t)?.score;
     sizeFigures.push({
       task: TASK_LABEL[t] ?? t,
       metric: metricOf(t),
-      curves: curves.map((cs) => ({ variant: cs[0].variant, points: cs.map((c) => ({ n: c.trainExamples, mean: c.float.mean, std: c.float.std, seeds: c.float.n })) })),
+      curves: curves.map((cs) => ({
+        variant: cs[0].variant,
+        points: cs.map((c) => ({ n: c.trainExamples, mean: c.float.mean, std: c.float.std, seeds: c.float.n })),
+      })),
       baseline: typeof b === 'number' ? b : null,
     });
   }
@@ -161,8 +185,11 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
   if (fig1) {
     const layers = Object.values(fig1)[0].length;
     parts.push(
-      '## Bias change |b_F − b_0| of bitfit (mean over the Table 3 runs of every task and seed; the paper\'s Figure 1)',
-      table(['term', ...Array.from({ length: layers }, (_, l) => `layer ${l}`)], Object.entries(fig1).map(([t, xs]) => [t, ...xs.map((x) => x.toExponential(2))])),
+      "## Bias change |b_F − b_0| of bitfit (mean over the Table 3 runs of every task and seed; the paper's Figure 1)",
+      table(
+        ['term', ...Array.from({ length: layers }, (_, l) => `layer ${l}`)],
+        Object.entries(fig1).map(([t, xs]) => [t, ...xs.map((x) => x.toExponential(2))]),
+      ),
     );
   }
   // every learning rate run (a probe or the paper's grid): mean float dev score per rate
@@ -175,13 +202,20 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
       for (const v of variants) {
         const rs = rateRuns.filter((r) => r.task === t && r.variant === v);
         if (rs.length === 0) continue;
-        rows.push([TASK_LABEL[t] ?? t, v, ...rates.map((lr) => {
-          const g = rs.filter((r) => r.lr === lr);
-          return g.length ? fmtStat(stat(g.map((r) => 100 * r.best.value))) + (cell(t, v)?.lr === lr ? ' *' : '') : '';
-        })]);
+        rows.push([
+          TASK_LABEL[t] ?? t,
+          v,
+          ...rates.map((lr) => {
+            const g = rs.filter((r) => r.lr === lr);
+            return g.length ? fmtStat(stat(g.map((r) => 100 * r.best.value))) + (cell(t, v)?.lr === lr ? ' *' : '') : '';
+          }),
+        ]);
       }
     }
-    parts.push('## Dev score per learning rate (float, mean ± std over seeds; * = the rate Table 3 uses)', table(['task', 'variant', ...rates.map((lr) => `lr ${lr}`)], rows));
+    parts.push(
+      '## Dev score per learning rate (float, mean ± std over seeds; * = the rate Table 3 uses)',
+      table(['task', 'variant', ...rates.map((lr) => `lr ${lr}`)], rows),
+    );
   }
   let comparison: Record<string, unknown> | null = null;
   if (compare) {
@@ -192,7 +226,9 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
       ...tasks.map((t) => {
         const a = cell(t, v);
         const b = other.find((c) => c.task === t && c.variant === v);
-        return a && b ? `${fmtStat(a.float)} vs ${fmtStat(b.float)} (${(a.float.mean - b.float.mean >= 0 ? '+' : '') + (a.float.mean - b.float.mean).toFixed(1)})` : '—';
+        return a && b
+          ? `${fmtStat(a.float)} vs ${fmtStat(b.float)} (${(a.float.mean - b.float.mean >= 0 ? '+' : '') + (a.float.mean - b.float.mean).toFixed(1)})`
+          : '—';
       }),
       (() => {
         const a = averageOverTasks(cells, v, tasks);
@@ -200,15 +236,33 @@ export function buildTables(main: TableInput, compare?: TableInput, baselines?: 
         return a && b ? `${(a.float.mean - b.float.mean >= 0 ? '+' : '') + (a.float.mean - b.float.mean).toFixed(1)}` : '—';
       })(),
     ]);
-    parts.push(`## ${main.name} vs ${compare.name} (float dev score; difference in brackets)`, table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t), 'avg diff'], rows));
+    parts.push(
+      `## ${main.name} vs ${compare.name} (float dev score; difference in brackets)`,
+      table(['variant', ...tasks.map((t) => TASK_LABEL[t] ?? t), 'avg diff'], rows),
+    );
     comparison = { name: compare.name, cells: other };
   }
   parts.push(`Learning rates: ${lrs.join('; ')}.`);
   return {
     markdown: parts.join('\n\n') + '\n',
-    json: { name: main.name, runs: main.runs.length, tasks, variants, cells, averages: variants.map((v) => averageOverTasks(cells, v, tasks)), biasChange: fig1, sizeFigures,
-      sizesWith: sizesWith ? { name: sizesWith.name, added: [...added.values()].flat().map((c) => ({ task: c.task, variant: c.variant, trainExamples: c.trainExamples, lr: c.lr })) } : null,
-      comparison, baselines: baselines ?? null },
+    json: {
+      name: main.name,
+      runs: main.runs.length,
+      tasks,
+      variants,
+      cells,
+      averages: variants.map((v) => averageOverTasks(cells, v, tasks)),
+      biasChange: fig1,
+      sizeFigures,
+      sizesWith: sizesWith
+        ? {
+            name: sizesWith.name,
+            added: [...added.values()].flat().map((c) => ({ task: c.task, variant: c.variant, trainExamples: c.trainExamples, lr: c.lr })),
+          }
+        : null,
+      comparison,
+      baselines: baselines ?? null,
+    },
     sizeFigures,
   };
 }
@@ -217,7 +271,7 @@ const HELP =
   'usage: npx tsx analysis/table.ts --results DIR [--compare DIR] [--sizes-with DIR] [--out FILE.md] [--json FILE.json] [--svg DIR]\n' +
   '         [--glue-dir DIR] [--no-baselines]\n\n' +
   '  --compare DIR     a second campaign (e.g. random initialisation): float difference per task and variant\n' +
-  '  --sizes-with DIR  add DIR\'s runs (same checkpoint, sequence length, epochs) at training-set sizes the main\n' +
+  "  --sizes-with DIR  add DIR's runs (same checkpoint, sequence length, epochs) at training-set sizes the main\n" +
   '                    directory lacks to the Figure 2 section only (e.g. a size sweep with its main campaign)\n' +
   '  --svg DIR         write DIR/bias-change.svg (Figure 1) and DIR/train-size-<task>.svg (Figure 2)\n' +
   '  --glue-dir DIR    GLUE data for the constant-prediction row (default directory as trainer/train.ts)\n' +
@@ -265,14 +319,18 @@ export function main(argv: string[]): number {
   }
   const t = buildTables(main, compare, baselines, sizesWith);
   if (sizesWith && !(t.json.sizesWith as { added: unknown[] }).added.length) {
-    console.error(`analysis/table.ts: --sizes-with ${v['sizes-with']}: no runs added (none of a task and variant of ${v.results} at a training-set size it lacks)`);
+    console.error(
+      `analysis/table.ts: --sizes-with ${v['sizes-with']}: no runs added (none of a task and variant of ${v.results} at a training-set size it lacks)`,
+    );
   }
   // all outputs at once: either every file is new or none is
   const files: Record<string, string> = {};
   if (v.out) files[resolve(v.out)] = t.markdown;
   if (v.json) files[resolve(v.json)] = JSON.stringify(t.json, null, 2) + '\n';
   if (v.svg && t.json.biasChange) files[resolve(v.svg, 'bias-change.svg')] = biasChangeChart(t.json.biasChange as Record<string, number[]>);
-  if (v.svg) for (const fig of t.sizeFigures) files[resolve(v.svg, `train-size-${fig.task.toLowerCase().replace(/[^a-z0-9]+/g, '')}.svg`)] = trainSizeChart(fig.curves, fig);
+  if (v.svg)
+    for (const fig of t.sizeFigures)
+      files[resolve(v.svg, `train-size-${fig.task.toLowerCase().replace(/[^a-z0-9]+/g, '')}.svg`)] = trainSizeChart(fig.curves, fig);
   const flags = ['out', 'json', 'svg'].filter((k) => v[k as 'out' | 'json' | 'svg']).map((k) => `--${k}`);
   if (flags.length) writeFilesAtomic(process.cwd(), files, { field: flags.join(', ') });
   process.stdout.write(t.markdown);

@@ -32,21 +32,58 @@ export function lossCurveChart(s: PretrainState, title = 'Pre-training loss'): s
     return f.d3n.svgString();
   }
   const d3 = f.d3;
-  const x = d3.scaleLinear().domain([0, Math.max(s.step, ...s.losses.map((l) => l.step))]).range([0, f.w]).nice();
+  const x = d3
+    .scaleLinear()
+    .domain([0, Math.max(s.step, ...s.losses.map((l) => l.step))])
+    .range([0, f.w])
+    .nice();
   const all = [...s.losses.map((l) => l.loss), ...s.evals.map((e) => e.loss)];
-  const y = d3.scaleLinear().domain([Math.min(...all) * 0.95, Math.max(...all) * 1.02]).range([f.h, 0]).nice();
+  const y = d3
+    .scaleLinear()
+    .domain([Math.min(...all) * 0.95, Math.max(...all) * 1.02])
+    .range([f.h, 0])
+    .nice();
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).ticks(8));
   f.g.append('g').call(d3.axisLeft(y).ticks(6));
-  const line = d3.line<{ step: number; loss: number }>().x((d) => x(d.step)).y((d) => y(d.loss));
+  const line = d3
+    .line<{ step: number; loss: number }>()
+    .x((d) => x(d.step))
+    .y((d) => y(d.loss));
   f.g.append('path').datum(s.losses).attr('fill', 'none').attr('stroke', PALETTE[0]).attr('stroke-width', 1.5).attr('d', line);
-  f.g.selectAll('path.eval').data(s.evals).enter().append('path').attr('class', 'eval')
-    .attr('transform', (e) => `translate(${x(e.step)},${y(e.loss)})`).attr('d', d3.symbol(symbolType(d3, 1), 50)()).attr('fill', PALETTE[1]).attr('stroke', '#000').attr('stroke-width', 0.5)
-    .append('title').text((e) => `step ${e.step}: held-out loss ${fmt(e.loss, 4)}, masked-token accuracy ${(100 * e.mlmAccuracy).toFixed(1)}% (unigram ${(100 * e.unigramAccuracy).toFixed(1)}%)`);
+  f.g
+    .selectAll('path.eval')
+    .data(s.evals)
+    .enter()
+    .append('path')
+    .attr('class', 'eval')
+    .attr('transform', (e) => `translate(${x(e.step)},${y(e.loss)})`)
+    .attr('d', d3.symbol(symbolType(d3, 1), 50)())
+    .attr('fill', PALETTE[1])
+    .attr('stroke', '#000')
+    .attr('stroke-width', 0.5)
+    .append('title')
+    .text(
+      (e) =>
+        `step ${e.step}: held-out loss ${fmt(e.loss, 4)}, ` +
+        `masked-token accuracy ${(100 * e.mlmAccuracy).toFixed(1)}% (unigram ${(100 * e.unigramAccuracy).toFixed(1)}%)`,
+    );
   const changes = objectiveChanges(s);
   for (const c of changes) {
-    f.g.append('line').attr('class', 'objective-change').attr('x1', x(c.step)).attr('x2', x(c.step)).attr('y1', 0).attr('y2', f.h)
-      .attr('stroke', '#555').attr('stroke-dasharray', '4 3');
-    f.g.append('text').attr('x', x(c.step) + 4).attr('y', 12).attr('font-size', 11).text(`objective ${c.objective} from step ${c.step}`);
+    f.g
+      .append('line')
+      .attr('class', 'objective-change')
+      .attr('x1', x(c.step))
+      .attr('x2', x(c.step))
+      .attr('y1', 0)
+      .attr('y2', f.h)
+      .attr('stroke', '#555')
+      .attr('stroke-dasharray', '4 3');
+    f.g
+      .append('text')
+      .attr('x', x(c.step) + 4)
+      .attr('y', 12)
+      .attr('font-size', 11)
+      .text(`objective ${c.objective} from step ${c.step}`);
   }
   const nsp = changes.some((c) => c.objective.includes('nsp'));
   axisTitles(f, 'optimizer step (batch 16 sequences)', nsp ? 'cross-entropy (nats)' : 'masked-LM cross-entropy (nats)');
@@ -58,17 +95,28 @@ export function lossCurveChart(s: PretrainState, title = 'Pre-training loss'): s
 }
 
 /** Held-out masked-token accuracy against the unigram baseline, per evaluation. */
-export function mlmAccuracyChart(s: PretrainState, title = s.evals.some((e) => e.nspAccuracy !== undefined) ? 'Held-out masked-token and next-sentence accuracy' : 'Held-out masked-token accuracy'): string {
+export function mlmAccuracyChart(
+  s: PretrainState,
+  title = s.evals.some((e) => e.nspAccuracy !== undefined) ? 'Held-out masked-token and next-sentence accuracy' : 'Held-out masked-token accuracy',
+): string {
   const f = frame(title, 'pretrain-accuracy');
   if (s.evals.length === 0) {
     message(f, 'no held-out evaluation yet');
     return f.d3n.svgString();
   }
   const d3 = f.d3;
-  const x = d3.scaleLinear().domain([0, Math.max(...s.evals.map((e) => e.step))]).range([0, f.w]).nice();
+  const x = d3
+    .scaleLinear()
+    .domain([0, Math.max(...s.evals.map((e) => e.step))])
+    .range([0, f.w])
+    .nice();
   const withNsp = s.evals.filter((e) => e.nspAccuracy !== undefined);
   const top = Math.max(...s.evals.map((e) => Math.max(e.mlmAccuracy, e.unigramAccuracy, e.nspAccuracy ?? 0)));
-  const y = d3.scaleLinear().domain([0, top * 100 * 1.15]).range([f.h, 0]).nice();
+  const y = d3
+    .scaleLinear()
+    .domain([0, top * 100 * 1.15])
+    .range([f.h, 0])
+    .nice();
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).ticks(8));
   f.g.append('g').call(d3.axisLeft(y).ticks(6));
   type Key = 'mlmAccuracy' | 'unigramAccuracy' | 'nspAccuracy';
@@ -78,14 +126,38 @@ export function mlmAccuracyChart(s: PretrainState, title = s.evals.some((e) => e
   ];
   if (withNsp.length) series.push({ label: 'next sentence (chance 50%)', key: 'nspAccuracy', color: PALETTE[2], symbol: 2, evals: withNsp });
   for (const sr of series) {
-    f.g.append('path').datum(sr.evals).attr('fill', 'none').attr('stroke', sr.color).attr('stroke-width', 1.5)
-      .attr('d', d3.line<PretrainState['evals'][number]>().x((e) => x(e.step)).y((e) => y(100 * e[sr.key]!)));
-    f.g.selectAll(`path.p-${sr.key}`).data(sr.evals).enter().append('path').attr('class', `p-${sr.key}`)
-      .attr('transform', (e) => `translate(${x(e.step)},${y(100 * e[sr.key]!)})`).attr('d', d3.symbol(symbolType(d3, sr.symbol), 40)()).attr('fill', sr.color).attr('stroke', '#000').attr('stroke-width', 0.5)
-      .append('title').text((e) => `step ${e.step}: ${sr.label} ${(100 * e[sr.key]!).toFixed(2)}%`);
+    f.g
+      .append('path')
+      .datum(sr.evals)
+      .attr('fill', 'none')
+      .attr('stroke', sr.color)
+      .attr('stroke-width', 1.5)
+      .attr(
+        'd',
+        d3
+          .line<PretrainState['evals'][number]>()
+          .x((e) => x(e.step))
+          .y((e) => y(100 * e[sr.key]!)),
+      );
+    f.g
+      .selectAll(`path.p-${sr.key}`)
+      .data(sr.evals)
+      .enter()
+      .append('path')
+      .attr('class', `p-${sr.key}`)
+      .attr('transform', (e) => `translate(${x(e.step)},${y(100 * e[sr.key]!)})`)
+      .attr('d', d3.symbol(symbolType(d3, sr.symbol), 40)())
+      .attr('fill', sr.color)
+      .attr('stroke', '#000')
+      .attr('stroke-width', 0.5)
+      .append('title')
+      .text((e) => `step ${e.step}: ${sr.label} ${(100 * e[sr.key]!).toFixed(2)}%`);
   }
   axisTitles(f, 'optimizer step', withNsp.length ? 'held-out accuracy (%)' : 'masked tokens predicted correctly (%)');
-  legend(f, series.map((sr) => ({ label: sr.label, color: sr.color, symbol: sr.symbol })));
+  legend(
+    f,
+    series.map((sr) => ({ label: sr.label, color: sr.color, symbol: sr.symbol })),
+  );
   return f.d3n.svgString();
 }
 
@@ -99,20 +171,60 @@ export function biasChangeChart(change: Record<string, number[]>, title = 'Bias 
   }
   const d3 = f.d3;
   const layers = change[terms[0]].length;
-  const x = d3.scalePoint<number>().domain(Array.from({ length: layers }, (_, l) => l)).range([0, f.w]).padding(0.3);
-  const y = d3.scaleLinear().domain([0, Math.max(...terms.flatMap((t) => change[t])) * 1.1 || 1]).range([f.h, 0]).nice();
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).tickFormat((l) => `layer ${l}`));
-  f.g.append('g').call(d3.axisLeft(y).ticks(6).tickFormat((v) => Number(v).toExponential(1)));
+  const x = d3
+    .scalePoint<number>()
+    .domain(Array.from({ length: layers }, (_, l) => l))
+    .range([0, f.w])
+    .padding(0.3);
+  const y = d3
+    .scaleLinear()
+    .domain([0, Math.max(...terms.flatMap((t) => change[t])) * 1.1 || 1])
+    .range([f.h, 0])
+    .nice();
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(d3.axisBottom(x).tickFormat((l) => `layer ${l}`));
+  f.g.append('g').call(
+    d3
+      .axisLeft(y)
+      .ticks(6)
+      .tickFormat((v) => Number(v).toExponential(1)),
+  );
   terms.forEach((t, i) => {
     const pts = change[t].map((v, l) => ({ l, v }));
-    f.g.append('path').datum(pts).attr('fill', 'none').attr('stroke', PALETTE[i % PALETTE.length]).attr('stroke-width', 1.5)
-      .attr('d', d3.line<{ l: number; v: number }>().x((p) => x(p.l)!).y((p) => y(p.v)));
-    f.g.selectAll(`path.t${i}`).data(pts).enter().append('path').attr('class', `t${i}`)
-      .attr('transform', (p) => `translate(${x(p.l)},${y(p.v)})`).attr('d', d3.symbol(symbolType(d3, i), 40)()).attr('fill', PALETTE[i % PALETTE.length]).attr('stroke', '#000').attr('stroke-width', 0.5)
-      .append('title').text((p) => `${t}, layer ${p.l}: ${p.v.toExponential(3)}`);
+    f.g
+      .append('path')
+      .datum(pts)
+      .attr('fill', 'none')
+      .attr('stroke', PALETTE[i % PALETTE.length])
+      .attr('stroke-width', 1.5)
+      .attr(
+        'd',
+        d3
+          .line<{ l: number; v: number }>()
+          .x((p) => x(p.l)!)
+          .y((p) => y(p.v)),
+      );
+    f.g
+      .selectAll(`path.t${i}`)
+      .data(pts)
+      .enter()
+      .append('path')
+      .attr('class', `t${i}`)
+      .attr('transform', (p) => `translate(${x(p.l)},${y(p.v)})`)
+      .attr('d', d3.symbol(symbolType(d3, i), 40)())
+      .attr('fill', PALETTE[i % PALETTE.length])
+      .attr('stroke', '#000')
+      .attr('stroke-width', 0.5)
+      .append('title')
+      .text((p) => `${t}, layer ${p.l}: ${p.v.toExponential(3)}`);
   });
   axisTitles(f, 'encoder layer', 'mean |b_F − b_0|');
-  legend(f, terms.map((t, i) => ({ label: t, color: PALETTE[i % PALETTE.length], symbol: i })));
+  legend(
+    f,
+    terms.map((t, i) => ({ label: t, color: PALETTE[i % PALETTE.length], symbol: i })),
+  );
   return f.d3n.svgString();
 }
 
@@ -140,32 +252,97 @@ export function trainSizeChart(curves: SizeCurve[], opts: { task: string; metric
   }
   const d3 = f.d3;
   const ns = pts.map((p) => p.n);
-  const x = d3.scaleLog().domain([Math.min(...ns) / 1.3, Math.max(...ns) * 1.3]).range([0, f.w]);
+  const x = d3
+    .scaleLog()
+    .domain([Math.min(...ns) / 1.3, Math.max(...ns) * 1.3])
+    .range([0, f.w]);
   const lo = Math.min(...pts.map((p) => p.mean - p.std), baseline ?? Infinity);
   const hi = Math.max(...pts.map((p) => p.mean + p.std), baseline ?? -Infinity);
   const pad = Math.max(1, (hi - lo) * 0.1);
-  const y = d3.scaleLinear().domain([lo - pad, hi + pad]).range([f.h, 0]).nice();
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(d3.axisBottom(x).tickValues([...new Set(ns)].sort((a, b) => a - b)).tickFormat((n) => Number(n).toLocaleString('en-US')));
+  const y = d3
+    .scaleLinear()
+    .domain([lo - pad, hi + pad])
+    .range([f.h, 0])
+    .nice();
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(
+      d3
+        .axisBottom(x)
+        .tickValues([...new Set(ns)].sort((a, b) => a - b))
+        .tickFormat((n) => Number(n).toLocaleString('en-US')),
+    );
   f.g.append('g').call(d3.axisLeft(y).ticks(6));
   if (baseline !== null) {
-    f.g.append('line').attr('class', 'baseline').attr('x1', 0).attr('x2', f.w).attr('y1', y(baseline)).attr('y2', y(baseline))
-      .attr('stroke', '#555').attr('stroke-dasharray', '4 3')
-      .append('title').text(`constant prediction: ${baseline.toFixed(1)}`);
-    f.g.append('text').attr('x', f.w - 4).attr('y', y(baseline) - 4).attr('text-anchor', 'end').attr('fill', '#555').text('constant prediction');
+    f.g
+      .append('line')
+      .attr('class', 'baseline')
+      .attr('x1', 0)
+      .attr('x2', f.w)
+      .attr('y1', y(baseline))
+      .attr('y2', y(baseline))
+      .attr('stroke', '#555')
+      .attr('stroke-dasharray', '4 3')
+      .append('title')
+      .text(`constant prediction: ${baseline.toFixed(1)}`);
+    f.g
+      .append('text')
+      .attr('x', f.w - 4)
+      .attr('y', y(baseline) - 4)
+      .attr('text-anchor', 'end')
+      .attr('fill', '#555')
+      .text('constant prediction');
   }
   curves.forEach((c, i) => {
     const color = PALETTE[i % PALETTE.length];
     const ps = c.points.filter(drawable).sort((a, b) => a.n - b.n);
-    f.g.append('path').datum(ps).attr('fill', 'none').attr('stroke', color).attr('stroke-width', 1.5)
-      .attr('d', d3.line<SizeCurve['points'][number]>().x((p) => x(p.n)).y((p) => y(p.mean)));
+    f.g
+      .append('path')
+      .datum(ps)
+      .attr('fill', 'none')
+      .attr('stroke', color)
+      .attr('stroke-width', 1.5)
+      .attr(
+        'd',
+        d3
+          .line<SizeCurve['points'][number]>()
+          .x((p) => x(p.n))
+          .y((p) => y(p.mean)),
+      );
     for (const p of ps.filter((q) => q.seeds > 1)) {
-      f.g.append('line').attr('class', `err${i}`).attr('x1', x(p.n)).attr('x2', x(p.n)).attr('y1', y(p.mean - p.std)).attr('y2', y(p.mean + p.std)).attr('stroke', color).attr('stroke-width', 1.5);
+      f.g
+        .append('line')
+        .attr('class', `err${i}`)
+        .attr('x1', x(p.n))
+        .attr('x2', x(p.n))
+        .attr('y1', y(p.mean - p.std))
+        .attr('y2', y(p.mean + p.std))
+        .attr('stroke', color)
+        .attr('stroke-width', 1.5);
     }
-    f.g.selectAll(`path.v${i}`).data(ps).enter().append('path').attr('class', `v${i}`)
-      .attr('transform', (p) => `translate(${x(p.n)},${y(p.mean)})`).attr('d', d3.symbol(symbolType(d3, i), 50)()).attr('fill', color).attr('stroke', '#000').attr('stroke-width', 0.5)
-      .append('title').text((p) => `${c.variant}, ${p.n.toLocaleString('en-US')} examples: ${p.mean.toFixed(1)}${p.seeds > 1 ? ` ± ${p.std.toFixed(1)} (${p.seeds} seeds)` : ' (1 seed)'}`);
+    f.g
+      .selectAll(`path.v${i}`)
+      .data(ps)
+      .enter()
+      .append('path')
+      .attr('class', `v${i}`)
+      .attr('transform', (p) => `translate(${x(p.n)},${y(p.mean)})`)
+      .attr('d', d3.symbol(symbolType(d3, i), 50)())
+      .attr('fill', color)
+      .attr('stroke', '#000')
+      .attr('stroke-width', 0.5)
+      .append('title')
+      .text(
+        (p) =>
+          `${c.variant}, ${p.n.toLocaleString('en-US')} examples: ` +
+          `${p.mean.toFixed(1)}${p.seeds > 1 ? ` ± ${p.std.toFixed(1)} (${p.seeds} seeds)` : ' (1 seed)'}`,
+      );
   });
   axisTitles(f, 'training examples (log scale)', `dev ${opts.metric} × 100 (mean ± std over seeds)`);
-  legend(f, curves.map((c, i) => ({ label: c.variant, color: PALETTE[i % PALETTE.length], symbol: i })));
+  legend(
+    f,
+    curves.map((c, i) => ({ label: c.variant, color: PALETTE[i % PALETTE.length], symbol: i })),
+  );
   return f.d3n.svgString();
 }

@@ -186,18 +186,18 @@ function probeWritable(dir: string): string | null {
 /**
  * Check, before any work, that `dir` is or can become a writable directory: an existing file in
  * its place, a file among its ancestors or an unwritable ancestor is an InputError for `field`.
- * Creates nothing.
+ * Creates nothing. `hint` replaces the default advice (checkOutputFile gives its own).
  */
-export function checkOutputDir(dir: string, field: string): void {
+export function checkOutputDir(dir: string, field: string, hint?: string): void {
   const abs = resolve(dir);
   const base = nearestExisting(abs);
   if (!statSync(base).isDirectory()) {
     throw new InputError(base, field, base === abs ? 'is a file, not a directory' : `is a file, so ${abs} cannot be a directory`, {
-      hint: 'give a directory (it is created if missing)',
+      hint: hint ?? 'give a directory (it is created if missing)',
     });
   }
   const problem = probeWritable(base);
-  if (problem) throw new InputError(base, field, `cannot create files here: ${problem}`, { hint: 'choose another output directory' });
+  if (problem) throw new InputError(base, field, `cannot create files here: ${problem}`, { hint: hint ?? 'choose another output directory' });
 }
 
 /** Check, before any work, that `file` can be written: not a directory, and its directory writable. */
@@ -208,5 +208,5 @@ export function checkOutputFile(file: string, field: string): void {
   } catch (e) {
     if (e instanceof InputError) throw e;
   }
-  checkOutputDir(dirname(abs), field);
+  checkOutputDir(dirname(abs), field, `give a file in a directory that exists or can be created (${abs} cannot be written)`);
 }

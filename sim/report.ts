@@ -31,7 +31,9 @@ export function toolVersion(): string {
 
 export function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -83,8 +85,19 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       params: modelParams(cfg),
       weights:
         cfg.model.checkpoint === null
-          ? { kind: 'synthetic', seed: cfg.model.syntheticSeed, note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them' }
-          : { kind: 'checkpoint', path: cfg.model.checkpoint, sha256: checkpointSha256(cfg.model.checkpoint), note: 'weights of the checkpoint (its classifier head, and a pooler it lacks, seeded synthetic); the verification task image perturbs the writable tensors with a seeded synthetic task' },
+          ? {
+              kind: 'synthetic',
+              seed: cfg.model.syntheticSeed,
+              note: 'seeded synthetic weights with BERT initializer statistics; accuracy is not meaningful for them',
+            }
+          : {
+              kind: 'checkpoint',
+              path: cfg.model.checkpoint,
+              sha256: checkpointSha256(cfg.model.checkpoint),
+              note:
+                'weights of the checkpoint (its classifier head, and a pooler it lacks, seeded synthetic); ' +
+                'the verification task image perturbs the writable tensors with a seeded synthetic task',
+            },
     },
     hardware: {
       ...hw,
@@ -92,7 +105,9 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
     },
     technology: { node: tech.table.node, file: tech.table.file, description: tech.table.description, constants: tech.sources(), formulas: tech.table.formulas },
     sources: {
-      counts: 'computed by this tool: closed-form schedule of sim/workload.ts on sim/cycles.ts (SCALE-Sim v2 convention, checked against a cycle-stepped array model)',
+      counts:
+        'computed by this tool: closed-form schedule of sim/workload.ts on sim/cycles.ts ' +
+        '(SCALE-Sim v2 convention, checked against a cycle-stepped array model)',
       costs: `computed from ${tech.table.node} technology constants (technology.constants lists each with source and kind: measured, derived or assumed)`,
       verify: 'measured by this tool: datapath (rtl-model) and TensorFlow.js reference (trainer) run on the same images and compared element by element',
       accuracy: acc.source,
@@ -147,8 +162,10 @@ export type VariantAccuracy = ReportAccuracy;
  */
 export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccuracy>; source: string } {
   const byVariant = new Map<string, VariantAccuracy>();
-  if (cfg.model.checkpoint === null) return { byVariant, source: 'null: seeded synthetic weights have no measured accuracy; published figures are not substituted' };
-  if (cfg.model.results === null) return { byVariant, source: `null: the config names no fine-tuning results (model.results) for checkpoint ${cfg.model.checkpoint}` };
+  if (cfg.model.checkpoint === null)
+    return { byVariant, source: 'null: seeded synthetic weights have no measured accuracy; published figures are not substituted' };
+  if (cfg.model.results === null)
+    return { byVariant, source: `null: the config names no fine-tuning results (model.results) for checkpoint ${cfg.model.checkpoint}` };
   const sha = checkpointSha256(cfg.model.checkpoint);
   let all: ReturnType<typeof readResults>;
   let runs: ReturnType<typeof readResults>;
@@ -163,7 +180,9 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
   if (runs.length === 0) {
     return {
       byVariant,
-      source: `null: none of the ${all.length} fine-tuning runs in ${cfg.model.results} is of this checkpoint (sha256 ${sha.slice(0, 16)}…) at sequence ${cfg.model.seqLen}; ` +
+      source:
+        `null: none of the ${all.length} fine-tuning runs in ${cfg.model.results} is of this checkpoint ` +
+        `(sha256 ${sha.slice(0, 16)}…) at sequence ${cfg.model.seqLen}; ` +
         'trainer/campaign.ts re-runs results of another checkpoint',
     };
   }
@@ -181,7 +200,9 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
       seeds: avg.seeds,
       task: tasks.join(', '),
       integer: avg.integer ? st(avg.integer) : null,
-      perTask: cells.filter((c) => c.variant === from).map((c) => ({ task: c.task, metric: c.metric, lr: c.lr, float: st(c.float), integer: c.integer ? st(c.integer) : null })),
+      perTask: cells
+        .filter((c) => c.variant === from)
+        .map((c) => ({ task: c.task, metric: c.metric, lr: c.lr, float: st(c.float), integer: c.integer ? st(c.integer) : null })),
       from,
     });
   }
@@ -190,16 +211,25 @@ export function accuracyOf(cfg: Config): { byVariant: Map<string, VariantAccurac
   return {
     byVariant,
     source:
-      `measured by this tool: ${runs.length} fine-tuning runs in ${cfg.model.results} (trainer/train.ts; checkpoint sha256 ${sha.slice(0, 16)}…, sequence ${cfg.model.seqLen}; ` +
+      `measured by this tool: ${runs.length} fine-tuning runs in ${cfg.model.results} ` +
+      `(trainer/train.ts; checkpoint sha256 ${sha.slice(0, 16)}…, sequence ${cfg.model.seqLen}; ` +
       `dev sets of GLUE ${tasks.join(', ')}; seeds and learning rates per variant in accuracy)` +
       (left ? `; ${left} runs of other checkpoints or sequence lengths left out` : '') +
-      (oldExporter ? `; the integer figures of ${oldExporter} runs are by an older exporter than version ${EXPORTER_VERSION} (rtl-model/export.ts EXPORTER_VERSION: version 1 saturated the trained classification head), so they understate the datapath` : ''),
+      (oldExporter
+        ? `; the integer figures of ${oldExporter} runs are by an older exporter than version ${EXPORTER_VERSION} ` +
+          '(formats/exporter-version.ts EXPORTER_VERSION: version 1 saturated the trained classification head), so they understate the datapath'
+        : ''),
   };
 }
 
 /** Cycles each layer adds (index 0: embeddings, then the encoder layers, last: pooler and head). */
 function byLayer(p: DesignPoint, layers: number): { layer: string; cycles: number; macs: number; utilization: number }[] {
-  const rows = Array.from({ length: layers + 2 }, (_, i) => ({ layer: i === 0 ? 'embeddings' : i === layers + 1 ? 'head' : String(i - 1), cycles: 0, macs: 0, utilization: 0 }));
+  const rows = Array.from({ length: layers + 2 }, (_, i) => ({
+    layer: i === 0 ? 'embeddings' : i === layers + 1 ? 'head' : String(i - 1),
+    cycles: 0,
+    macs: 0,
+    utilization: 0,
+  }));
   for (const o of p.ops) {
     const r = rows[o.layer + 1];
     r.cycles += o.addedCycles;
@@ -219,7 +249,23 @@ function byKind(p: DesignPoint): Record<string, number> {
 export function layersCsv(points: DesignPoint[]): string {
   const head = 'variant,layer,op,kind,cycles,added_cycles,stall_cycles,utilization,macs,rom_bits,sram_bits,buffer_bits,dram_bits';
   const rows = points.flatMap((p) =>
-    p.ops.map((o) => [p.variant, o.layer, o.op, o.kind, o.cycles, o.addedCycles, o.stallCycles, round(o.utilization, 4), o.macs, o.romBits, o.sramBits, o.bufferBits, o.dramBits].join(',')),
+    p.ops.map((o) =>
+      [
+        p.variant,
+        o.layer,
+        o.op,
+        o.kind,
+        o.cycles,
+        o.addedCycles,
+        o.stallCycles,
+        round(o.utilization, 4),
+        o.macs,
+        o.romBits,
+        o.sramBits,
+        o.bufferBits,
+        o.dramBits,
+      ].join(','),
+    ),
   );
   return [head, ...rows].join('\n') + '\n';
 }
@@ -229,7 +275,17 @@ const fmt = (x: number, d = 2): string => x.toLocaleString('en-US', { minimumFra
 /** The CLI's table; with measured accuracy (report accuracyOf), a column "float / integer" score per variant. */
 export function summaryTable(points: DesignPoint[], node: string, accuracy?: Map<string, VariantAccuracy>): string {
   const withAcc = accuracy !== undefined && accuracy.size > 0;
-  const head = ['variant', 'bias params', 'task image B', `area mm2 (${node})`, 'energy uJ', 'latency us', 'switch cycles', 'switch uJ', ...(withAcc ? ['score float / int'] : [])];
+  const head = [
+    'variant',
+    'bias params',
+    'task image B',
+    `area mm2 (${node})`,
+    'energy uJ',
+    'latency us',
+    'switch cycles',
+    'switch uJ',
+    ...(withAcc ? ['score float / int'] : []),
+  ];
   const acc = (v: string): string[] => {
     if (!withAcc) return [];
     const a = accuracy.get(v);

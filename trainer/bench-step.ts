@@ -16,7 +16,10 @@ export interface StepTiming {
   trainable: number;
 }
 
-export async function stepTimes(variants: TrainVariant[], opts: { batch?: number; seqLen?: number; reps?: number; geometry?: Partial<Geometry> } = {}): Promise<{ backend: string; geometry: Geometry; batch: number; timings: StepTiming[] }> {
+export async function stepTimes(
+  variants: TrainVariant[],
+  opts: { batch?: number; seqLen?: number; reps?: number; geometry?: Partial<Geometry> } = {},
+): Promise<{ backend: string; geometry: Geometry; batch: number; timings: StepTiming[] }> {
   const batch = opts.batch ?? 16;
   const L = opts.seqLen ?? 128;
   const reps = opts.reps ?? 5;
@@ -28,11 +31,18 @@ export async function stepTimes(variants: TrainVariant[], opts: { batch?: number
     const tr = selectTrainable(model, variant, 1);
     const opt = new AdamW(model, tr, { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0 });
     const inp = {
-      inputIds: tf.tensor2d(Int32Array.from({ length: batch * L }, (_, i) => 1000 + ((i * 7919) % 20000)), [batch, L], 'int32'),
+      inputIds: tf.tensor2d(
+        Int32Array.from({ length: batch * L }, (_, i) => 1000 + ((i * 7919) % 20000)),
+        [batch, L],
+        'int32',
+      ),
       tokenTypeIds: tf.zeros([batch, L], 'int32') as tf.Tensor2D,
       attentionMask: tf.ones([batch, L], 'int32') as tf.Tensor2D,
     };
-    const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 2), 'float32');
+    const labels = tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 2),
+      'float32',
+    );
     const step = (): number => opt.step(() => model.loss(model.classify(inp, true), labels));
     step(); // warm-up
     const times: number[] = [];

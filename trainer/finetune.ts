@@ -4,7 +4,16 @@
  * trainable variables, so bias-only variants never compute a weight matrix's gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { LAYER_BIAS_TERMS, VARIANT_BIAS_TERMS, HEAD_TENSORS, encoderBiasParams, layerLinears, layerPrefix, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
+import {
+  LAYER_BIAS_TERMS,
+  VARIANT_BIAS_TERMS,
+  HEAD_TENSORS,
+  encoderBiasParams,
+  layerLinears,
+  layerPrefix,
+  type Geometry,
+  type VariantId,
+} from '../rtl-model/spec/index.js';
 import type { BertInputs, BertModel } from './model.js';
 import { rng } from '../rtl-model/spec/random.js';
 import { TRAINABLE_VARIANTS } from '../formats/variants.js';
@@ -22,7 +31,6 @@ export interface Trainable {
   count: number;
   total: number;
 }
-
 
 /** The encoder's weight matrices with their HF shapes [out, in]. */
 function encoderMatrices(g: Geometry): { name: string; out: number; in: number }[] {

@@ -41,7 +41,7 @@ port.on('message', (req: GradRequest) => {
     reply = { type: 'grads', loss, grads: out };
     transfer = out.map((x) => x.buffer as ArrayBuffer);
   } catch (e) {
-    reply = { type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) };
+    reply = { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   }
   port.postMessage(reply, transfer);
 });

@@ -33,10 +33,7 @@ export interface GradRequest extends MaskedArrays {
   L: number;
 }
 
-export type GradReply =
-  | { type: 'ready' }
-  | { type: 'grads'; loss: number; grads: Float32Array[] }
-  | { type: 'error'; message: string };
+export type GradReply = { type: 'ready' } | { type: 'grads'; loss: number; grads: Float32Array[] } | { type: 'error'; message: string };
 
 const BOOT_URL = new URL('../rtl-model/worker-boot.mjs', import.meta.url);
 
@@ -103,16 +100,25 @@ export class GradWorker {
  * The caller disposes the returned tensors.
  */
 export async function shardedGradients(
-  model: BertModel, opt: AdamW, names: readonly string[], workers: readonly GradWorker[], masked: readonly MaskedArrays[],
-  sizes: readonly number[], L: number, values?: Float32Array[],
+  model: BertModel,
+  opt: AdamW,
+  names: readonly string[],
+  workers: readonly GradWorker[],
+  masked: readonly MaskedArrays[],
+  sizes: readonly number[],
+  L: number,
+  values?: Float32Array[],
 ): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
-  if (masked.length !== workers.length + 1 || sizes.length !== masked.length) throw new Error(`shardedGradients: ${masked.length} shards for ${workers.length} workers + this thread`);
+  if (masked.length !== workers.length + 1 || sizes.length !== masked.length)
+    throw new Error(`shardedGradients: ${masked.length} shards for ${workers.length} workers + this thread`);
   const totalMasked = masked.reduce((a, m) => a + m.positions.length, 0);
   const totalSeqs = sizes.reduce((a, b) => a + b, 0);
   const weights = masked.map((m, i): LossWeights => ({ mlm: totalMasked ? m.positions.length / totalMasked : 0, nsp: sizes[i] / totalSeqs }));
   const active = masked.map((m) => m.positions.length > 0 || m.nsp !== undefined);
   // the last worker may take the buffers (transferred); the others get copies
-  const pending = workers.map((w, i) => w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, weights: weights[i + 1], values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }));
+  const pending = workers.map((w, i) =>
+    w.grads({ ...masked[i + 1], batch: sizes[i + 1], L, weights: weights[i + 1], values: values?.map((v) => (i === workers.length - 1 ? v : v.slice())) }),
+  );
   let mine: { loss: number; grads: Map<string, tf.Tensor> } | null = null;
   try {
     if (active[0]) {
@@ -128,15 +134,23 @@ export async function shardedGradients(
     theirs.forEach((r, i) => {
       if (active[i + 1]) loss += r.loss;
     });
-    const grads = new Map(names.map((n, j) => [n, tf.tidy(() => {
-      const shape = model.vars.get(n)!.shape;
-      const parts: tf.Tensor[] = [];
-      if (mine) parts.push(mine.grads.get(n)!);
-      theirs.forEach((r, i) => {
-        if (active[i + 1]) parts.push(tf.tensor(r.grads[j], shape));
-      });
-      return parts.length === 0 ? tf.zeros(shape) : parts.length === 1 ? tf.clone(parts[0]) : tf.addN(parts);
-    })] as [string, tf.Tensor]));
+    const grads = new Map(
+      names.map(
+        (n, j) =>
+          [
+            n,
+            tf.tidy(() => {
+              const shape = model.vars.get(n)!.shape;
+              const parts: tf.Tensor[] = [];
+              if (mine) parts.push(mine.grads.get(n)!);
+              theirs.forEach((r, i) => {
+                if (active[i + 1]) parts.push(tf.tensor(r.grads[j], shape));
+              });
+              return parts.length === 0 ? tf.zeros(shape) : parts.length === 1 ? tf.clone(parts[0]) : tf.addN(parts);
+            }),
+          ] as [string, tf.Tensor],
+      ),
+    );
     return { loss, grads };
   } finally {
     if (mine) for (const g of mine.grads.values()) g.dispose();

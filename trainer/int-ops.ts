@@ -22,7 +22,13 @@ const int = (v: number): tf.Scalar => tf.scalar(v, 'int32');
 /** 2^0 .. 2^30 as an int32 table, for per-element powers of two. */
 let pow2Table: tf.Tensor1D | null = null;
 function pow2(k: T): T {
-  if (!pow2Table || pow2Table.isDisposed) pow2Table = tf.keep(tf.tensor1d(Array.from({ length: 31 }, (_, i) => 2 ** i), 'int32'));
+  if (!pow2Table || pow2Table.isDisposed)
+    pow2Table = tf.keep(
+      tf.tensor1d(
+        Array.from({ length: 31 }, (_, i) => 2 ** i),
+        'int32',
+      ),
+    );
   return tf.gather(pow2Table, k);
 }
 
@@ -90,7 +96,11 @@ export function rqT(v: T, mult: T | number, shift: T | number, range?: ShiftRang
   const branchA = (): T => {
     const shA = tf.maximum(sh, int(17));
     // floorShift takes k <= 30; sh - 16 <= 30 since sh <= 46.
-    return floorShift(tf.add(h, pow2(tf.sub(shA, int(17)))), tf.sub(shA, int(16)), known ? { min: Math.max(known.min, 17) - 16, max: Math.max(known.max, 17) - 16 } : undefined);
+    return floorShift(
+      tf.add(h, pow2(tf.sub(shA, int(17)))),
+      tf.sub(shA, int(16)),
+      known ? { min: Math.max(known.min, 17) - 16, max: Math.max(known.max, 17) - 16 } : undefined,
+    );
   };
   const branchB = (): T => {
     const shB = tf.minimum(sh, int(16));

@@ -25,9 +25,7 @@ export interface ReferenceWorkerInit {
 }
 
 export type ReferenceWorkerReply =
-  | { type: 'part'; part: string }
-  | { type: 'done'; backend: string; records: [string, Int32Array][] }
-  | { type: 'error'; message: string };
+  { type: 'part'; part: string } | { type: 'done'; backend: string; records: [string, Int32Array][] } | { type: 'error'; message: string };
 
 const BOOT_URL = new URL('../rtl-model/worker-boot.mjs', import.meta.url);
 
@@ -80,9 +78,7 @@ export interface PoolResult {
  * Run the reference's parts layer by layer on this thread and threads - 1 workers; `given` holds the
  * datapath's results (only the part inputs are read). Returns every part's records, merged.
  */
-export async function runReferenceLayerwise(
-  opts: PoolOptions, input: ReferenceInput, given: ReadonlyMap<string, ArrayLike<number>>,
-): Promise<PoolResult> {
+export async function runReferenceLayerwise(opts: PoolOptions, input: ReferenceInput, given: ReadonlyMap<string, ArrayLike<number>>): Promise<PoolResult> {
   const rom = opts.romImage ?? decodeImage(opts.rom, 'ROM image', { kind: 'rom' });
   const sram = opts.sramImage ?? decodeImage(opts.sram, 'SRAM image', { kind: 'sram' });
   const g = rom.header.geometry;
@@ -93,11 +89,12 @@ export async function runReferenceLayerwise(
     done++;
     opts.onProgress?.(done, total);
   };
-  const pick = (p: ReferenceParts): [string, Int32Array][] => inputsOf(p, g).map((name) => {
-    const v = given.get(name);
-    if (!v) throw new Error(`reference: the datapath's results have no ${name}, which a part of the layer-by-layer run reads`);
-    return [name, Int32Array.from(v)];
-  });
+  const pick = (p: ReferenceParts): [string, Int32Array][] =>
+    inputsOf(p, g).map((name) => {
+      const v = given.get(name);
+      if (!v) throw new Error(`reference: the datapath's results have no ${name}, which a part of the layer-by-layer run reads`);
+      return [name, Int32Array.from(v)];
+    });
   const inits: ReferenceWorkerInit[] = parts.slice(1).map((p) => ({ rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input, given: pick(p) }));
   const workers: Worker[] = [];
   try {

@@ -21,8 +21,12 @@ try {
   const records = await ref.forwardLayerwise(init.input, new Map(init.given), (part) => post({ type: 'part', part }));
   ref.dispose();
   // each buffer once, and only a whole, unshared one (a backend may hand out views of its storage)
-  const transfer = new Set([...records.values()].filter((v) => v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength).map((v) => v.buffer as ArrayBuffer));
+  const transfer = new Set(
+    [...records.values()]
+      .filter((v) => v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
+      .map((v) => v.buffer as ArrayBuffer),
+  );
   post({ type: 'done', backend: choice.name, records: [...records] }, [...transfer]);
 } catch (e) {
-  post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+  post({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
 }

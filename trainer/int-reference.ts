@@ -6,7 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  EXP_LUT_SIZE, LN_IN_MAX, MATMUL_K_CHUNK, LN_IN_MIN, LN_OUT_EXTRA_BITS, MASKED_SCORE, PROB_MAX, type Geometry, type Image, layerPrefix, lnSquareShift,
+  EXP_LUT_SIZE,
+  LN_IN_MAX,
+  MATMUL_K_CHUNK,
+  LN_IN_MIN,
+  LN_OUT_EXTRA_BITS,
+  MASKED_SCORE,
+  PROB_MAX,
+  type Geometry,
+  type Image,
+  layerPrefix,
+  lnSquareShift,
 } from '../rtl-model/spec/index.js';
 import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, type ShiftRange } from './int-ops.js';
 
@@ -306,7 +316,9 @@ export class TfjsIntReference {
    * event loop between parts, so other threads' messages are handled while this one computes.
    */
   async forwardLayerwise(
-    input: ReferenceInput, given: ReadonlyMap<string, ArrayLike<number>>, onPart?: (part: string) => void,
+    input: ReferenceInput,
+    given: ReadonlyMap<string, ArrayLike<number>>,
+    onPart?: (part: string) => void,
   ): Promise<Map<string, Int32Array>> {
     const { seqLen: L, hidden: H } = this.g;
     const out = new Map<string, Int32Array>();

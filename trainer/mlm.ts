@@ -75,7 +75,13 @@ export function mlmLoss(model: BertModel, b: MaskedBatch, training: boolean, w: 
  * and B = the L - 3 - a tokens that follow it (label 0), or, with probability 1/2, as many tokens
  * from a random place in a random other sequence of `pool` (label 1).
  */
-export function nextSentencePairs(seqs: Int32Array[], pool: Int32Array[], rand: () => number, sep: number, minLen = 8): { seqs: Int32Array[]; tokenTypes: Int32Array; labels: number[] } {
+export function nextSentencePairs(
+  seqs: Int32Array[],
+  pool: Int32Array[],
+  rand: () => number,
+  sep: number,
+  minLen = 8,
+): { seqs: Int32Array[]; tokenTypes: Int32Array; labels: number[] } {
   const L = seqs[0].length;
   const total = L - 3; // tokens of A and B
   if (total < 2 * minLen) throw new RangeError(`nextSentencePairs: sequence length ${L} leaves no room for two segments of ${minLen} tokens`);

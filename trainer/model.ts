@@ -22,7 +22,13 @@ export interface BertOptions {
   initializerRange: number;
 }
 
-export const DEFAULT_BERT_OPTIONS: BertOptions = { hiddenDropout: 0.1, attentionDropout: 0.1, layerNormEps: 1e-12, head: 'classification', initializerRange: 0.02 };
+export const DEFAULT_BERT_OPTIONS: BertOptions = {
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
+  layerNormEps: 1e-12,
+  head: 'classification',
+  initializerRange: 0.02,
+};
 
 /** The project's own model (fixtures/pretrained/bert-l4-h128): the geometry of a random-init run and of the step benchmark. */
 export function ownModelGeometry(seqLen: number, numLabels = 2, vocab = 30522): Geometry {
@@ -30,14 +36,21 @@ export function ownModelGeometry(seqLen: number, numLabels = 2, vocab = 30522): 
 }
 
 /** A linear weight: 2-D and not an embedding table (stored transposed in the variables). */
-export const isLinearWeight = (name: string, shape: number[]): boolean => shape.length === 2 && name.endsWith('.weight') && !name.startsWith('bert.embeddings.');
+export const isLinearWeight = (name: string, shape: number[]): boolean =>
+  shape.length === 2 && name.endsWith('.weight') && !name.startsWith('bert.embeddings.');
 
 /**
  * Deterministic initial values as HF's _init_weights: N(0, range) weights, zero biases, LayerNorm 1/0.
  * `need` limits which tensors are generated (tfjs's seeded normal sampler takes ~3 µs a value, 15 s
  * for this model's embeddings); the ones generated are the same either way.
  */
-export function initialParams(g: Geometry, seed: number, withMlmHead = false, range = DEFAULT_BERT_OPTIONS.initializerRange, need: (name: string) => boolean = () => true): Map<string, Float32Array> {
+export function initialParams(
+  g: Geometry,
+  seed: number,
+  withMlmHead = false,
+  range = DEFAULT_BERT_OPTIONS.initializerRange,
+  need: (name: string) => boolean = () => true,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   let i = 0;
   for (const [name, shape] of bertParamShapes(g, withMlmHead)) {
@@ -125,7 +138,8 @@ export class BertModel {
     for (const [name, shape] of bertParamShapes(g, params.has('cls.predictions.bias'))) {
       const data = params.get(name);
       if (!data) throw new Error(`BertModel: parameter ${name} is missing`);
-      if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`BertModel: ${name} has ${data.length} values, shape ${JSON.stringify(shape)} needs ${shape.reduce((a, b) => a * b, 1)}`);
+      if (data.length !== shape.reduce((a, b) => a * b, 1))
+        throw new Error(`BertModel: ${name} has ${data.length} values, shape ${JSON.stringify(shape)} needs ${shape.reduce((a, b) => a * b, 1)}`);
       const t = tf.tidy(() => (isLinearWeight(name, shape) ? tf.transpose(tf.tensor2d(data, shape as [number, number])) : tf.tensor(data, shape)));
       // tfjs names variables globally; let it pick unique names (several models may coexist)
       this.vars.set(name, tf.variable(t, true));
@@ -156,7 +170,10 @@ export class BertModel {
   exportParams(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
     for (const [name, v] of this.vars) {
-      out.set(name, tf.tidy(() => (v.shape.length === 2 && isLinearWeight(name, [v.shape[1], v.shape[0]]) ? tf.transpose(v) : v).dataSync() as Float32Array).slice());
+      out.set(
+        name,
+        tf.tidy(() => (v.shape.length === 2 && isLinearWeight(name, [v.shape[1], v.shape[0]]) ? tf.transpose(v) : v).dataSync() as Float32Array).slice(),
+      );
     }
     return out;
   }
@@ -201,7 +218,10 @@ export class BertModel {
     const [B, L] = inp.inputIds.shape;
     const e = 'bert.embeddings.';
     const pos = tf.range(0, L, 1, 'int32');
-    let x = tf.add(tf.add(embed(this.v(`${e}word_embeddings.weight`), inp.inputIds), embed(this.v(`${e}position_embeddings.weight`), pos)), embed(this.v(`${e}token_type_embeddings.weight`), inp.tokenTypeIds));
+    let x = tf.add(
+      tf.add(embed(this.v(`${e}word_embeddings.weight`), inp.inputIds), embed(this.v(`${e}position_embeddings.weight`), pos)),
+      embed(this.v(`${e}token_type_embeddings.weight`), inp.tokenTypeIds),
+    );
     x = this.dropout(this.layerNorm(`${e}LayerNorm`, x), this.opts.hiddenDropout, training);
     // additive mask: 0 for tokens, -10000 for padding (HF BertModel)
     const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inp.attentionMask, 'float32')), -10000), [B, 1, 1, L]);

@@ -293,7 +293,7 @@ export class WordPieceTokenizer {
       inputIds.set(b, k);
       tokenTypeIds.fill(1, k, k + b.length + 1);
       k += b.length;
-      inputIds[k++] = this.sepId;
+      inputIds[k] = this.sepId;
     }
     return { inputIds, tokenTypeIds, attentionMask };
   }

@@ -15,6 +15,8 @@ describe('constant-prediction baselines', () => {
     expect(mrpc.devSha256).toMatch(/^[0-9a-f]{64}$/);
   });
   it('names an unknown task', () => {
-    expect(() => constantBaselines(['qqp'], glueMiniDir())).toThrow(/\(results\): task: is not a GLUE task, so it has no constant-prediction baseline \(got "qqp"; allowed: .*rte/);
+    expect(() => constantBaselines(['qqp'], glueMiniDir())).toThrow(
+      /\(results\): task: is not a GLUE task, so it has no constant-prediction baseline \(got "qqp"; allowed: .*rte/,
+    );
   });
 });

@@ -68,8 +68,18 @@ async function inspect(p: Page): Promise<{
       const cross = (a: { left: number; right: number; top: number; bottom: number }, b: typeof a): boolean =>
         Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
       const overlaps: string[] = [];
-      labels.forEach((a, i) => [...labels.slice(i + 1), ...keys].forEach((b) => void (!(a.rotated && b.rotated) && cross(a.r, b.r) && overlaps.push(`${a.t} / ${b.t}`))));
-      return { id: s.id, w: box.width, h: box.height, marks: s.querySelectorAll('rect, path, circle, line, text').length, noData: s.querySelector('.no-data') !== null, outside, overlaps };
+      labels.forEach((a, i) =>
+        [...labels.slice(i + 1), ...keys].forEach((b) => void (!(a.rotated && b.rotated) && cross(a.r, b.r) && overlaps.push(`${a.t} / ${b.t}`))),
+      );
+      return {
+        id: s.id,
+        w: box.width,
+        h: box.height,
+        marks: s.querySelectorAll('rect, path, circle, line, text').length,
+        noData: s.querySelector('.no-data') !== null,
+        outside,
+        overlaps,
+      };
     }),
   );
   // a table cell, caption, paragraph or heading whose text is wider than its box
@@ -114,7 +124,15 @@ describe.skipIf(!available)('design-review page in headless Chromium', () => {
     mkdirSync(DIR, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+        '--disable-quic',
+      ],
     });
   });
   afterAll(async () => {
@@ -127,7 +145,8 @@ describe.skipIf(!available)('design-review page in headless Chromium', () => {
       probe,
       '<!doctype html><html><body><p>probe</p><img src="missing-on-purpose.png">' +
         '<table style="table-layout:fixed;width:80px"><tr><td>acelltextfartoowideforitseightypixelcell</td></tr></table>' +
-        '<figure class="chart"><svg id="probe-chart" width="200" height="120"><rect width="50" height="50"></rect><text x="170" y="20">cut off on purpose</text>' +
+        '<figure class="chart"><svg id="probe-chart" width="200" height="120"><rect width="50" height="50"></rect>' +
+        '<text x="170" y="20">cut off on purpose</text>' +
         '<text x="10" y="80">one label</text><text x="20" y="82">another over it</text></svg></figure>' +
         '<div style="width:4000px">wider than the window</div>' +
         '<script>console.error("probe: console error"); setTimeout(() => { throw new Error("probe: uncaught"); }, 0);</script></body></html>',
@@ -156,7 +175,9 @@ describe.skipIf(!available)('design-review page in headless Chromium', () => {
     await p.goto(pathToFileURL(page).href, { waitUntil: 'load' });
 
     // what a person sees: the title and every section heading, each with a box on the page
-    const headings = await p.$$eval('h1, h2', (hs) => hs.map((h) => ({ text: h.textContent ?? '', w: h.getBoundingClientRect().width, h: h.getBoundingClientRect().height })));
+    const headings = await p.$$eval('h1, h2', (hs) =>
+      hs.map((h) => ({ text: h.textContent ?? '', w: h.getBoundingClientRect().width, h: h.getBoundingClientRect().height })),
+    );
     const expected = [
       'Design review: rom-bert-tiny',
       '1. Trade-off fronts',

@@ -1,7 +1,17 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { readReport } from '../../formats/report-schema.js';
-import { breakdownChart, costFrontChart, cyclesChart, heatmapChart, imageSizeChart, opKindChart, paretoFront, taskSwitchChart, tradeoffChart } from '../../analysis/charts.js';
+import {
+  breakdownChart,
+  costFrontChart,
+  cyclesChart,
+  heatmapChart,
+  imageSizeChart,
+  opKindChart,
+  paretoFront,
+  taskSwitchChart,
+  tradeoffChart,
+} from '../../analysis/charts.js';
 import { renderPage } from '../../analysis/html.js';
 
 const report = readReport('fixtures/golden/report-rom-bert-tiny.json');
@@ -39,13 +49,27 @@ describe('charts (golden SVG, numbers rounded)', () => {
     expect(tradeoffChart(report, 'area')).toMatch(/Accuracy not measured for rom-bert-tiny/);
   });
   it('plots accuracy with error bars when results exist', () => {
-    const withAcc = { ...report, variants: report.variants.map((v, i) => ({ ...v, accuracy: { mean: 0.6 + i / 100, std: 0.01, metric: 'accuracy', seeds: [1, 2, 3], task: 'rte', integer: null, perTask: [], from: v.id } })) };
+    const withAcc = {
+      ...report,
+      variants: report.variants.map((v, i) => ({
+        ...v,
+        accuracy: { mean: 0.6 + i / 100, std: 0.01, metric: 'accuracy', seeds: [1, 2, 3], task: 'rte', integer: null, perTask: [], from: v.id },
+      })),
+    };
     const svg = tradeoffChart(withAcc, 'energy');
     expect(svg).not.toMatch(/not measured/);
     expect((svg.match(/<line /g) ?? []).length).toBeGreaterThanOrEqual(report.variants.length);
   });
   it('finds the Pareto front of points minimized on both axes', () => {
-    expect(paretoFront([{ x: 1, y: 5 }, { x: 2, y: 2 }, { x: 3, y: 3 }, { x: 5, y: 1 }, { x: 2, y: 4 }])).toEqual([0, 1, 3]);
+    expect(
+      paretoFront([
+        { x: 1, y: 5 },
+        { x: 2, y: 2 },
+        { x: 3, y: 3 },
+        { x: 5, y: 1 },
+        { x: 2, y: 4 },
+      ]),
+    ).toEqual([0, 1, 3]);
   });
   it('renders a self-contained page with every section and no script or network reference', () => {
     const html = renderPage(report, report);

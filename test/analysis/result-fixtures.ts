@@ -5,10 +5,22 @@ import { join } from 'node:path';
 import type { RunResultFile } from '../../formats/results-schema.js';
 
 /** A result file as trainer/train.ts writes it, with the fields the summaries read. */
-export function run(task: string, variant: string, lr: number, seed: number, dev: number, integer: number | null, sha = 'a'.repeat(64), seqLen = 64): Omit<RunResultFile, 'file'> {
+export function run(
+  task: string,
+  variant: string,
+  lr: number,
+  seed: number,
+  dev: number,
+  integer: number | null,
+  sha = 'a'.repeat(64),
+  seqLen = 64,
+): Omit<RunResultFile, 'file'> {
   const metric = task === 'cola' ? 'mcc' : 'accuracy';
   return {
-    task, variant, lr, seed,
+    task,
+    variant,
+    lr,
+    seed,
     trainable: { count: 10, total: 1000, percent: 1 },
     epochs: [{ epoch: 1, trainLoss: 0.5, dev: { [metric]: dev }, train: { [metric]: dev + 0.1 } }],
     best: { epoch: 1, metric, value: dev, dev: { [metric]: dev } },

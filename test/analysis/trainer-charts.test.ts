@@ -3,7 +3,10 @@ import { biasChangeChart, lossCurveChart, mlmAccuracyChart, objectiveChanges, tr
 
 const state = {
   step: 40,
-  losses: [{ step: 20, loss: 9.5 }, { step: 40, loss: 8.25 }],
+  losses: [
+    { step: 20, loss: 9.5 },
+    { step: 40, loss: 8.25 },
+  ],
   evals: [{ step: 40, mlmAccuracy: 0.12, unigramAccuracy: 0.07, loss: 8.5 }],
 };
 
@@ -24,7 +27,9 @@ describe('trainer charts', () => {
       step: 80,
       losses: [...state.losses, { step: 60, loss: 9.0 }, { step: 80, loss: 8.9 }],
       evals: [...state.evals, { step: 80, mlmAccuracy: 0.13, unigramAccuracy: 0.07, loss: 8.4, nspAccuracy: 0.625 }],
-      provenance: { sessions: [{ fromStep: 0 }, { fromStep: 40, objective: 'mlm' }, { fromStep: 40, objective: 'mlm+nsp' }, { fromStep: 60, objective: 'mlm+nsp' }] },
+      provenance: {
+        sessions: [{ fromStep: 0 }, { fromStep: 40, objective: 'mlm' }, { fromStep: 40, objective: 'mlm+nsp' }, { fromStep: 60, objective: 'mlm+nsp' }],
+      },
     };
     expect(objectiveChanges(s2)).toEqual([{ step: 40, objective: 'mlm+nsp' }]);
     expect(objectiveChanges(state)).toEqual([]);
@@ -44,8 +49,20 @@ describe('trainer charts', () => {
   });
   it('draws Figure 2: a titled point per variant and size, spread bars where there are seeds, the constant prediction', () => {
     const curves = [
-      { variant: 'bitfit', points: [{ n: 500, mean: 51, std: 1.5, seeds: 3 }, { n: 2000, mean: 52.25, std: 0.5, seeds: 3 }] },
-      { variant: 'full-ft', points: [{ n: 500, mean: 55, std: 0, seeds: 1 }, { n: 2000, mean: 67.9, std: 2, seeds: 3 }] },
+      {
+        variant: 'bitfit',
+        points: [
+          { n: 500, mean: 51, std: 1.5, seeds: 3 },
+          { n: 2000, mean: 52.25, std: 0.5, seeds: 3 },
+        ],
+      },
+      {
+        variant: 'full-ft',
+        points: [
+          { n: 500, mean: 55, std: 0, seeds: 1 },
+          { n: 2000, mean: 67.9, std: 2, seeds: 3 },
+        ],
+      },
     ];
     const svg = trainSizeChart(curves, { task: 'SST-2', metric: 'accuracy', baseline: 50.9 });
     expect(svg).toContain('id="train-size"');
@@ -57,7 +74,19 @@ describe('trainer charts', () => {
     expect(trainSizeChart([], { task: 'SST-2', metric: 'accuracy' })).toContain('no training-set sizes to compare');
     expect(trainSizeChart(curves, { task: 'SST-2', metric: 'accuracy' })).not.toContain('constant prediction');
     // a run without a recorded size (0) or score (NaN), or a NaN baseline, is left out rather than drawn as NaN
-    const odd = trainSizeChart([...curves, { variant: 'frozen', points: [{ n: 0, mean: 50, std: 0, seeds: 1 }, { n: 500, mean: NaN, std: NaN, seeds: 1 }] }], { task: 'SST-2', metric: 'accuracy', baseline: NaN });
+    const odd = trainSizeChart(
+      [
+        ...curves,
+        {
+          variant: 'frozen',
+          points: [
+            { n: 0, mean: 50, std: 0, seeds: 1 },
+            { n: 500, mean: NaN, std: NaN, seeds: 1 },
+          ],
+        },
+      ],
+      { task: 'SST-2', metric: 'accuracy', baseline: NaN },
+    );
     expect(odd).not.toMatch(/NaN|undefined|frozen|constant prediction/);
   });
 });

@@ -3,7 +3,7 @@ import { EXPORTER_VERSION, exporterVersionOf } from '../../formats/exporter-vers
 import * as exporter from '../../rtl-model/export.js';
 
 describe('exporter version', () => {
-  it('is the version of a result\'s integer accuracy: recorded, 1 when unrecorded, null without one', () => {
+  it("is the version of a result's integer accuracy: recorded, 1 when unrecorded, null without one", () => {
     expect(exporterVersionOf({ integer: { images: { exporterVersion: 2 } } })).toBe(2);
     expect(exporterVersionOf({ integer: { images: {} } })).toBe(1);
     expect(exporterVersionOf({ integer: null })).toBeNull();

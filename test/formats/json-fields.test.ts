@@ -16,7 +16,7 @@ describe('field checks', () => {
   it('refuse anything else, naming the file, the field, the value and what is allowed', () => {
     expect(() => f.object([], 'a.b')).toThrow('f.json: a.b: is an array (got []; allowed: an object)');
     expect(() => f.object(undefined, 'a.b')).toThrow('f.json: a.b: is missing (allowed: an object)');
-    expect(() => f.number(Infinity, 'n')).toThrow('f.json: n: is a number (got null; allowed: a finite number)');
+    expect(() => f.number(Infinity, 'n')).toThrow('f.json: n: is Infinity (allowed: a finite number)');
     expect(() => f.integer(2.5, 'n')).toThrow('f.json: n: is a number (got 2.5; allowed: an integer)');
     expect(() => f.integer(-1, 'n', 0)).toThrow('f.json: n: is below 0 (got -1; allowed: an integer >= 0)');
     expect(() => f.boolean('yes', 'b')).toThrow('f.json: b: is a string (got "yes"; allowed: true or false)');

@@ -15,9 +15,13 @@ import { geometryOf, loadConfig } from '../../sim/config.js';
 import { loadTech, TechModel } from '../../sim/tech.js';
 import { SIM_VARIANTS } from '../../sim/variants.js';
 
+/** A parsed JSON document, to damage field by field on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
 const GOLDEN = 'fixtures/golden/report-rom-bert-tiny.json';
-const golden = (): Record<string, any> => JSON.parse(readFileSync(GOLDEN, 'utf8'));
-const refusal = (edit: (r: Record<string, any>) => void): string => {
+const golden = (): Json => JSON.parse(readFileSync(GOLDEN, 'utf8'));
+const refusal = (edit: (r: Json) => void): string => {
   const r = golden();
   edit(r);
   try {
@@ -52,9 +56,13 @@ describe('report schema', () => {
     expect(refusal((r) => (r.variants[0].areaMm2.rom = null))).toMatch(/^r\.json: variants\[0\]\.areaMm2\.rom: is null \(got null; allowed: a finite number\)/);
     expect(refusal((r) => (r.variants[0].cycles = -5))).toMatch(/^r\.json: variants\[0\]\.cycles: is below 0 \(got -5; allowed: an integer >= 0\)/);
     expect(refusal((r) => delete r.variants[0].counts.macs)).toMatch(/^r\.json: variants\[0\]\.counts\.macs: is missing/);
-    expect(refusal((r) => (r.variants[0].cyclesByLayer[1].layer = 3))).toMatch(/^r\.json: variants\[0\]\.cyclesByLayer\[1\]\.layer: is a number \(got 3; allowed: a string\)/);
+    expect(refusal((r) => (r.variants[0].cyclesByLayer[1].layer = 3))).toMatch(
+      /^r\.json: variants\[0\]\.cyclesByLayer\[1\]\.layer: is a number \(got 3; allowed: a string\)/,
+    );
     expect(refusal((r) => (r.variants[0].accuracy = { mean: 1, std: 0 }))).toMatch(/^r\.json: variants\[0\]\.accuracy\.metric: is missing/);
-    expect(refusal((r) => (r.model.weights.kind = 'pretrained'))).toMatch(/^r\.json: model\.weights\.kind: is not a kind of weights \(got "pretrained"; allowed: synthetic or checkpoint\)/);
+    expect(refusal((r) => (r.model.weights.kind = 'pretrained'))).toMatch(
+      /^r\.json: model\.weights\.kind: is not a kind of weights \(got "pretrained"; allowed: synthetic or checkpoint\)/,
+    );
     expect(refusal((r) => (r.hardware.array.rows = 0))).toMatch(/^r\.json: hardware\.array\.rows: is below 1/);
     expect(refusal((r) => (r.verify.firstMismatch = { tensor: 'x' }))).toMatch(/^r\.json: verify\.firstMismatch\.index: is missing/);
     expect(refusal((r) => delete r.sources.accuracy)).toMatch(/^r\.json: sources\.accuracy: is missing/);

@@ -10,8 +10,12 @@ import { InputError } from '../../formats/errors.js';
 import { checkResult, readResultFile, readResults, ResultsError, SUMMARY_FILE } from '../../formats/results-schema.js';
 import { dirWith, run } from '../analysis/result-fixtures.js';
 
-const good = (): Record<string, any> => JSON.parse(JSON.stringify(run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55)));
-const refusal = (edit: (r: Record<string, any>) => void): string => {
+/** A parsed JSON document, to damage field by field on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+const good = (): Json => JSON.parse(JSON.stringify(run('rte', 'bitfit', 1e-3, 1, 0.6, 0.55)));
+const refusal = (edit: (r: Json) => void): string => {
   const r = good();
   edit(r);
   try {
@@ -42,7 +46,9 @@ describe('results schema', () => {
     expect(refusal((r) => (r.lr = -1))).toMatch(/^x\.json: lr: is not positive \(got -1; allowed: a learning rate > 0\)/);
     expect(refusal((r) => (r.seed = 1.5))).toMatch(/^x\.json: seed: is a number \(got 1\.5; allowed: an integer\)/);
     expect(refusal((r) => (r.epochs = []))).toMatch(/^x\.json: epochs: is empty/);
-    expect(refusal((r) => (r.epochs[0].dev.accuracy = 'high'))).toMatch(/^x\.json: epochs\[0\]\.dev\.accuracy: is a string \(got "high"; allowed: a finite number or null\)/);
+    expect(refusal((r) => (r.epochs[0].dev.accuracy = 'high'))).toMatch(
+      /^x\.json: epochs\[0\]\.dev\.accuracy: is a string \(got "high"; allowed: a finite number or null\)/,
+    );
     expect(refusal((r) => (r.best = null))).toMatch(/^x\.json: best: is null \(got null; allowed: an object\)/);
     expect(refusal((r) => delete r.integer.images)).toMatch(/^x\.json: integer\.images: is missing/);
     expect(refusal((r) => (r.integer.images.exporterVersion = 0))).toMatch(/^x\.json: integer\.images\.exporterVersion: is below 1/);
@@ -58,7 +64,9 @@ describe('results schema', () => {
     writeFileSync(join(d, SUMMARY_FILE), '{}');
     writeFileSync(join(d, 'notes.txt'), 'not a result');
     expect(readResults(d).map((r) => r.seed)).toEqual([1, 2]);
-    expect(() => readResults(join(d, 'none'), '--results')).toThrow(/none: --results: does not exist\n  hint: a directory of trainer\/train\.ts result files/);
+    expect(() => readResults(join(d, 'none'), '--results')).toThrow(
+      /none: --results: does not exist\n {2}hint: a directory of trainer\/train\.ts result files/,
+    );
     expect(() => readResults(join(d, 'r0.json'), '--compare')).toThrow(/r0\.json: --compare: is a file, not a directory/);
     writeFileSync(join(d, 'broken.json'), '{"task": ');
     expect(() => readResults(d)).toThrow(ResultsError);
@@ -67,7 +75,7 @@ describe('results schema', () => {
     expect(() => readResultFile(join(d, 'dir.json'))).toThrow(/dir\.json: \(file\): is a directory, not a file/);
   });
 
-  it('accepts every result file of the repository\'s campaigns', () => {
+  it("accepts every result file of the repository's campaigns", () => {
     const root = 'fixtures/results';
     if (!existsSync(root)) {
       console.warn('skipped: no fixtures/results');

@@ -8,11 +8,13 @@ import { batchedMatMul, useBatchedMatMulOnWasm } from '../../trainer/kernels/bat
 /** The product in doubles, as the reference. */
 function naive(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(batch * m * n);
-  for (let q = 0; q < batch; q++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < k; t++) s += a[(q * m + i) * k + t] * b[(q * k + t) * n + j];
-    c[(q * m + i) * n + j] = s;
-  }
+  for (let q = 0; q < batch; q++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < k; t++) s += a[(q * m + i) * k + t] * b[(q * k + t) * n + j];
+        c[(q * m + i) * n + j] = s;
+      }
   return c;
 }
 
@@ -23,13 +25,23 @@ const close = (got: ArrayLike<number>, want: ArrayLike<number>, k: number): void
 
 describe('batched float32 matrix product (trainer/kernels/bmm.wat)', () => {
   it('equals the product for every shape, including row and column tails', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 19 }), fc.integer(), (batch, m, k, n, seed) => {
-      let s = seed >>> 0;
-      const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-      const a = Float32Array.from({ length: batch * m * k }, r);
-      const b = Float32Array.from({ length: batch * k * n }, r);
-      close(batchedMatMul(a, b, batch, m, k, n), naive(a, b, batch, m, k, n), k);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer({ min: 1, max: 19 }),
+        fc.integer(),
+        (batch, m, k, n, seed) => {
+          let s = seed >>> 0;
+          const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+          const a = Float32Array.from({ length: batch * m * k }, r);
+          const b = Float32Array.from({ length: batch * k * n }, r);
+          close(batchedMatMul(a, b, batch, m, k, n), naive(a, b, batch, m, k, n), k);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('integers below 2^24 come out exact (any summation order is exact there)', () => {
@@ -42,7 +54,7 @@ describe('batched float32 matrix product (trainer/kernels/bmm.wat)', () => {
     expect(() => batchedMatMul(new Float32Array(5), new Float32Array(6), 1, 2, 3, 2)).toThrow(/do not fit/);
   });
 
-  describe('as the wasm backend\'s BatchMatMul', () => {
+  describe("as the wasm backend's BatchMatMul", () => {
     beforeAll(async () => {
       await selectBackend('wasm');
       useBatchedMatMulOnWasm();
@@ -64,11 +76,12 @@ describe('batched float32 matrix product (trainer/kernels/bmm.wat)', () => {
       const ga = g[0].dataSync();
       const bs = b.dataSync();
       // d/da[q,i,t] of sum(a b) = sum_j b[q,t,j]
-      for (let q = 0; q < 6; q++) for (let t = 0; t < 10; t++) {
-        let s = 0;
-        for (let j = 0; j < 9; j++) s += bs[(q * 10 + t) * 9 + j];
-        for (let i = 0; i < 12; i++) expect(Math.abs(ga[(q * 12 + i) * 10 + t] - s)).toBeLessThan(1e-4);
-      }
+      for (let q = 0; q < 6; q++)
+        for (let t = 0; t < 10; t++) {
+          let s = 0;
+          for (let j = 0; j < 9; j++) s += bs[(q * 10 + t) * 9 + j];
+          for (let i = 0; i < 12; i++) expect(Math.abs(ga[(q * 12 + i) * 10 + t] - s)).toBeLessThan(1e-4);
+        }
     });
   });
 });

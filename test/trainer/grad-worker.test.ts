@@ -43,7 +43,10 @@ function shardsOf(seqs: Int32Array[], sizes: number[], r: () => number, specials
   const p = nextSentencePairs(seqs, sequences(99, 12), r, 2, 2);
   let lo = 0;
   return sizes.map((n, i) => {
-    const m = { ...maskBatch(p.seqs.slice(lo, lo + n), r, g.vocab, 4, specials[i]), nsp: { tokenTypes: p.tokenTypes.slice(lo * L, (lo + n) * L), labels: p.labels.slice(lo, lo + n) } };
+    const m = {
+      ...maskBatch(p.seqs.slice(lo, lo + n), r, g.vocab, 4, specials[i]),
+      nsp: { tokenTypes: p.tokenTypes.slice(lo * L, (lo + n) * L), labels: p.labels.slice(lo, lo + n) },
+    };
     lo += n;
     return m;
   });

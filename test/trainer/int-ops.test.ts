@@ -52,34 +52,50 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('rqT equals rq for random int32-input operands (sh >= 15)', () => {
       fc.assert(
-        fc.property(fc.array(fc.tuple(fc.integer({ min: INT32_MIN, max: INT32_MAX }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 15, max: 46 })), { minLength: 1, maxLength: 64 }), (ops) => {
-          const got = tf.tidy(() => arr(rqT(i32(ops.map((o) => o[0])), i32(ops.map((o) => o[1])), i32(ops.map((o) => o[2])))));
-          expect(got).toEqual(ops.map(([a, b, c]) => rq(a, b, c)));
-        }),
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: INT32_MIN, max: INT32_MAX }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 15, max: 46 })), {
+            minLength: 1,
+            maxLength: 64,
+          }),
+          (ops) => {
+            const got = tf.tidy(() => arr(rqT(i32(ops.map((o) => o[0])), i32(ops.map((o) => o[1])), i32(ops.map((o) => o[2])))));
+            expect(got).toEqual(ops.map(([a, b, c]) => rq(a, b, c)));
+          },
+        ),
         { numRuns: 30 },
       );
     });
 
     it('rqT with a known shift range computes the same as without', () => {
       fc.assert(
-        fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX })), { minLength: 1, maxLength: 32 }), fc.integer({ min: 6, max: 46 }), (ops, s) => {
-          tf.tidy(() => {
-            const v = i32(ops.map((o) => o[0]));
-            const m = i32(ops.map((o) => o[1]));
-            const sh = i32(ops.map(() => s));
-            expect(arr(rqT(v, m, sh, { min: s, max: s }))).toEqual(ops.map(([a, b]) => rq(a, b, s)));
-          });
-        }),
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX })), { minLength: 1, maxLength: 32 }),
+          fc.integer({ min: 6, max: 46 }),
+          (ops, s) => {
+            tf.tidy(() => {
+              const v = i32(ops.map((o) => o[0]));
+              const m = i32(ops.map((o) => o[1]));
+              const sh = i32(ops.map(() => s));
+              expect(arr(rqT(v, m, sh, { min: s, max: s }))).toEqual(ops.map(([a, b]) => rq(a, b, s)));
+            });
+          },
+        ),
         { numRuns: 30 },
       );
     });
 
     it('rqT equals rq for small inputs with small shifts (int8 and LayerNorm sites)', () => {
       fc.assert(
-        fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 6, max: 46 })), { minLength: 1, maxLength: 64 }), (ops) => {
-          const got = tf.tidy(() => arr(rqT(i32(ops.map((o) => o[0])), i32(ops.map((o) => o[1])), i32(ops.map((o) => o[2])))));
-          expect(got).toEqual(ops.map(([a, b, c]) => rq(a, b, c)));
-        }),
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: -(2 ** 20), max: 2 ** 20 }), fc.integer({ min: -MULT_MAX, max: MULT_MAX }), fc.integer({ min: 6, max: 46 })), {
+            minLength: 1,
+            maxLength: 64,
+          }),
+          (ops) => {
+            const got = tf.tidy(() => arr(rqT(i32(ops.map((o) => o[0])), i32(ops.map((o) => o[1])), i32(ops.map((o) => o[2])))));
+            expect(got).toEqual(ops.map(([a, b, c]) => rq(a, b, c)));
+          },
+        ),
         { numRuns: 30 },
       );
     });
@@ -101,25 +117,31 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('isqrtT and bitLengthT equal the spec at corners and random points', () => {
       const ns = [0, 1, 2, 3, 4, 15, 16, 17, 46339 ** 2, 46340 ** 2 - 1, 46340 ** 2, INT32_MAX, 2 ** 30, 2 ** 30 - 1];
-      fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: INT32_MAX }), { minLength: 1, maxLength: 64 }), (rand) => {
-        const all = [...ns, ...rand];
-        tf.tidy(() => {
-          expect(arr(isqrtT(i32(all)))).toEqual(all.map(isqrt));
-          expect(arr(bitLengthT(i32(all)))).toEqual(all.map(bitLength));
-        });
-      }), { numRuns: 10 });
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: INT32_MAX }), { minLength: 1, maxLength: 64 }), (rand) => {
+          const all = [...ns, ...rand];
+          tf.tidy(() => {
+            expect(arr(isqrtT(i32(all)))).toEqual(all.map(isqrt));
+            expect(arr(bitLengthT(i32(all)))).toEqual(all.map(bitLength));
+          });
+        }),
+        { numRuns: 10 },
+      );
     });
 
     it('recipNormalizedT equals the spec (float32 division is exact for its operands)', () => {
       const xs = [1, 2, 3, 4095, 4096, 4097, 6000, 46341, 2 ** 27, INT32_MAX];
-      fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: INT32_MAX }), { minLength: 1, maxLength: 64 }), (rand) => {
-        const all = [...xs, ...rand];
-        tf.tidy(() => {
-          const { recip, b } = recipNormalizedT(i32(all));
-          expect(arr(recip)).toEqual(all.map((x) => recipNormalized(x).recip));
-          expect(arr(b)).toEqual(all.map((x) => recipNormalized(x).b));
-        });
-      }), { numRuns: 10 });
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 1, max: INT32_MAX }), { minLength: 1, maxLength: 64 }), (rand) => {
+          const all = [...xs, ...rand];
+          tf.tidy(() => {
+            const { recip, b } = recipNormalizedT(i32(all));
+            expect(arr(recip)).toEqual(all.map((x) => recipNormalized(x).recip));
+            expect(arr(b)).toEqual(all.map((x) => recipNormalized(x).b));
+          });
+        }),
+        { numRuns: 10 },
+      );
       // every divisor mantissa 2^11..2^12-1 against the dividend 2^23
       const mant = Array.from({ length: 2048 }, (_, i) => 2048 + i);
       expect(arr(recipNormalizedT(i32(mant)).recip)).toEqual(mant.map((x) => recipNormalized(x).recip));
@@ -136,14 +158,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     it('matmulNT equals the oracle for random int8 operands and shapes', () => {
-      fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1100 }), fc.integer(), (m, n, k, seed) => {
-        let s = seed >>> 0;
-        const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24) - 128;
-        const a = Int8Array.from({ length: m * k }, r);
-        const b = Int8Array.from({ length: n * k }, () => Math.max(-127, r()));
-        const got = tf.tidy(() => arr(matmul(tf.tensor2d(Int32Array.from(a), [m, k], 'int32'), tf.transpose(tf.tensor2d(Int32Array.from(b), [n, k], 'int32')))));
-        expect(got).toEqual(Array.from(matmulNTOracle(a, b, m, n, k)));
-      }), { numRuns: 20 });
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1100 }), fc.integer(), (m, n, k, seed) => {
+          let s = seed >>> 0;
+          const r = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24) - 128;
+          const a = Int8Array.from({ length: m * k }, r);
+          const b = Int8Array.from({ length: n * k }, () => Math.max(-127, r()));
+          const got = tf.tidy(() =>
+            arr(matmul(tf.tensor2d(Int32Array.from(a), [m, k], 'int32'), tf.transpose(tf.tensor2d(Int32Array.from(b), [n, k], 'int32')))),
+          );
+          expect(got).toEqual(Array.from(matmulNTOracle(a, b, m, n, k)));
+        }),
+        { numRuns: 20 },
+      );
     });
   });
 }

@@ -14,21 +14,23 @@ import { runReferenceLayerwise, splitParts } from '../../trainer/int-reference-p
 
 describe('splitParts', () => {
   it('cuts the layers into contiguous, nearly equal parts, embeddings first and head last', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 8 }), (layers, threads) => {
-      const g = { layers } as Geometry;
-      const parts = splitParts(g, threads);
-      expect(parts.length).toBe(Math.min(threads, layers));
-      expect(parts[0].layers.from).toBe(0);
-      expect(parts[parts.length - 1].layers.to).toBe(layers);
-      const sizes = parts.map((p) => p.layers.to - p.layers.from);
-      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
-      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-      parts.forEach((p, i) => {
-        if (i > 0) expect(p.layers.from).toBe(parts[i - 1].layers.to);
-        expect(p.embeddings).toBe(i === 0);
-        expect(p.head).toBe(i === parts.length - 1);
-      });
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 8 }), (layers, threads) => {
+        const g = { layers } as Geometry;
+        const parts = splitParts(g, threads);
+        expect(parts.length).toBe(Math.min(threads, layers));
+        expect(parts[0].layers.from).toBe(0);
+        expect(parts[parts.length - 1].layers.to).toBe(layers);
+        const sizes = parts.map((p) => p.layers.to - p.layers.from);
+        expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        parts.forEach((p, i) => {
+          if (i > 0) expect(p.layers.from).toBe(parts[i - 1].layers.to);
+          expect(p.embeddings).toBe(i === 0);
+          expect(p.head).toBe(i === parts.length - 1);
+        });
+      }),
+    );
   });
   it('rejects a thread count that is not a positive integer', () => {
     expect(() => splitParts({ layers: 4 } as Geometry, 0)).toThrow(/reference threads must be an integer >= 1 \(got 0\)/);

@@ -76,7 +76,10 @@ describe('the pre-training loss', () => {
     expect(ceNsp).toBeGreaterThan(0.3); // ~ln 2 at initialisation
     // without pairs: the masked-LM term alone (token types 0)
     const plain = toTensors(m, 4, L);
-    expect(mlmLoss(model, plain, false).dataSync()[0]).toBeCloseTo(tf.losses.softmaxCrossEntropy(tf.oneHot(plain.targets, g.vocab), model.mlmLogits(plain.inputs, plain.positions, false)).dataSync()[0], 6);
+    expect(mlmLoss(model, plain, false).dataSync()[0]).toBeCloseTo(
+      tf.losses.softmaxCrossEntropy(tf.oneHot(plain.targets, g.vocab), model.mlmLogits(plain.inputs, plain.positions, false)).dataSync()[0],
+      6,
+    );
     disposeBatch(withNsp);
     disposeBatch(plain);
     model.dispose();

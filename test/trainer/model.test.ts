@@ -9,13 +9,14 @@ const g: Geometry = { layers: 2, hidden: 16, heads: 2, ffn: 24, seqLen: 8, vocab
 
 function batch(seed: number, n = 8): { inp: { inputIds: tf.Tensor2D; tokenTypeIds: tf.Tensor2D; attentionMask: tf.Tensor2D }; labels: tf.Tensor1D } {
   let s = seed;
-  const r = (k: number): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % k);
+  const r = (k: number): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % k;
   const ids: number[] = [];
   const labels: number[] = [];
   for (let i = 0; i < n; i++) {
     const row = Array.from({ length: g.seqLen }, () => 6 + r(g.vocab - 6));
     const y = r(2);
-    if (y) row[1 + r(g.seqLen - 1)] = 5; // label 1: token 5 appears
+    if (y)
+      row[1 + r(g.seqLen - 1)] = 5; // label 1: token 5 appears
     else for (let j = 0; j < row.length; j++) if (row[j] === 5) row[j] = 6;
     row[0] = 1;
     ids.push(...row);

@@ -33,7 +33,8 @@ function bmmKernel(): BmmExports {
 
 /** c[q] = a[q] b[q] for float32 row-major a [batch, m, k], b [batch, k, n] (the SIMD kernel). */
 export function batchedMatMul(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number, out?: Float32Array): Float32Array {
-  if (a.length !== batch * m * k || b.length !== batch * k * n) throw new RangeError(`batchedMatMul: operands of ${a.length} and ${b.length} values do not fit [${batch}, ${m}, ${k}] x [${batch}, ${k}, ${n}]`);
+  if (a.length !== batch * m * k || b.length !== batch * k * n)
+    throw new RangeError(`batchedMatMul: operands of ${a.length} and ${b.length} values do not fit [${batch}, ${m}, ${k}] x [${batch}, ${k}, ${n}]`);
   const x = bmmKernel();
   const bytes = 4 * (a.length + b.length + batch * m * n);
   const have = x.memory.buffer.byteLength;
@@ -72,13 +73,22 @@ export function useBatchedMatMulOnWasm(): void {
       const ra = a.shape.length;
       const lead = a.shape.slice(0, -2);
       const batch = lead.reduce((p, q) => p * q, 1);
-      const fast = !transposeA && !transposeB && a.dtype === 'float32' && b.dtype === 'float32' && ra >= 3 && b.shape.length === ra &&
-        lead.every((d, i) => d === b.shape[i]) && batch > 1 && a.shape[ra - 1] === b.shape[ra - 2];
+      const fast =
+        !transposeA &&
+        !transposeB &&
+        a.dtype === 'float32' &&
+        b.dtype === 'float32' &&
+        ra >= 3 &&
+        b.shape.length === ra &&
+        lead.every((d, i) => d === b.shape[i]) &&
+        batch > 1 &&
+        a.shape[ra - 1] === b.shape[ra - 2];
       if (!fast) return original.kernelFunc(args);
       const backend = args.backend as unknown as WasmBackendLike;
       const [m, k] = a.shape.slice(-2);
       const n = b.shape[ra - 1];
-      const view = (t: tf.TensorInfo, size: number): Float32Array => new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(t.dataId)!.memoryOffset, size);
+      const view = (t: tf.TensorInfo, size: number): Float32Array =>
+        new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(t.dataId)!.memoryOffset, size);
       const out = backend.makeOutput([...lead, m, n], 'float32');
       // views are taken after makeOutput: allocating may grow (and move) the backend's heap
       batchedMatMul(view(a, batch * m * k), view(b, batch * k * n), batch, m, k, n, view(out, batch * m * n));
