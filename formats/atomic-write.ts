@@ -179,7 +179,14 @@ function probeWritable(dir: string): string | null {
     return null;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    const why: Record<string, string> = {
+      EROFS: 'read-only file system',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+      ENOENT: 'the file system refuses new files here',
+      ENOSPC: 'no space left on the device',
+    };
+    return why[code ?? ''] ?? (e as Error).message;
   }
 }
 

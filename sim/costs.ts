@@ -4,6 +4,7 @@
  * variant. Pure functions of (geometry, hardware, tech, variant): a design point costs
  * milliseconds, so sweeps of thousands are cheap.
  */
+import type { ReportCounts } from '../formats/report-schema.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
 import type { HardwareConfig } from './config.js';
 import { buildWorkload, type Op } from './workload.js';
@@ -33,20 +34,8 @@ export interface OpResult {
   dramBits: number;
 }
 
-export interface Counts {
-  macs: number;
-  correctionMacs: number;
-  romBitsRead: number;
-  sramBitsRead: number;
-  patchBitsRead: number;
-  bufferBitsRead: number;
-  bufferBitsWritten: number;
-  dramBitsRead: number;
-  lutLookups: number;
-  requants: number;
-  lnElements: number;
-  rowOps: number;
-}
+/** Access and operation counts per inference: the report's own type (formats/report-schema.ts), declared once. */
+export type Counts = ReportCounts;
 
 export interface Breakdown {
   total: number;

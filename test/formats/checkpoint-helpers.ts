@@ -1,5 +1,6 @@
 /** Helpers shared by the tests of formats/safetensors.ts, hf-config.ts, hf-checkpoint.ts and trainer/checkpoint.ts. */
 import { expect } from 'vitest';
+import type { BertConfigInput } from '../../formats/hf-config.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,3 +56,22 @@ export function expectCheckpointError(fn: () => unknown, file: string, field: st
   expect(e.message.startsWith(`${file}: ${field}: `)).toBe(true);
   expect(e.message).toMatch(msg);
 }
+
+/** A tiny, valid HF BERT config (2 layers, hidden 4): the tests' starting point for config.json cases. */
+export const TINY_BERT_CONFIG: BertConfigInput = {
+  model_type: 'bert',
+  architectures: ['BertForSequenceClassification'],
+  vocab_size: 10,
+  hidden_size: 4,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 8,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 8,
+  type_vocab_size: 2,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  num_labels: 3,
+};

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { InputError } from '../../formats/errors.js';
 import { join } from 'node:path';
 import { readBertConfig, writeBertConfig, type BertConfigInput } from '../../formats/hf-config.js';
-import { expectCheckpointError, scratchDir } from './checkpoint-helpers.js';
+import { TINY_BERT_CONFIG, expectCheckpointError, scratchDir } from './checkpoint-helpers.js';
 
 const { dir, fresh, remove } = scratchDir('hf-config-test-');
 afterAll(remove);
@@ -37,23 +37,7 @@ describe('HuggingFace config.json', () => {
     writeFileSync(p, typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2));
     return p;
   };
-  const TINY: BertConfigInput = {
-    model_type: 'bert',
-    architectures: ['BertForSequenceClassification'],
-    vocab_size: 10,
-    hidden_size: 4,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 8,
-    hidden_act: 'gelu',
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-    max_position_embeddings: 8,
-    type_vocab_size: 2,
-    initializer_range: 0.02,
-    layer_norm_eps: 1e-12,
-    num_labels: 3,
-  };
+  const TINY: BertConfigInput = TINY_BERT_CONFIG;
 
   it("reads bert-base-uncased's config: defaults the labels, keeps other fields", () => {
     const cfg = readBertConfig(writeJson(BERT_BASE_UNCASED));

@@ -6,7 +6,7 @@ import * as safetensors from '../../formats/safetensors.js';
 import * as hfConfig from '../../formats/hf-config.js';
 import * as hfCheckpoint from '../../formats/hf-checkpoint.js';
 import { InputError } from '../../formats/errors.js';
-import { expectCheckpointError, scratchDir } from '../formats/checkpoint-helpers.js';
+import { TINY_BERT_CONFIG, expectCheckpointError, scratchDir } from '../formats/checkpoint-helpers.js';
 
 // The file formats are tested in test/formats/ (safetensors, hf-config, hf-checkpoint); what the
 // trainer's checkpoint module adds is the project's Geometry of a config.
@@ -14,23 +14,7 @@ import { expectCheckpointError, scratchDir } from '../formats/checkpoint-helpers
 const { fresh, remove } = scratchDir('checkpoint-test-');
 afterAll(remove);
 
-const TINY: BertConfigInput = {
-  model_type: 'bert',
-  architectures: ['BertForSequenceClassification'],
-  vocab_size: 10,
-  hidden_size: 4,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 8,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  max_position_embeddings: 8,
-  type_vocab_size: 2,
-  initializer_range: 0.02,
-  layer_norm_eps: 1e-12,
-  num_labels: 3,
-};
+const TINY: BertConfigInput = TINY_BERT_CONFIG;
 
 describe('trainer/checkpoint', () => {
   it("re-exports the formats layer's readers and writers for the trainer (the same functions, not copies)", () => {
