@@ -35,16 +35,25 @@ export function describeFailure(command: string, e: unknown, opts: CliOptions = 
   };
 }
 
-/** Run a command's main and exit with its code, or with the code of what it threw (see above). */
+/**
+ * Exit with `code` once stdout and stderr have taken everything written to them. Writes to a pipe
+ * are asynchronous, so exiting at once can cut off the end of a large output; process.exitCode
+ * alone is not enough either, as a worker thread or a timer left running would keep the process alive.
+ */
+export function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+/** Run a command's main and exit with its code, or with the code of what it threw (see above), after its output is out. */
 export function runCli(command: string, main: (argv: string[]) => number | Promise<number>, opts: CliOptions = {}): void {
   Promise.resolve()
     .then(() => main(process.argv.slice(2)))
     .then(
-      (code) => process.exit(code),
+      (code) => exitAfterOutput(code),
       (e: unknown) => {
         const f = describeFailure(command, e, opts);
         console.error(f.message);
-        process.exit(f.code);
+        exitAfterOutput(f.code);
       },
     );
 }

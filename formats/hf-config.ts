@@ -97,6 +97,11 @@ export function readBertConfig(path: string): BertConfig {
  * newline), atomically. id2label/label2id are written (HF's own form), num_labels is not.
  */
 export function writeBertConfig(path: string, cfg: BertConfigInput): void {
+  writeFileAtomic(path, encodeBertConfig(cfg, path), { fsync: true });
+}
+
+/** The text writeBertConfig writes (the same validation), for a caller that writes it itself; `path` names the file in errors. */
+export function encodeBertConfig(cfg: BertConfigInput, path = '(config.json)'): string {
   // Normalize through the reader's validation so nothing invalid is ever written.
   const { extra, num_labels: _n, ...known } = cfg;
   void _n;
@@ -109,7 +114,7 @@ export function writeBertConfig(path: string, cfg: BertConfigInput): void {
   const { extra: ex, num_labels: _m, ...out } = checked;
   void _m;
   const all: Record<string, unknown> = { ...ex, ...out };
-  writeFileAtomic(path, `${JSON.stringify(sortKeys(all), null, 2)}\n`, { fsync: true });
+  return `${JSON.stringify(sortKeys(all), null, 2)}\n`;
 }
 
 /** Recursively sort object keys (json.dumps(sort_keys=True)); arrays keep their order. */

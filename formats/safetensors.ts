@@ -117,6 +117,14 @@ const field = (name: string): string => `tensors[${JSON.stringify(name)}]`;
  * is an InputError naming it.
  */
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tensor>, metadata?: Record<string, string>): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata, path), { fsync: true });
+}
+
+/**
+ * The bytes writeSafetensors writes (the same checks, the same layout), for a caller that writes
+ * them itself, e.g. as part of a set (trainer/pretrain-checkpoint.ts). `path` names the file in errors.
+ */
+export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata?: Record<string, string>, path = '(safetensors)'): Buffer {
   for (const [name, t] of tensors) {
     if (name === '__metadata__') throw new CheckpointError(path, field(name), 'is reserved for the metadata entry');
     const spec = ARRAY_OF[t.dtype];
@@ -163,8 +171,8 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));
 
-  // One buffer, written by the project's one atomic writer: a temporary sibling, fsynced (a
-  // checkpoint must survive a power cut), then renamed over `path`.
+  // One buffer: writeSafetensors hands it to the project's one atomic writer (fsynced: a
+  // checkpoint must survive a power cut).
   const out = Buffer.allocUnsafe(8 + json.length + offset);
   out.set(prefix, 0);
   out.set(json, 8);
@@ -175,7 +183,7 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
     if (!LITTLE_ENDIAN_HOST) swapBytes(out.subarray(at, at + bytes.length), t.data.BYTES_PER_ELEMENT);
     at += bytes.length;
   }
-  writeFileAtomic(path, out, { fsync: true });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

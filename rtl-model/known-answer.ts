@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { InputError, UsageError } from '../formats/errors.js';
 import { isMain, runCli, EXIT_MISMATCH, EXIT_OK } from '../formats/cli.js';
-import { writeFileAtomic } from '../formats/atomic-write.js';
+import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
 import { readJsonFile } from '../formats/input-file.js';
 import { SPEC_VERSION, VARIANTS, imageSha256, type Geometry, type VariantId } from './spec/index.js';
 import { EXPORTER_VERSION } from '../formats/exporter-version.js';
@@ -228,6 +228,7 @@ export async function main(argv: string[], compute: () => Promise<KnownAnswer> =
     } else throw new UsageError(a, 'is not a flag of this command', { allowed: '--write, --file <path>, --help' });
   }
   if (write) {
+    checkOutputFile(file, '--file'); // before the answer is computed
     if (existsSync(file)) {
       const old = readKnownAnswer(file);
       if (old.specVersion === SPEC_VERSION && old.exporterVersion === EXPORTER_VERSION) {

@@ -22,8 +22,7 @@
  * The --json path is checked before anything runs; it is written whole or not at all. Images come
  * from out/.cache (sim/cache.ts), exported there when missing.
  */
-import { parseArgs } from 'node:util';
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -40,6 +39,7 @@ import { ParallelDatapath } from '../rtl-model/parallel-datapath.js';
 import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
 import { runCli } from '../formats/cli.js';
 import { UsageError } from '../formats/errors.js';
+import { parseFlags } from '../formats/flags.js';
 import { ImageCache } from './cache.js';
 
 const SECTIONS = ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer'] as const;
@@ -72,30 +72,50 @@ async function forwardMs(ex: ExportResult, engine: GemmEngine, rowThreads?: numb
   }
 }
 
+const HELP = `Usage: npm run bench [-- [--only SECTIONS] [--quick] [--json FILE]]
+       npx tsx sim/bench.ts [--only SECTIONS] [--quick] [--json FILE]
+
+Times the datapath, the TensorFlow.js reference, the simulator and the trainer, and prints a table
+that can be compared across commits (and machines: the header names the commit, CPU and node).
+
+Options:
+  --only SECTIONS  a comma-separated subset of ${SECTIONS.join(', ')} (default: all of them)
+                     gemm       int8 GEMM 128x768 by 768x3072: one core (wasm SIMD) and every core
+                     forward    a bit-exact BERT-base forward pass, sequence 128: rows split over every
+                                core, only the GEMMs split over every core, and one core
+                     reference  the TensorFlow.js integer reference on wasm: built, first and later
+                                forward passes, and in parts on every core as verify runs it (and on cpu)
+                     sweep      1,000 analytic design points (arrays x dataflows x variants x nodes)
+                     main       npx tsx sim/run.ts --config rom-bert-base end to end, without and with
+                                its images reused from out/.cache
+                     trainer    one fine-tuning step (AdamW, batch 16, sequence 128) of the L4/H128
+                                model per variant on wasm
+  --quick          fewer repetitions (3 instead of 7; the reference on wasm only; 3 trainer steps
+                   instead of 5): a rough figure in less time (default: off)
+  --json FILE      also write the figures to FILE as JSON (nested: datapath.gemm.gmacPerS, ...; a
+                   section that did not run is null); checked before anything runs, written whole
+                   or not at all (default: none)
+  -h, --help       show this help
+
+The table: one row per figure.
+  figure  its name, as its path in the --json file (e.g. datapath.bertBase.forwardMs)
+  value   the figure in the unit its name ends with: ...Ms milliseconds (a median over the
+          repetitions where it says so), gmacPerS... 10^9 multiply-accumulates per second
+  what    what was timed: the shape, the number of threads, the backend, the repetitions
+
+Images come from out/.cache (sim/cache.ts), exported there when missing. Exit status: 0 ok,
+2 bad input (a flag, or a --json place that cannot be written), 3 a bug.
+`;
+
 async function main(argv: string[]): Promise<number> {
-  let values: { json?: string; quick?: boolean; only?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        only: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    throw new UsageError(/'(-{1,2}[^'\s]+)/.exec((e as Error).message)?.[1] ?? '(flags)', (e as Error).message);
-  }
+  const values = parseFlags(argv, {
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) {
-    // the header of this file is the help
-    console.log(
-      readFileSync(new URL(import.meta.url), 'utf8')
-        .split('*/')[0]
-        .replace(/^\/\*\*\n?/, '')
-        .replace(/^ \* ?/gm, ''),
-    );
+    process.stdout.write(HELP);
     return 0;
   }
   reps = values.quick ? 3 : 7;

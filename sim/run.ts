@@ -13,27 +13,30 @@
  *
  * Everything the user gave is checked before any computation: the flags, the config, every input
  * path (--rom, --sram, --scalesim, --topology), every output place (--out, --cache-dir), the
- * memory a verify run needs against the machine's (sim/memory-estimate.ts) and the backend named
- * by --backend. Only this checking is imported up front; the cost model, the report, the GEMM
- * kernels and TensorFlow.js are imported when a run gets past it, so --help and a bad flag,
- * config or path answer without loading them.
+ * memory a verify run needs against the machine's (sim/memory-estimate.ts), and, last, the
+ * TensorFlow.js backend (--backend) and the GEMM engine (--gemm) a verify run will use: one named
+ * there that cannot load is refused (exit 2) before the cost model and the first progress step.
+ * Only the checking is imported up front; TensorFlow.js and the GEMM kernels are imported for
+ * that last check of a verify run, and the cost model and the report when a run gets past it, so
+ * --help and a bad flag, config or path answer without loading any of them.
  *
  * Exit codes (formats/cli.ts): 0 success, 1 the two implementations differ, 2 bad input (a flag,
  * config, path, image or a run too large for the machine: one message naming the file or flag and
  * the field), 3 a bug (with the stack).
  */
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { runCli, isMain } from '../formats/cli.js';
 import { InputError, UsageError } from '../formats/errors.js';
+import { parseFlags } from '../formats/flags.js';
 import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
 import { checkInputFile } from '../formats/input-file.js';
 import { loadConfig, geometryOf, type Config } from './config.js';
 import type { VerifyReport } from './pipeline.js';
 import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
-import { BACKENDS, type BackendRequest } from '../trainer/backend.js';
+import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
+import { BACKENDS, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
 import { ImageFormatError, VARIANTS, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { ExportResult } from '../rtl-model/export.js';
 import type { DesignPoint } from './costs.js';
@@ -64,7 +67,8 @@ Options:
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
   --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu);
                          a backend named here that cannot load is an error
-  --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto)
+  --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto: parallel, then wasm,
+                         then oracle); an engine named here that cannot load is an error
   --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here; at most
                          one per layer; 1 on the gpu backend); each runs a contiguous part of the layers
                          on the datapath's output of the part before
@@ -113,46 +117,29 @@ interface Args {
   out?: string;
 }
 
-/** node:util parseArgs's message names the flag in quotes: "Unknown option '--bogus'. ..." */
-function parseArgsError(e: unknown): UsageError {
-  const message = (e as Error).message;
-  const flag = /'(-{1,2}[^'\s]+)/.exec(message)?.[1] ?? '(flags)';
-  return new UsageError(flag, message);
-}
-
 function parse(argv: string[]): Args | null {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        verify: { type: 'boolean', default: false },
-        'no-verify': { type: 'boolean', default: false },
-        'no-cache': { type: 'boolean', default: false },
-        'cache-dir': { type: 'string' },
-        'cache-max': { type: 'string' },
-        'max-memory': { type: 'string' },
-        rom: { type: 'string' },
-        sram: { type: 'string' },
-        variant: { type: 'string' },
-        tech: { type: 'string' },
-        scalesim: { type: 'string' },
-        topology: { type: 'string' },
-        pysum: { type: 'string', default: 'naive' },
-        seed: { type: 'string' },
-        backend: { type: 'string', default: 'auto' },
-        gemm: { type: 'string', default: 'auto' },
-        'ref-threads': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (e) {
-    throw parseArgsError(e);
-  }
+  const v = parseFlags(argv, {
+    config: { type: 'string' },
+    verify: { type: 'boolean', default: false },
+    'no-verify': { type: 'boolean', default: false },
+    'no-cache': { type: 'boolean', default: false },
+    'cache-dir': { type: 'string' },
+    'cache-max': { type: 'string' },
+    'max-memory': { type: 'string' },
+    rom: { type: 'string' },
+    sram: { type: 'string' },
+    variant: { type: 'string' },
+    tech: { type: 'string' },
+    scalesim: { type: 'string' },
+    topology: { type: 'string' },
+    pysum: { type: 'string', default: 'naive' },
+    seed: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    gemm: { type: 'string', default: 'auto' },
+    'ref-threads': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (v.help) return null;
   const cacheMaxBytes = v['cache-max'] === undefined ? DEFAULT_CACHE_MAX_BYTES : parseSize(v['cache-max'], '--cache-max');
   const maxMemoryBytes = v['max-memory'] === undefined ? undefined : parseSize(v['max-memory'], '--max-memory');
@@ -319,7 +306,33 @@ async function main(argv: string[]): Promise<number> {
   }
   if (useCache) checkOutputDir(args.cacheDir, args.cacheDir === join('out', '.cache') ? '--cache-dir (default out/.cache)' : '--cache-dir');
   if (doVerify) checkMemory(cfg, verifyVariant, args);
+  // The backend and the GEMM engine of a verify run, last of the checks: one named by --backend or
+  // --gemm that cannot load is refused here (exit 2), before the cost model and the first step.
+  // TensorFlow.js and the GEMM kernels are imported only now (see the header).
+  let backend: BackendChoice | undefined;
+  let engine: GemmEngine | undefined;
+  if (doVerify) {
+    const { selectBackend } = await import('../trainer/backend.js');
+    backend = await selectBackend(args.backend);
+    const { createGemmEngine } = await import('../rtl-model/gemm/engines.js');
+    engine = await createGemmEngine(args.gemm);
+  }
+  try {
+    return await runChecked(argv, args, cfg, { outDir, seed, verifyVariant, useCache }, backend && engine ? { backend, engine } : null);
+  } finally {
+    await engine?.close?.();
+  }
+}
 
+/** The run itself, once every input, output place, the memory and (for a verify run) the backend and engine passed. */
+async function runChecked(
+  argv: string[],
+  args: Args,
+  cfg: Config,
+  run: { outDir: string; seed: number; verifyVariant: VariantId; useCache: boolean },
+  verify: { backend: BackendChoice; engine: GemmEngine } | null,
+): Promise<number> {
+  const { outDir, seed, verifyVariant, useCache } = run;
   // the cost model first: it takes milliseconds, and a bad technology table is found before the verify run
   let points: DesignPoint[] = [];
   let tech;
@@ -341,61 +354,51 @@ async function main(argv: string[]): Promise<number> {
     points = (args.variant ? [args.variant] : cfg.variants).map(costOf);
   }
 
-  const progress = new Progress((args.verifyOnly ? 0 : 1) + (doVerify ? 4 : 0) + 1);
+  const progress = new Progress((args.verifyOnly ? 0 : 1) + (verify ? 2 : 0) + 1);
   const files: Record<string, string | Uint8Array> = {};
   let report: VerifyReport | null = null;
   let exitCode = 0;
-  if (doVerify) {
-    // TensorFlow.js and the GEMM kernels load only now (see the header)
-    const { selectBackend } = await import('../trainer/backend.js');
-    progress.step(`TensorFlow.js backend (${args.backend})`);
-    const backend = await selectBackend(args.backend);
+  if (verify) {
+    const { backend, engine } = verify;
     const { imagesFor, verifyImages } = await import('./pipeline.js');
-    const { createGemmEngine } = await import('../rtl-model/gemm/engines.js');
-    progress.step(`GEMM engine (${args.gemm})`);
-    const engine = await createGemmEngine(args.gemm);
-    try {
-      let ex;
-      if (args.images) {
-        progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
-        ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
-      } else {
-        progress.step(`export images for ${cfg.name} [${verifyVariant}] (${weightsOf(cfg)})`);
-        let cache: ImageCache | undefined;
-        if (useCache) {
-          cache = new ImageCache(resolve(args.cacheDir), { maxBytes: args.cacheMaxBytes, onNote: (t) => progress.say(t) });
-          cache.removeStale();
-        }
-        ex = await imagesFor(cfg, verifyVariant, engine, cache);
-        if (ex.cached) progress.note(`images reused from ${args.cacheDir} (same code, config and seeds)`);
+    let ex;
+    if (args.images) {
+      progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
+      ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
+    } else {
+      progress.step(`export images for ${cfg.name} [${verifyVariant}] (${weightsOf(cfg)})`);
+      let cache: ImageCache | undefined;
+      if (useCache) {
+        cache = new ImageCache(resolve(args.cacheDir), { maxBytes: args.cacheMaxBytes, onNote: (t) => progress.say(t) });
+        cache.removeStale();
       }
-      progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${backend.name})`);
-      report = await verifyImages(
-        cfg,
-        ex,
-        args.images ? ex.sramImage.header.variant : verifyVariant,
-        engine,
-        backend,
-        seed,
-        (t) => progress.detail(t),
-        args.refThreads,
-      );
-      files['rom.bin'] = ex.rom;
-      files[`sram-${report.variant}.bin`] = ex.sram;
-      files['verify.json'] =
-        JSON.stringify(
-          {
-            ...report,
-            images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } },
-            exporter: args.images ? null : ex.stats,
-          },
-          null,
-          2,
-        ) + '\n';
-      exitCode = report.bitExact ? 0 : 1;
-    } finally {
-      await engine.close?.();
+      ex = await imagesFor(cfg, verifyVariant, engine, cache);
+      if (ex.cached) progress.note(`images reused from ${args.cacheDir} (same code, config and seeds)`);
     }
+    progress.step(`verify: datapath (${engine.name}) vs TensorFlow.js (${backend.name})`);
+    report = await verifyImages(
+      cfg,
+      ex,
+      args.images ? ex.sramImage.header.variant : verifyVariant,
+      engine,
+      backend,
+      seed,
+      (t) => progress.detail(t),
+      args.refThreads,
+    );
+    files['rom.bin'] = ex.rom;
+    files[`sram-${report.variant}.bin`] = ex.sram;
+    files['verify.json'] =
+      JSON.stringify(
+        {
+          ...report,
+          images: { rom: { sha256: ex.romImage.sha256, bytes: ex.rom.length }, sram: { sha256: ex.sramImage.sha256, bytes: ex.sram.length } },
+          exporter: args.images ? null : ex.stats,
+        },
+        null,
+        2,
+      ) + '\n';
+    exitCode = report.bitExact ? 0 : 1;
   }
   let summary = '';
   let accuracyNote = '';

@@ -4,7 +4,7 @@
  * parallel processes (one per core), resumable: a run whose result file exists is skipped (one
  * that does not match the plan stops the campaign unless --rerun-stale).
  *
- *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--rerun-stale] [--help]
+ *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--rerun-stale] [--results-root DIR] [--help]
  *
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
@@ -12,18 +12,20 @@
  *   optional "trainSizes": [100, 400, 1600]: one run per size (first N training examples; Figure 2)
  *   optional "vocab": "fixtures/pretrained/X/vocab.txt": the vocabulary (train.ts --vocab), for a
  *   random-init plan compared with a checkpoint of its own vocabulary
- * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance).
+ * Results: fixtures/results/<plan name>/<task>-<variant>-lr<lr>-seed<seed>.json (each with provenance);
+ * --results-root DIR puts them in DIR/<plan name>/ instead (the tests use a temporary directory).
+ * Before any run starts, the vocabulary and the GLUE files of every task are checked (exit 2).
  * The learning-rate grids default to the paper's (bias-only and full fine-tuning).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
-import { GLUE_TASKS, PROJECT_ROOT } from './glue.js';
+import { GLUE_DIR_ENV, GLUE_TASKS, PROJECT_ROOT, glueFile, resolveGlueDir, type GlueTask } from './glue.js';
 import { TRAIN_VARIANTS } from './finetune.js';
-import { vocabFile, vocabMismatch } from './vocab-file.js';
+import { checkVocabFits, vocabFile, vocabMismatch } from './vocab-file.js';
 import { sha256File } from './corpus.js';
-import { EXPORTER_VERSION, exporterVersionOf } from '../rtl-model/export.js';
+import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
 import { InputError, UsageError, type InputErrorDetails } from '../formats/errors.js';
 import { checkOutputDir } from '../formats/atomic-write.js';
 import { isMain, runCli } from '../formats/cli.js';
@@ -245,7 +247,45 @@ export function loadPlan(file: string): Plan {
   };
 }
 
-const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [--dry-run] [--rerun-stale]
+/** The results directory of a plan when --results-root is not given: fixtures/results. */
+export const DEFAULT_RESULTS_ROOT = join(PROJECT_ROOT, 'fixtures/results');
+
+/**
+ * The inputs every run of the plan reads, checked before any run starts (an InputError, exit 2,
+ * rather than every run failing alike): the vocabulary (the plan's, else the checkpoint's
+ * vocab.txt, else BERT uncased's in ../shared/data; it must load and fit the checkpoint) and the
+ * train and dev files of every task in the GLUE directory ($GLUE_DIR, else ../shared/data/glue).
+ * Returns the vocabulary file and the GLUE directory (absolute, for the runs' environment).
+ */
+export function checkRunInputs(plan: Plan, planFile: string): { vocab: string; glueDir: string } {
+  const checkpoint = plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null;
+  const vf = vocabFile(checkpoint, plan.vocab, PROJECT_ROOT);
+  if (typeof vf !== 'string') throw new PlanError(planFile, 'vocab', vf.error); // loadPlan has checked it: not reached
+  const field = plan.vocab !== undefined ? `${planFile}: vocab` : '(default vocabulary)';
+  if (!existsSync(vf)) {
+    throw new InputError(vf, field, 'does not exist', {
+      hint:
+        "BERT uncased's vocabulary is in ../shared/data beside the project; or give the plan a checkpoint with its own vocab.txt, " +
+        'or a "vocab" field (e.g. fixtures/pretrained/bert-l4-h128-v8k/vocab.txt)',
+    });
+  }
+  checkVocabFits(checkpoint, vf, field);
+  const { dir, source } = resolveGlueDir();
+  const from = source === 'env' ? `from ${GLUE_DIR_ENV}` : 'the default, ../shared/data/glue';
+  for (const task of plan.tasks as GlueTask[]) {
+    for (const split of ['train', 'dev'] as const) {
+      const f = glueFile(task, split, dir);
+      if (!existsSync(f) || !statSync(f).isFile()) {
+        throw new InputError(f, `${planFile}: tasks (${task} ${split})`, 'does not exist', {
+          hint: `the GLUE directory is ${dir} (${from}); set ${GLUE_DIR_ENV} to another`,
+        });
+      }
+    }
+  }
+  return { vocab: vf, glueDir: dir };
+}
+
+const HELP = `Usage: npx tsx trainer/campaign.ts --plan <plan.json> [--jobs N] [--dry-run] [--rerun-stale] [--results-root DIR]
 
 Run every fine-tuning run of a plan (tasks x variants x learning rates x seeds [x training-set
 sizes]), N at a time (default: one per core). Resumable: a run whose result file exists and matches
@@ -257,6 +297,7 @@ and overwrites them only with --rerun-stale.
   --jobs <n>      parallel training processes (default ${cpus().length})
   --dry-run       print the commands of the runs still to do, run nothing
   --rerun-stale   re-run (overwrite) results that do not match the plan
+  --results-root DIR   where the plan's results directory is (default fixtures/results)
   -h, --help      this help
 
 Plan fields (JSON; paths relative to the project):
@@ -271,8 +312,10 @@ Plan fields (JSON; paths relative to the project):
   trainSizes    optional [100, 400, 1600]: one run per size (overrides trainLimit; the paper's Figure 2)
   vocab         optional vocabulary file (train.ts --vocab)
 
-Results: fixtures/results/<plan name>/.
-Exit status: 0 every run finished, 1 a run failed, 2 bad input (a flag, the plan, stale results), 3 a bug.
+Results: fixtures/results/<plan name>/ (or DIR/<plan name>/ with --results-root DIR).
+Before any run starts, the vocabulary and the GLUE train and dev files of every task are checked
+(GLUE: $${GLUE_DIR_ENV}, else ../shared/data/glue).
+Exit status: 0 every run finished, 1 a run failed, 2 bad input (a flag, the plan, the vocabulary, the GLUE data, stale results), 3 a bug.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -281,6 +324,7 @@ export async function main(argv: string[]): Promise<number> {
     jobs: { type: 'string', default: String(cpus().length) },
     'dry-run': { type: 'boolean', default: false },
     'rerun-stale': { type: 'boolean', default: false },
+    'results-root': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (v.help) {
@@ -290,13 +334,13 @@ export async function main(argv: string[]): Promise<number> {
   if (!v.plan) throw new UsageError('--plan', 'is required', { hint: 'e.g. --plan fixtures/campaigns/bitfit-medium.json' });
   const jobs = flagNumber('--jobs', v.jobs, { integer: true, min: 1 });
   const plan = loadPlan(resolve(v.plan));
-  const dir = resolve(PROJECT_ROOT, 'fixtures/results', plan.name);
-  checkOutputDir(dir, `${v.plan}: name`);
+  const dir = resolve(v['results-root'] ?? DEFAULT_RESULTS_ROOT, plan.name);
+  checkOutputDir(dir, v['results-root'] !== undefined ? '--results-root' : `${v.plan}: name`);
+  // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's) and the GLUE data
+  const inputs = checkRunInputs(plan, v.plan);
+  const vocabSha = sha256File(inputs.vocab);
   const runs = expandPlan(plan, dir);
   const ckSha = plan.checkpoint ? sha256File(join(resolve(PROJECT_ROOT, plan.checkpoint), 'model.safetensors')) : null;
-  // the vocabulary every run tokenizes with (the plan's, else the checkpoint's vocab.txt, else BERT's)
-  const vf = vocabFile(plan.checkpoint ? resolve(PROJECT_ROOT, plan.checkpoint) : null, plan.vocab, PROJECT_ROOT);
-  const vocabSha = typeof vf === 'string' && existsSync(vf) ? sha256File(vf) : undefined;
   const stale: string[] = [];
   const todo = runs.filter((r) => {
     if (!existsSync(r.out)) return true;
@@ -326,7 +370,9 @@ export async function main(argv: string[]): Promise<number> {
     while (next < todo.length) {
       const r = todo[next++];
       const code = await new Promise<number>((ok) => {
-        const p = spawn('npx', r.args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        // the GLUE directory checked above, absolute: the runs work in the project root
+        const env = { ...process.env, [GLUE_DIR_ENV]: inputs.glueDir };
+        const p = spawn('npx', r.args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
         p.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
         p.on('close', (c) => {

@@ -1,28 +1,12 @@
 /**
  * Command-line flags of the trainer's commands (train.ts, pretrain.ts, campaign.ts, vocab.ts):
- * node's parseArgs, with every problem a UsageError naming the flag (exit 2 through formats/cli.ts),
+ * formats/flags.ts parseFlags (node's parseArgs, strict, no positionals), with every problem a
+ * UsageError naming the flag in the wording every command shares (exit 2 through formats/cli.ts),
  * and the number checks they share.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../formats/errors.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** parseArgs (strict, no positionals); an unknown flag, a missing value or a stray argument is a UsageError naming it. */
-export function parseFlags<O extends Options>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const named = /'(-[^' ]+)/.exec(err.message)?.[1];
-    const stray = /Unexpected argument '([^']*)'/.exec(err.message)?.[1];
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(named ?? '(flag)', 'unknown flag');
-    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(stray ?? '(argument)', 'unexpected argument: this command takes only flags');
-    if (/argument missing/.test(err.message)) throw new UsageError(named ?? '(flag)', 'needs a value');
-    if (/does not take an argument/.test(err.message)) throw new UsageError(named ?? '(flag)', 'takes no value');
-    throw new UsageError(named ?? '(flag)', err.message);
-  }
-}
+export { parseFlags } from '../formats/flags.js';
 
 export interface NumberRule {
   /** Whole numbers only. */

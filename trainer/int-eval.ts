@@ -14,7 +14,8 @@
  * memory would have to); `images.weightSaturated` counts them. The image facts recorded (ROM
  * sha256 and size) are those of this all-SRAM export, not of the shared base ROM.
  */
-import { EXPORTER_VERSION, exportImages, type FloatModel } from '../rtl-model/export.js';
+import { exportImages, type FloatModel } from '../rtl-model/export.js';
+import { EXPORTER_VERSION } from '../formats/exporter-version.js';
 import { Datapath, type ForwardInput } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import { createGemmEngine } from '../rtl-model/gemm/engines.js';

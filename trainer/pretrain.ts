@@ -226,8 +226,9 @@ export async function main(argv: string[]): Promise<number> {
     numLabels: 2,
   };
   const backend = await selectTrainingBackend(o.backend);
-  const data = loadPretrainData(vocab.tok, o.seqLen, log);
+  // the checkpoint to resume is checked against the flags before the text is read and tokenized
   const { params, state } = startRun(o, g, resuming, log);
+  const data = loadPretrainData(vocab.tok, o.seqLen, log);
   recordSession(state, o, { backend: backend.name, g, vocab, text: data.text, sequences: { train: data.train.length, heldOut: data.held.length } });
   const drop = { hiddenDropout: o.dropout, attentionDropout: o.dropout };
   const model = new BertModel(g, params, drop);

@@ -17,7 +17,8 @@
  * toLowerCase), HF's from Python's `unicodedata`; the two can differ only for characters added
  * in between their Unicode versions.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { InputError } from '../formats/errors.js';
+import { readInputFile } from '../formats/input-file.js';
 
 export interface WordPieceOptions {
   /** Lower-case the text (BERT uncased). Default true. */
@@ -54,6 +55,9 @@ export interface Encoding {
 const SPECIAL_TOKENS = ['[CLS]', '[SEP]', '[PAD]', '[MASK]'] as const;
 
 const CONTINUATION = '##';
+
+/** What a line of a vocabulary file holds, for the errors. */
+const ONE_TOKEN_A_LINE = 'one token a line, each token once (BERT vocab.txt)';
 
 // --- character classes (HF tokenization_bert.py: _is_control, _is_whitespace, _is_punctuation,
 // _is_chinese_char), written as regexes so that whole strings are processed in one pass ---
@@ -144,7 +148,7 @@ export class WordPieceTokenizer {
   /** Matches the special tokens in raw text, or null when they are not kept. */
   private readonly specialRe: RegExp | null;
 
-  /** `source` names the vocabulary in errors; token i is on its line i + 1. */
+  /** `source` names the vocabulary in errors (InputError, field `line N`); token i is on its line i + 1. */
   private constructor(tokens: readonly string[], source: string, opts: WordPieceOptions) {
     this.lowerCase = opts.lowerCase ?? true;
     this.stripAccents = opts.stripAccents ?? this.lowerCase;
@@ -156,9 +160,10 @@ export class WordPieceTokenizer {
     const vocab = new Map<string, number>();
     const trie = newNode();
     tokens.forEach((tok, i) => {
-      if (tok === '') throw new Error(`${source}:${i + 1}: empty token`);
+      if (tok === '') throw new InputError(source, `line ${i + 1}`, 'is empty', { allowed: ONE_TOKEN_A_LINE });
       const prev = vocab.get(tok);
-      if (prev !== undefined) throw new Error(`${source}:${i + 1}: duplicate token ${JSON.stringify(tok)} (first at line ${prev + 1})`);
+      if (prev !== undefined)
+        throw new InputError(source, `line ${i + 1}`, `duplicate token (first at line ${prev + 1})`, { value: tok, allowed: ONE_TOKEN_A_LINE });
       vocab.set(tok, i);
       let node = trie;
       for (let k = 0; k < tok.length; k++) {
@@ -172,7 +177,11 @@ export class WordPieceTokenizer {
     });
     const required = [this.unkToken, ...SPECIAL_TOKENS];
     const missing = required.filter((t) => !vocab.has(t));
-    if (missing.length > 0) throw new Error(`${source}: vocabulary lacks the special token(s) ${missing.join(', ')}`);
+    if (missing.length > 0) {
+      throw new InputError(source, '(special tokens)', `vocabulary lacks the special token(s) ${missing.join(', ')}`, {
+        allowed: `a vocabulary with every one of ${[...new Set(required)].join(', ')}, each on a line of its own`,
+      });
+    }
 
     this.vocab = vocab;
     this.idToToken = tokens.slice();
@@ -190,10 +199,13 @@ export class WordPieceTokenizer {
     this.specialRe = (opts.keepSpecialTokens ?? true) ? new RegExp(`(${alternatives.join('|')})`) : null;
   }
 
-  /** Loads a `vocab.txt`: one token per line, id = line number - 1. */
-  static fromVocabFile(path: string, opts: WordPieceOptions = {}): WordPieceTokenizer {
-    if (!existsSync(path)) throw new Error(`vocab file not found: ${path}`);
-    let text = readFileSync(path, 'utf8');
+  /**
+   * Loads a `vocab.txt`: one token per line, id = line number - 1. A missing or unreadable file, an
+   * empty line, a duplicate token or a missing special token is an InputError naming the file (and
+   * the line): bad input, exit 2 in every command. `field` names who gave the file (e.g. "--vocab").
+   */
+  static fromVocabFile(path: string, opts: WordPieceOptions = {}, field = '(vocabulary)'): WordPieceTokenizer {
+    let text = readInputFile(path, field).toString('utf8');
     if (text.startsWith('\uFEFF')) text = text.slice(1);
     // HF keeps every line (readlines + rstrip('\n')); a final newline ends the last line rather
     // than starting an empty one. A '\r' before it is dropped too, so CRLF files also load.

@@ -22,7 +22,7 @@ import { BertModel, bertParamShapes, initialParams, ownModelGeometry } from './m
 import { AdamW, selectTrainable, TRAIN_VARIANTS, type TrainVariant } from './finetune.js';
 import { WordPieceTokenizer } from './tokenizer.js';
 import { checkVocabFits, vocabFile } from './vocab-file.js';
-import { readSafetensors, readBertConfig, toGeometry } from './checkpoint.js';
+import { readSafetensors, readBertConfig, toGeometry, validateAgainstShapes } from './checkpoint.js';
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
 import { evaluate, formatMetric, formatMetrics, type Metrics } from './metrics.js';
 import { ProgressBar } from './progress-bar.js';
@@ -133,9 +133,14 @@ const orMinus = (x: number | undefined): number => (x === undefined || Number.is
 
 const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+/** Tensors a checkpoint may lack, drawn fresh (seeded): the task head, and the pooler of a masked-LM-only checkpoint. */
+const FRESH_IF_MISSING = ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'];
+
 /**
  * The model a run starts from: a checkpoint's weights with a fresh (seeded) head, or a seeded random
- * initialisation of the project's L4/H128 geometry.
+ * initialisation of the project's L4/H128 geometry. The checkpoint's tensors are checked against
+ * the geometry of its config.json first (formats/hf-checkpoint.ts: every tensor present, of its
+ * shape; HF's name variants accepted): a mismatch is a CheckpointError naming the tensors (exit 2).
  */
 export function startingPoint(
   checkpoint: string | null,
@@ -148,14 +153,16 @@ export function startingPoint(
     const g = ownModelGeometry(seqLen, numLabels, vocab);
     return { g, params: initialParams(g, seed), ckpt: null };
   }
-  const cfg = readBertConfig(join(checkpoint, 'config.json'));
-  const g = { ...toGeometry(cfg, seqLen), numLabels };
-  const f = readSafetensors(join(checkpoint, 'model.safetensors'));
-  const fromCheckpoint = (k: string): boolean => f.tensors.has(k) && !k.startsWith('classifier.');
-  // a fresh head (and anything the checkpoint lacks); only those are drawn
-  const params = initialParams(g, seed, false, undefined, (k) => !fromCheckpoint(k));
-  for (const k of bertParamShapes(g).keys()) if (fromCheckpoint(k)) params.set(k, f.tensors.get(k)!.data as Float32Array);
-  return { g, params, ckpt: { dir: checkpoint, sha256: sha256(join(checkpoint, 'model.safetensors')) } };
+  const cfgFile = join(checkpoint, 'config.json');
+  const g = { ...toGeometry(readBertConfig(cfgFile), seqLen, cfgFile), numLabels };
+  const file = join(checkpoint, 'model.safetensors');
+  // the checkpoint's own head (another task's) is never used
+  const tensors = new Map([...readSafetensors(file).tensors].filter(([k]) => !k.startsWith('classifier.')));
+  const fromCheckpoint = validateAgainstShapes(tensors, bertParamShapes(g), file, { optional: FRESH_IF_MISSING });
+  // a fresh head (and the pooler when the checkpoint lacks one); only those are drawn
+  const params = initialParams(g, seed, false, undefined, (k) => !fromCheckpoint.has(k));
+  for (const [k, t] of fromCheckpoint) params.set(k, t.data);
+  return { g, params, ckpt: { dir: checkpoint, sha256: sha256(file) } };
 }
 
 /** Trainable parameter count and percentage of every variant for a starting point. */
@@ -383,7 +390,8 @@ function resolveModelInputs(v: { checkpoint?: string; 'random-init': boolean; vo
         'or start from a checkpoint with its own vocab.txt (--checkpoint fixtures/pretrained/bert-l4-h128-v8k)',
     });
   }
-  checkVocabFits(checkpoint, vocab); // reads the checkpoint's config.json and the vocabulary: either may be malformed
+  // reads the vocabulary (also of a random-init run) and the checkpoint's config.json: either may be malformed
+  checkVocabFits(checkpoint, vocab, v.vocab !== undefined ? '--vocab' : '(default vocabulary)');
   return { checkpoint, vocab };
 }
 

@@ -42,12 +42,16 @@ export function vocabMismatch(checkpoint: string | null, vocab: string): string 
         '(a checkpoint with its own vocabulary keeps it as vocab.txt beside the model)';
 }
 
-/** Throw an InputError naming the checkpoint's config.json when `vocab` does not fit it (see vocabMismatch). */
-export function checkVocabFits(checkpoint: string | null, vocab: string): void {
+/**
+ * Load `vocab` (a malformed file is an InputError naming it and the line; `field` names who gave
+ * it) and throw an InputError naming the checkpoint's config.json when it does not fit it (see
+ * vocabMismatch).
+ */
+export function checkVocabFits(checkpoint: string | null, vocab: string, field = '(vocabulary)'): void {
+  const tokens = WordPieceTokenizer.fromVocabFile(vocab, {}, field).vocabSize;
   if (!checkpoint) return;
   const file = join(checkpoint, 'config.json');
   const size = readBertConfig(file).vocab_size;
-  const tokens = WordPieceTokenizer.fromVocabFile(vocab).vocabSize;
   if (size !== tokens) {
     throw new InputError(file, 'vocab_size', `${size}, but the vocabulary ${vocab} has ${tokens} tokens`, {
       hint: 'a checkpoint with its own vocabulary keeps it as vocab.txt beside the model; --vocab must be the one it was pre-trained with',

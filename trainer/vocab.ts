@@ -50,7 +50,17 @@ export interface VocabOptions {
   onProgress?: (pieces: number) => void;
 }
 
-/** Train a WordPiece vocabulary on word counts; returns the pieces in id order. */
+/** The smallest vocabulary trainWordPiece can make of these words: the special tokens and both forms of every character. */
+export function minimumVocabSize(words: ReadonlyMap<string, number>): number {
+  const chars = new Set<string>();
+  for (const [w, c] of words) if (c > 0) for (const ch of w) chars.add(ch);
+  return SPECIAL_PIECES.length + 2 * chars.size;
+}
+
+/**
+ * Train a WordPiece vocabulary on word counts; returns the pieces in id order. A size below
+ * minimumVocabSize(words) is a RangeError (callers taking the size from a user check it first).
+ */
 export function trainWordPiece(words: ReadonlyMap<string, number>, opts: VocabOptions): string[] {
   const minPair = opts.minPair ?? 2;
   const pieces: string[] = [];
@@ -180,15 +190,16 @@ export function main(argv: string[]): number {
   const t0 = performance.now();
   const text = pretrainingText();
   const words = countWords(documents(text));
-  console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
-  let vocab: string[];
-  try {
-    vocab = trainWordPiece(words, { size, minPair, onProgress: (n) => process.stderr.write(`\r${n} / ${size} pieces`) });
-  } catch (e) {
-    // too small a size for the text's alphabet
-    if (e instanceof RangeError) throw new UsageError('--size', e.message, { value: v.size });
-    throw e;
+  // too small a size for the text's alphabet is bad input; any other error of the training is a bug
+  const needed = minimumVocabSize(words);
+  if (size < needed) {
+    throw new UsageError('--size', `vocabulary size ${size} is smaller than the ${needed} special tokens and characters of the text`, {
+      value: v.size,
+      allowed: `an integer in [${needed}, 1000000] for this text`,
+    });
   }
+  console.error(`${words.size.toLocaleString('en-US')} distinct words in ${((performance.now() - t0) / 1000).toFixed(1)} s; training ${size} pieces`);
+  const vocab = trainWordPiece(words, { size, minPair, onProgress: (n) => process.stderr.write(`\r${n} / ${size} pieces`) });
   process.stderr.write('\n');
   const prov = {
     command: ['npx tsx trainer/vocab.ts', ...argv].join(' '),

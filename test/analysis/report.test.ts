@@ -51,7 +51,7 @@ describe('analysis/report.ts', () => {
       code: 2,
       message: expect.stringMatching(/^error: \(command line\): --nope: is not a flag of this command \(allowed: --in, --compare, --out, --help\)/),
     });
-    expect(run('--in')).toMatchObject({ code: 2, message: expect.stringMatching(/--in: argument missing/) });
+    expect(run('--in')).toMatchObject({ code: 2, message: expect.stringMatching(/--in: needs a value/) });
     expect(run('stray')).toMatchObject({
       code: 2,
       message: expect.stringMatching(/\(arguments\): this command takes no positional arguments \(got "stray"\)/),

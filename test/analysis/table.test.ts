@@ -49,7 +49,7 @@ describe('analysis/table.ts', () => {
   it('refuses bad flags, directories and result files with exit 2 naming them, writing nothing', () => {
     const d = scratch('table-bad');
     const md = join(d, 't.md');
-    expect(table('--results')).toMatchObject({ code: 2, message: expect.stringMatching(/--results: argument missing/) });
+    expect(table('--results')).toMatchObject({ code: 2, message: expect.stringMatching(/--results: needs a value/) });
     expect(table('--result', campaign())).toMatchObject({
       code: 2,
       message: expect.stringMatching(/--result: is not a flag of this command \(allowed: --results, /),

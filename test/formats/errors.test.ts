@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InputError, UsageError, isInputError, showValue } from '../../formats/errors.js';
 import { describeFailure, EXIT_BAD_INPUT, EXIT_BUG } from '../../formats/cli.js';
 
@@ -56,4 +61,50 @@ describe('isMain', () => {
     const { isMain } = await import('../../formats/cli.js');
     expect(isMain(import.meta.url)).toBe(false);
   });
+});
+
+describe('runCli', () => {
+  const BYTES = 5 * 1024 * 1024;
+  /** Run a command that writes BYTES to stdout through a pipe and then returns `end`; count what arrives. */
+  function runBig(end: string): Promise<{ code: number | null; stdout: number; lastLine: string; stderr: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'run-cli-'));
+    const script = join(dir, 'big.ts');
+    const url = (f: string): string => pathToFileURL(resolve(f)).href;
+    writeFileSync(
+      script,
+      `import { runCli } from ${JSON.stringify(url('formats/cli.ts'))};\n` +
+        `import { InputError } from ${JSON.stringify(url('formats/errors.ts'))};\n` +
+        `runCli('big.ts', () => {\n` +
+        `  const line = 'x'.repeat(1023) + '\\n';\n` +
+        `  for (let i = 0; i < ${BYTES / 1024 - 1}; i++) process.stdout.write(line);\n` +
+        `  process.stdout.write('y'.repeat(1023) + '\\n');\n` +
+        `  ${end}\n` +
+        `});\n`,
+    );
+    return new Promise((done, fail) => {
+      const child = spawn('npx', ['tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = 0;
+      let tail = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.length;
+        tail = (tail + d.toString('latin1')).slice(-2048);
+      });
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stdout, lastLine: tail.trimEnd().split('\n').pop() ?? '', stderr }));
+    });
+  }
+
+  it('exits only after a large stdout has gone through a pipe: all 5 MiB arrive, with the exit code', async () => {
+    const ok = await runBig('return 0;');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe(BYTES);
+    expect(ok.lastLine).toBe('y'.repeat(1023));
+    // and when main throws bad input after writing: all of stdout, then the message, exit 2
+    const bad = await runBig("throw new InputError('a.json', 'b', 'c');");
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe(BYTES);
+    expect(bad.stderr).toBe('error: a.json: b: c\n');
+  }, 60_000);
 });

@@ -138,6 +138,18 @@ describe('rtl-model/known-answer.ts', () => {
     expect(readFileSync(f, 'utf8')).toBe(formatKnownAnswer(computed));
   });
 
+  it('--write checks --file before computing: a directory, or a path under a file, is refused (exit 2) with nothing computed', async () => {
+    let computedTimes = 0;
+    const counting = async (): Promise<KnownAnswer> => {
+      computedTimes++;
+      return computed;
+    };
+    const notDir = withFile('plain.json', recorded);
+    await expect(main(['--write', '--file', dir], counting)).rejects.toThrow(/known-answer-[^:]*: --file: is a directory, not a file/);
+    await expect(main(['--write', '--file', join(notDir, 'x.json')], counting)).rejects.toThrow(InputError);
+    expect(computedTimes).toBe(0);
+  });
+
   it('the committed file is exactly what --write makes of this answer', () => {
     expect(readFileSync(KNOWN_ANSWER_FILE, 'utf8')).toBe(formatKnownAnswer(computed));
   });

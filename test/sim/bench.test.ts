@@ -7,6 +7,20 @@ import { join } from 'node:path';
 const bench = (args: string[]) => spawnSync('npx', ['tsx', 'sim/bench.ts', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
 
 describe('sim/bench.ts', () => {
+  it('--help names every flag with its default, every section and what the table columns mean; a bad flag exits 2', () => {
+    const r = bench(['--help']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npm run bench/);
+    for (const flag of ['--only SECTIONS', '--quick', '--json FILE', '-h, --help']) expect(r.stdout).toContain(flag);
+    expect(r.stdout.match(/\(default: [^)]+\)/g)?.length).toBe(3);
+    for (const section of ['gemm', 'forward', 'reference', 'sweep', 'main', 'trainer']) expect(r.stdout).toMatch(new RegExp(`^ {21}${section} +\\S`, 'm'));
+    for (const column of ['figure', 'value', 'what']) expect(r.stdout).toMatch(new RegExp(`^  ${column} +\\S`, 'm'));
+    expect(r.stdout).not.toMatch(/\*\//); // not the source comment
+    const bad = bench(['--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^error: \(command line\): --bogus: is not a flag of this command \(allowed: --json, --quick, --only, --help\)/);
+  });
+
   it('checks --json before running anything (exit 2) and writes it whole', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-'));
     const r1 = bench(['--only', 'sweep', '--json', dir]);

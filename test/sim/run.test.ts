@@ -18,8 +18,11 @@ function listAll(dir: string): string[] {
   return out;
 }
 
-/** The run stopped before its first step (progress lines go to stderr as "[k/n] ..."). */
-const beforeAnyWork = (stderr: string): boolean => !/^\[\d+\/\d+\]/m.test(stderr);
+/**
+ * The run stopped before its first step: off a TTY (as here) sim/progress.ts prints "[1/n] <step> ..."
+ * on stderr when the first step starts, so a failure during that step still shows it.
+ */
+const beforeAnyWork = (stderr: string): boolean => !/^\[1\/\d+\] /m.test(stderr);
 
 /** Exit 2, one message matching msg, no stack, and no work started. */
 function expectRefused(r: ReturnType<typeof run>, msg: RegExp, what: string): void {
@@ -58,7 +61,9 @@ describe('sim/run.ts', () => {
     const bad = join(out, 'bad.json');
     writeFileSync(bad, JSON.stringify({ extends: 'rom-bert-tiny', model: { heads: 3 } }));
     const cases: [string[], RegExp][] = [
-      [['--config', 'rom-bert-tiny', '--bogus'], /\(command line\): --bogus: Unknown option '--bogus'/],
+      [['--config', 'rom-bert-tiny', '--bogus'], /\(command line\): --bogus: is not a flag of this command \(allowed: --config, --verify, /],
+      [['--config'], /\(command line\): --config: needs a value/],
+      [['--config', 'rom-bert-tiny', 'stray'], /\(command line\): \(arguments\): this command takes no positional arguments \(got "stray"\)/],
       [['--config', 'rom-bert-tiny', '--backend', 'tpu'], /--backend: is not a backend \(got "tpu"; allowed: auto, gpu, wasm, cpu\)/],
       [['--config', 'no-such'], /no-such\.json: \(file\): does not exist/],
       [['--config', bad, '--out', join(out, 'x')], /bad\.json: model\.heads: heads = 3 must divide hidden = 128/],
@@ -80,6 +85,27 @@ describe('sim/run.ts', () => {
     expectRefused(r, /\(command line\): --backend: the gpu backend cannot be loaded: @tensorflow\/tfjs-node-gpu is not installed/, '--backend gpu');
     expect(r.stderr).toMatch(/hint: use --backend auto/);
     expect(existsSync(out)).toBe(false);
+    // before the cost model too: on a design whose cost model fails (counts past 2^53 - 1), the backend is what is refused
+    const root = mkdtempSync(join(tmpdir(), 'run-'));
+    const max = join(root, 'max.json');
+    const geometry = { layers: 1024, hidden: 4096, heads: 1, ffn: 16384, seqLen: 4096, maxPositions: 4096, vocab: 1048576 };
+    writeFileSync(max, JSON.stringify({ extends: 'rom-bert-base', name: 'max', model: geometry, hardware: { array: { rows: 1, cols: 1, dataflow: 'os' } } }));
+    const costed = run(['--config', max, '--backend', 'cpu', '--gemm', 'oracle', '--max-memory', '8000T', '--out', join(root, 'a')]);
+    expectRefused(costed, /max\.json: model: variant \S+: the cost model's counter/, 'the cost model fails on this design');
+    const r2 = run(['--config', max, '--backend', 'gpu', '--max-memory', '8000T', '--out', join(root, 'b')]);
+    expectRefused(r2, /--backend: the gpu backend cannot be loaded/, '--backend gpu before the cost model');
+    expect(r2.stderr).not.toMatch(/cost model/);
+    expect(readdirSync(root)).toEqual(['max.json']);
+  });
+
+  it('a progress step that fails is named on stderr off a TTY: the run shows where it stopped', () => {
+    const root = mkdtempSync(join(tmpdir(), 'run-'));
+    const rom = join(root, 'rom.bin');
+    writeFileSync(rom, 'not an image');
+    const r = run(['--config', 'rom-bert-tiny', '--verify', '--backend', 'cpu', '--gemm', 'oracle', '--rom', rom, '--sram', rom, '--out', join(root, 'o')]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(beforeAnyWork(r.stderr)).toBe(false);
+    expect(r.stderr).toMatch(/^\[1\/3\] read images .*rom\.bin and .*rom\.bin \.\.\.\nerror: .*rom\.bin: /m);
   });
 
   it('checks --out before any work: an existing file, a path under a file, an unwritable place', () => {

@@ -1,11 +1,16 @@
 import { describe, it, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { expandPlan, loadPlan, PAPER_LR, PlanError, staleReason, type Plan } from '../../trainer/campaign.js';
+import { checkRunInputs, expandPlan, loadPlan, PAPER_LR, PlanError, staleReason, type Plan } from '../../trainer/campaign.js';
 import { PROJECT_ROOT } from '../../trainer/glue.js';
+import { BERT_VOCAB } from '../../trainer/vocab-file.js';
 import { InputError } from '../../formats/errors.js';
+import { glueMiniDir } from './glue-mini.js';
+
+// The committed v8k checkpoint's vocabulary: a plan with it needs no ../shared/data.
+const SMALL_VOCAB = 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt';
 
 describe('campaign plans', () => {
   it('expands tasks x variants x the learning-rate grid of each kind x seeds, one result file each', () => {
@@ -195,8 +200,11 @@ describe('plan files', () => {
     expect(() => loadPlan(join(dir, 'none.json'))).toThrow(InputError);
   });
 
+  const runIn = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync('npx', ['tsx', 'trainer/campaign.ts', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const run = (...args: string[]) => runIn({}, ...args);
+
   it('the command exits 2 on a bad plan or flag, 0 on --help', () => {
-    const run = (...args: string[]) => spawnSync('npx', ['tsx', 'trainer/campaign.ts', ...args], { encoding: 'utf8' });
     const bad = run('--plan', write('bad2.json', { ...ok, epochs: -1 }));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/bad2\.json: epochs: -1 is not an integer >= 1/);
@@ -205,29 +213,62 @@ describe('plan files', () => {
     expect(jobs.stderr).toMatch(/^error: \(command line\): --jobs: must be an integer >= 1 \(got "x"\)/);
     const bogus = run('--bogus');
     expect(bogus.status).toBe(2);
-    expect(bogus.stderr).toMatch(/--bogus: unknown flag\nrun npx tsx trainer\/campaign\.ts --help/);
+    expect(bogus.stderr).toMatch(/--bogus: is not a flag of this command \(allowed: [^\n]*\)\nrun npx tsx trainer\/campaign\.ts --help/);
     const asDir = run('--plan', dir);
     expect(asDir.status).toBe(2);
     expect(asDir.stderr).toMatch(/: \(file\): is not a file/);
-    // a result of another experiment in the plan's directory stops the campaign
-    const name = `test-stale-${process.pid}`;
-    const resDir = join('fixtures/results', name);
-    mkdirSync(resDir, { recursive: true });
-    try {
-      writeFileSync(
-        join(resDir, 'rte-bitfit-lr0.001-seed1.json'),
-        JSON.stringify({ provenance: { checkpoint: { sha256: 'f'.repeat(64) }, hyper: { seqLen: 128, epochs: 3, batch: 16 } } }),
-      );
-      const plan = write('stale.json', { ...ok, name, lr: { bias: [1e-3] } });
-      const st = run('--plan', plan, '--dry-run');
-      expect(st.status).toBe(2);
-      expect(st.stderr).toMatch(/1 existing results do not match the plan:[\s\S]*checkpoint ffffffffffff, plan random-init[\s\S]*--rerun-stale/);
-      expect(run('--plan', plan, '--dry-run', '--rerun-stale').status).toBe(0);
-    } finally {
-      rmSync(resDir, { recursive: true, force: true });
-    }
     const help = run('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/Usage: npx tsx trainer\/campaign\.ts --plan/);
+    expect(help.stdout).toMatch(/--results-root DIR +where the plan's results directory is \(default fixtures\/results\)/);
+  });
+
+  it("a result of another experiment in the plan's directory stops the campaign (results under --results-root, never fixtures/)", () => {
+    const root = mkdtempSync(join(tmpdir(), 'results-root-'));
+    const resDir = join(root, 'stale');
+    mkdirSync(resDir);
+    writeFileSync(
+      join(resDir, 'rte-bitfit-lr0.001-seed1.json'),
+      JSON.stringify({ provenance: { checkpoint: { sha256: 'f'.repeat(64) }, hyper: { seqLen: 128, epochs: 3, batch: 16 } } }),
+    );
+    const plan = write('stale.json', { ...ok, name: 'stale', lr: { bias: [1e-3] }, vocab: SMALL_VOCAB });
+    const st = runIn({ GLUE_DIR: glueMiniDir() }, '--plan', plan, '--dry-run', '--results-root', root);
+    expect(st.status).toBe(2);
+    expect(st.stderr).toMatch(/1 existing results do not match the plan:[\s\S]*checkpoint ffffffffffff, plan random-init[\s\S]*--rerun-stale/);
+    const again = runIn({ GLUE_DIR: glueMiniDir() }, '--plan', plan, '--dry-run', '--rerun-stale', '--results-root', root);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`--out ${join(resDir, 'rte-bitfit-lr0.001-seed1.json')}`);
+    expect(existsSync(join('fixtures/results', 'stale'))).toBe(false);
+    const asFile = runIn({ GLUE_DIR: glueMiniDir() }, '--plan', plan, '--dry-run', '--results-root', join(resDir, 'rte-bitfit-lr0.001-seed1.json'));
+    expect(asFile.status).toBe(2);
+    expect(asFile.stderr).toMatch(/rte-bitfit-lr0\.001-seed1\.json: --results-root: is a file, so .*seed1\.json\/stale cannot be a directory/);
+  });
+
+  it('checks the vocabulary and the GLUE files of every task before any run starts (exit 2)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'results-root-'));
+    const noData = mkdtempSync(join(tmpdir(), 'no-glue-'));
+    // a plan with a vocabulary, and no GLUE data where $GLUE_DIR points
+    const noGlue = runIn({ GLUE_DIR: noData }, '--plan', write('glue.json', { ...ok, name: 'g', tasks: ['rte'], vocab: SMALL_VOCAB }), '--results-root', root);
+    expect(noGlue.status).toBe(2);
+    expect(noGlue.stderr).toMatch(
+      /^error: .*no-glue-.*RTE\/train\.tsv: .*glue\.json: tasks \(rte train\): does not exist\n {2}hint: the GLUE directory is .*no-glue-.* \(from GLUE_DIR\)/,
+    );
+    expect(noGlue.stderr).not.toMatch(/FAILED|runs finished/);
+    // a vocabulary that does not load: exit 2 naming its file and line
+    const bad = write('dup-vocab.txt', ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'a'].join('\n') + '\n');
+    const badVocab = runIn({ GLUE_DIR: glueMiniDir() }, '--plan', write('bv.json', { ...ok, name: 'bv', vocab: bad }), '--results-root', root);
+    expect(badVocab.status).toBe(2);
+    expect(badVocab.stderr).toMatch(/^error: .*dup-vocab\.txt: line 7: duplicate token \(first at line 6\)/);
+    // the default vocabulary of a random-init plan (or of a checkpoint without vocab.txt) is BERT's in ../shared/data:
+    // without it (a clone with nothing beside it), exit 2 naming it; with it, every run uses it
+    const dflt = runIn({ GLUE_DIR: glueMiniDir() }, '--plan', write('dv.json', ok), '--results-root', root, '--dry-run');
+    if (existsSync(BERT_VOCAB)) {
+      expect(dflt.status, dflt.stderr).toBe(0);
+      expect(checkRunInputs(loadPlan(write('dv.json', ok)), 'dv.json').vocab).toBe(BERT_VOCAB);
+    } else {
+      expect(dflt.status).toBe(2);
+      expect(dflt.stderr).toMatch(/^error: .*bert-base-uncased-vocab\.txt: \(default vocabulary\): does not exist\n {2}hint: BERT uncased's vocabulary/);
+    }
+    expect(checkRunInputs({ ...loadPlan(write('dv.json', ok)), vocab: SMALL_VOCAB }, 'dv.json').vocab).toBe(join(PROJECT_ROOT, SMALL_VOCAB));
   });
 });

@@ -1,27 +1,18 @@
 import { describe, it, expect } from 'vitest';
 import { describeRule, flagChoice, flagNumber, parseFlags } from '../../trainer/cli-args.js';
-import { UsageError } from '../../formats/errors.js';
+import { usageErrorOf } from '../formats/usage-error-of.js';
 
 const OPTS = { task: { type: 'string' }, help: { type: 'boolean' } } as const;
 
-/** The error a call throws. */
-function errorOf(f: () => unknown): UsageError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('did not throw');
-}
+const errorOf = usageErrorOf;
 
 describe('trainer command-line flags', () => {
   it('parse, and every parse problem is a UsageError naming the flag', () => {
     expect(parseFlags(['--task', 'rte'], OPTS)).toMatchObject({ task: 'rte' });
-    expect(errorOf(() => parseFlags(['--bogus'], OPTS)).message).toBe('(command line): --bogus: unknown flag');
+    expect(errorOf(() => parseFlags(['--bogus'], OPTS)).message).toBe('(command line): --bogus: is not a flag of this command (allowed: --task, --help)');
     expect(errorOf(() => parseFlags(['--task'], OPTS)).message).toBe('(command line): --task: needs a value');
     expect(errorOf(() => parseFlags(['--help=1'], OPTS)).message).toBe('(command line): --help: takes no value');
-    expect(errorOf(() => parseFlags(['rte'], OPTS)).message).toBe('(command line): rte: unexpected argument: this command takes only flags');
+    expect(errorOf(() => parseFlags(['rte'], OPTS)).message).toBe('(command line): (arguments): this command takes no positional arguments (got "rte")');
   });
 
   it('numbers are held to their rule, the value and the rule named', () => {

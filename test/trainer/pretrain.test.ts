@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,38 @@ describe('pretrain.ts vocabulary', () => {
   });
 });
 
+describe('pretrain.ts resuming a checkpoint', () => {
+  /** A copy of the committed v8k checkpoint (L4/H128, its own vocabulary), to resume. */
+  const copy = (): string => {
+    const out = join(mkdtempSync(join(tmpdir(), 'pt-geom-')), 'ckpt');
+    cpSync('fixtures/pretrained/bert-l4-h128-v8k', out, { recursive: true });
+    return out;
+  };
+
+  it('with other geometry flags is exit 2 naming config.json, the field and both values, before any data is read', () => {
+    const r = run('--out', copy(), '--hidden', '256', '--threads', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: .*pt-geom-.*config\.json: hidden_size: is 128, but --hidden is 256\n {2}hint: resume with the geometry .*--layers 4 --hidden 128/,
+    );
+    expect(r.stderr).not.toMatch(/resuming|data:|corpus|GLUE|\n\s+at /);
+    const layers = run('--out', copy(), '--layers', '2', '--threads', '1');
+    expect(layers.status).toBe(2);
+    expect(layers.stderr).toMatch(/config\.json: num_hidden_layers: is 4, but --layers is 2/);
+  });
+
+  it('whose weights do not match its config.json is exit 2 naming the tensors, before any data is read', () => {
+    const out = copy();
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(out, 'config.json'), JSON.stringify({ ...cfg, hidden_size: 256 }));
+    const r = run('--out', out, '--hidden', '256', '--threads', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*model\.safetensors: \(tensors\): does not match the model layout/);
+    expect(r.stderr).toMatch(/bert\.embeddings\.word_embeddings\.weight: shape \[8192,128\], expected \[8192,256\]/);
+    expect(r.stderr).not.toMatch(/resuming|data:|corpus|GLUE|\n\s+at /);
+  });
+});
+
 describe('pretrain.ts flags', () => {
   it('--help prints the help text with the defaults (exit 0)', () => {
     const r = run('--help');
@@ -44,7 +76,7 @@ describe('pretrain.ts flags', () => {
   it('a bad flag is exit 2 naming it, before any vocabulary or data is read', () => {
     const d = mkdtempSync(join(tmpdir(), 'pt-flags-'));
     const cases: [string[], RegExp][] = [
-      [['--bogus'], /--bogus: unknown flag/],
+      [['--bogus'], /--bogus: is not a flag of this command \(allowed: /],
       [['--threads', '0'], /--threads: must be an integer in \[1, 32\] \(got "0"\)/],
       [['--seq', '1024'], /--seq: must be an integer in \[8, 512\]/],
       [['--batch', '4', '--threads', '5'], /--threads: must be an integer in \[1, 4\] \(got "5"\)/],

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
+import { InputError } from '../../formats/errors.js';
 import { SHARED_DATA_DIR, sharedData } from './shared-data.js';
 
 // --- the real bert-base-uncased vocabulary: from $BERT_VOCAB or ../shared/data beside the project.
@@ -133,24 +134,33 @@ describe('WordPieceTokenizer on a synthetic vocabulary', () => {
     expect(() => WordPieceTokenizer.fromVocab([...SPECIALS, 'a'], { unkToken: '<unk>' })).toThrow(/lacks .*<unk>/);
   });
 
-  describe('vocabulary errors name the source and line', () => {
-    it('missing file', () => {
+  describe('vocabulary errors are InputErrors naming the source and line', () => {
+    it('missing file, or a directory', () => {
       const path = join(tmpdir(), 'no-such-dir-wordpiece', 'vocab.txt');
-      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`vocab file not found: ${path}`);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(InputError);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}: (vocabulary): does not exist`);
+      expect(() => WordPieceTokenizer.fromVocabFile(tmpdir(), {}, '--vocab')).toThrow(`${tmpdir()}: --vocab: is a directory, not a file`);
     });
     it('duplicate token', () => {
       const path = tempFile('vocab.txt', [...SPECIALS, 'a', 'b', 'a'].join('\n') + '\n');
-      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}:8: duplicate token "a" (first at line 6)`);
-      expect(() => WordPieceTokenizer.fromVocab([...SPECIALS, 'x', 'x'])).toThrow('<vocab>:7: duplicate token "x" (first at line 6)');
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(InputError);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(
+        `${path}: line 8: duplicate token (first at line 6) (got "a"; allowed: one token a line, each token once (BERT vocab.txt))`,
+      );
+      expect(() => WordPieceTokenizer.fromVocab([...SPECIALS, 'x', 'x'])).toThrow('<vocab>: line 7: duplicate token (first at line 6) (got "x"');
     });
     it('missing special tokens', () => {
       const path = tempFile('vocab.txt', '[PAD]\n[UNK]\nhello\n');
-      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}: vocabulary lacks the special token(s) [CLS], [SEP], [MASK]`);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(InputError);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(
+        `${path}: (special tokens): vocabulary lacks the special token(s) [CLS], [SEP], [MASK] (allowed: a vocabulary with every one of [UNK], [CLS]`,
+      );
       for (const s of SPECIALS) expect(() => WordPieceTokenizer.fromVocab(SPECIALS.filter((t) => t !== s))).toThrow(`lacks the special token(s) ${s}`);
     });
     it('empty line', () => {
       const path = tempFile('vocab.txt', [...SPECIALS, '', 'a'].join('\n'));
-      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}:6: empty token`);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(InputError);
+      expect(() => WordPieceTokenizer.fromVocabFile(path)).toThrow(`${path}: line 6: is empty (allowed: one token a line`);
     });
   });
 

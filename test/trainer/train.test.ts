@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { selectBackend } from '../../trainer/backend.js';
 import { runFinetune, startingPoint, variantCounts } from '../../trainer/train.js';
 import { vocabFile } from '../../trainer/vocab-file.js';
+import { readSafetensors, writeSafetensors, type Tensor } from '../../trainer/checkpoint.js';
+import { InputError } from '../../formats/errors.js';
 import { glueMiniDir } from './glue-mini.js';
 
 // The committed v8k checkpoint's vocabulary: a random-init run needs no ../shared/data.
@@ -121,6 +123,57 @@ describe('the vocabulary of a checkpoint', () => {
   });
 });
 
+describe('a checkpoint against its config.json', () => {
+  /** A checkpoint directory of the committed L4/H128 weights under an edited config.json. */
+  function editedCheckpoint(edit: Record<string, unknown>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-cfg-'));
+    const cfg = JSON.parse(readFileSync('fixtures/pretrained/bert-l4-h128/config.json', 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, ...edit }));
+    symlinkSync(resolve('fixtures/pretrained/bert-l4-h128/model.safetensors'), join(dir, 'model.safetensors'));
+    return dir;
+  }
+
+  it('tensors of another width than config.json says are exit 2 naming the tensors, not a crash in the model', () => {
+    const dir = editedCheckpoint({ hidden_size: 256 });
+    expect(() => startingPoint(dir, 64, 2, 1, 30522)).toThrow(InputError);
+    expect(() => startingPoint(dir, 64, 2, 1, 30522)).toThrow(
+      /ckpt-cfg-.*model\.safetensors: \(tensors\): does not match the model layout[\s\S]*bert\.embeddings\.word_embeddings\.weight: shape \[30522,128\], expected \[30522,256\]/,
+    );
+    const r = spawnSync('npx', ['tsx', 'trainer/train.ts', '--checkpoint', dir, '--vocab', bertSizedVocab(dir), '--list-variants'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*ckpt-cfg-.*model\.safetensors: \(tensors\): does not match the model layout/);
+    expect(r.stderr).toMatch(/bert\.encoder\.layer\.0\.attention\.self\.query\.weight: shape \[128,128\], expected \[256,256\]/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a sequence longer than its position table is an error naming config.json', () => {
+    const dir = editedCheckpoint({ max_position_embeddings: 64 });
+    expect(() => startingPoint(dir, 128, 2, 1, 30522)).toThrow(InputError);
+    expect(() => startingPoint(dir, 128, 2, 1, 30522)).toThrow(/ckpt-cfg-.*config\.json: geometry: seqLen = 128 exceeds maxPositions = 64/);
+  });
+
+  it('a missing encoder tensor is an error; a missing pooler is drawn fresh', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-drop-'));
+    copyFileSync('fixtures/pretrained/bert-l4-h128-v8k/config.json', join(dir, 'config.json'));
+    const all = readSafetensors('fixtures/pretrained/bert-l4-h128-v8k/model.safetensors').tensors;
+    const without = (drop: (k: string) => boolean): Map<string, Tensor> => new Map([...all].filter(([k]) => !drop(k)));
+    writeSafetensors(
+      join(dir, 'model.safetensors'),
+      without((k) => k.startsWith('bert.pooler.')),
+    );
+    const { params } = startingPoint(dir, 32, 2, 1, 8192);
+    expect(params.get('bert.pooler.dense.bias')).toEqual(new Float32Array(128)); // drawn fresh: a zero bias
+    expect(params.get('bert.encoder.layer.0.output.dense.bias')).toEqual(all.get('bert.encoder.layer.0.output.dense.bias')!.data);
+    writeSafetensors(
+      join(dir, 'model.safetensors'),
+      without((k) => k === 'bert.encoder.layer.2.output.dense.bias'),
+    );
+    expect(() => startingPoint(dir, 32, 2, 1, 8192)).toThrow(
+      /model\.safetensors: \(tensors\): .*\n {2}1 missing:\n {4}bert\.encoder\.layer\.2\.output\.dense\.bias \[128\]/,
+    );
+  });
+});
+
 describe('the train.ts command', () => {
   const train = (...a: string[]) => spawnSync('npx', ['tsx', 'trainer/train.ts', ...a], { encoding: 'utf8' });
 
@@ -137,7 +190,9 @@ describe('the train.ts command', () => {
   it('a bad flag is exit 2 naming it, with the --help hint and no stack trace', () => {
     const unknown = train('--bogus');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/^error: \(command line\): --bogus: unknown flag\nrun npx tsx trainer\/train\.ts --help for every flag/);
+    expect(unknown.stderr).toMatch(
+      /^error: \(command line\): --bogus: is not a flag of this command \(allowed: [^\n]*\)\nrun npx tsx trainer\/train\.ts --help for every flag/,
+    );
     const epochs = train('--task', 'rte', '--epochs', '0');
     expect(epochs.status).toBe(2);
     expect(epochs.stderr).toMatch(/--epochs: must be an integer >= 1 \(got "0"\)/);
@@ -162,6 +217,22 @@ describe('the train.ts command', () => {
     const underFile = train('--task', 'rte', '--random-init', '--vocab', smallVocab, '--glue-dir', empty, '--out', join(file, 'r.json'));
     expect(underFile.status).toBe(2);
     expect(underFile.stderr).toMatch(/plain: --out: is a file, not a directory/);
+  });
+
+  it('a bad vocabulary file is exit 2 naming the file and the line, before any data is read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bad-vocab-'));
+    const empty = mkdtempSync(join(tmpdir(), 'no-glue-')); // no GLUE files: a run that read them would fail naming them
+    const dup = join(dir, 'dup.txt');
+    writeFileSync(dup, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'b', 'a'].join('\n') + '\n');
+    const r = train('--task', 'rte', '--random-init', '--vocab', dup, '--glue-dir', empty, '--out', join(dir, 'r.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error: .*bad-vocab-.*dup\.txt: line 8: duplicate token \(first at line 6\) \(got "a"/);
+    expect(r.stderr).not.toMatch(/\n\s+at |GLUE/);
+    const noCls = join(dir, 'no-cls.txt');
+    writeFileSync(noCls, ['[PAD]', '[UNK]', '[SEP]', '[MASK]', 'a'].join('\n') + '\n');
+    const n = train('--random-init', '--vocab', noCls, '--list-variants');
+    expect(n.status).toBe(2);
+    expect(n.stderr).toMatch(/^error: .*no-cls\.txt: \(special tokens\): vocabulary lacks the special token\(s\) \[CLS\]/);
   });
 
   it('missing GLUE data is exit 2 naming the file and --glue-dir', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHARED_DATA_DIR, sharedData } from './shared-data.js';
 import fc from 'fast-check';
-import { countWords, SPECIAL_PIECES, trainWordPiece } from '../../trainer/vocab.js';
+import { countWords, minimumVocabSize, SPECIAL_PIECES, trainWordPiece } from '../../trainer/vocab.js';
 import { WordPieceTokenizer } from '../../trainer/tokenizer.js';
 
 const CORPUS = sharedData(join(SHARED_DATA_DIR, 'corpus'), 'the pre-training corpus', 'put ../shared/data beside the project');
@@ -107,6 +107,11 @@ describe('WordPiece vocabulary training', () => {
     expect(v).toEqual([...SPECIAL_PIECES, 'a', '##a', 'b', '##b']);
     expect(trainWordPiece(new Map([['ab', 1]]), { size: 100, minPair: 1 })).toEqual([...SPECIAL_PIECES, 'a', '##a', 'b', '##b', 'ab']);
     expect(() => trainWordPiece(new Map([['abc', 3]]), { size: 8 })).toThrow(/vocabulary size 8 is smaller than the 11 special tokens and characters/);
+    // the command checks the size against this before training (a RangeError from the training itself would be a bug)
+    expect(minimumVocabSize(new Map([['abc', 3]]))).toBe(11);
+    const words = new Map(Object.entries({ abc: 3, cd: 1, xyz: 0 })); // a word never seen adds no characters
+    expect(minimumVocabSize(words)).toBe(SPECIAL_PIECES.length + 2 * 4);
+    expect(trainWordPiece(words, { size: 13 }).length).toBe(13);
   });
 
   it('counts words as BERT uncased splits them', () => {
@@ -128,7 +133,7 @@ describe('WordPiece vocabulary training', () => {
     expect(run('--help').stdout).toMatch(/^Usage: npx tsx trainer\/vocab\.ts --size N --out FILE/);
     const bogus = run('--bogus');
     expect(bogus.status).toBe(2);
-    expect(bogus.stderr).toMatch(/^error: \(command line\): --bogus: unknown flag\nrun npx tsx trainer\/vocab\.ts --help/);
+    expect(bogus.stderr).toMatch(/^error: \(command line\): --bogus: is not a flag of this command \(allowed: [^\n]*\)\nrun npx tsx trainer\/vocab\.ts --help/);
   });
 
   it('the command checks --out before reading the text: a directory is exit 2 naming it', () => {
