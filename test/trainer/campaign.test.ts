@@ -269,6 +269,14 @@ describe('plan files', () => {
       expect(dflt.status).toBe(2);
       expect(dflt.stderr).toMatch(/^error: .*bert-base-uncased-vocab\.txt: \(default vocabulary\): does not exist\n {2}hint: BERT uncased's vocabulary/);
     }
-    expect(checkRunInputs({ ...loadPlan(write('dv.json', ok)), vocab: SMALL_VOCAB }, 'dv.json').vocab).toBe(join(PROJECT_ROOT, SMALL_VOCAB));
+    // in this process too, with the GLUE directory the runs above had (a clone has no ../shared/data/glue)
+    const glueEnv = process.env.GLUE_DIR;
+    process.env.GLUE_DIR = glueMiniDir();
+    try {
+      expect(checkRunInputs({ ...loadPlan(write('dv.json', ok)), vocab: SMALL_VOCAB }, 'dv.json').vocab).toBe(join(PROJECT_ROOT, SMALL_VOCAB));
+    } finally {
+      if (glueEnv === undefined) delete process.env.GLUE_DIR;
+      else process.env.GLUE_DIR = glueEnv;
+    }
   });
 });
