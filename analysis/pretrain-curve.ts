@@ -15,7 +15,7 @@ import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
 import { fieldChecker } from '../formats/json-fields.js';
 import { isMain, runCli } from '../formats/cli.js';
 import { lossCurveChart, mlmAccuracyChart, type PretrainState } from './trainer-charts.js';
-import { parseFlags } from './flags.js';
+import { parseFlags } from '../formats/flags.js';
 
 const HELP = `Usage: npx tsx analysis/pretrain-curve.ts --checkpoint DIR [--out DIR]
 

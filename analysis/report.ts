@@ -10,7 +10,7 @@ import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
 import { UsageError } from '../formats/errors.js';
 import { isMain, runCli } from '../formats/cli.js';
 import { renderPage } from './html.js';
-import { parseFlags } from './flags.js';
+import { parseFlags } from '../formats/flags.js';
 
 const HELP = `Usage: npx tsx analysis/report.ts --in A/report.json [--compare B/report.json] [--out FILE]
 

@@ -20,7 +20,7 @@ import { relative, resolve } from 'node:path';
 import { biasChangeChart, trainSizeChart, type SizeCurve } from './trainer-charts.js';
 import { constantBaselines, type Baseline } from './baselines.js';
 import { averageOverTasks, experimentOf, fmtStat, meanBiasChange, primaryCells, runsOf, stat, summarize, trainExamples, type CellSummary } from './results.js';
-import { parseFlags } from './flags.js';
+import { parseFlags } from '../formats/flags.js';
 import { readResults, ResultsError, type RunResultFile } from '../formats/results-schema.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
 import { InputError, UsageError } from '../formats/errors.js';

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
-import { UsageError } from '../formats/errors.js';
+import { parseFlags } from '../formats/flags.js';
 import { EXIT_MISMATCH, EXIT_OK, isMain, runCli } from '../formats/cli.js';
 import { writeFileAtomic } from '../formats/atomic-write.js';
 
@@ -42,14 +42,12 @@ Compile ${WASM_MODULES.join(', ')} (relative to rtl-model/) to the .wasm files c
   --help     this text`;
 
 export async function main(argv: string[]): Promise<number> {
-  for (const a of argv) {
-    if (a === '--help' || a === '-h') {
-      console.log(HELP);
-      return EXIT_OK;
-    }
-    if (a !== '--check') throw new UsageError(a, 'is not a flag of this command', { allowed: '--check, --help' });
+  const v = parseFlags(argv, { check: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } });
+  if (v.help) {
+    console.log(HELP);
+    return EXIT_OK;
   }
-  const check = argv.includes('--check');
+  const check = v.check;
   let stale = 0;
   for (const rel of WASM_MODULES) {
     const fresh = await compileWat(rel);

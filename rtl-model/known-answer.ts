@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
-import { InputError, UsageError } from '../formats/errors.js';
+import { InputError } from '../formats/errors.js';
+import { parseFlags } from '../formats/flags.js';
 import { isMain, runCli, EXIT_MISMATCH, EXIT_OK } from '../formats/cli.js';
 import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
 import { readJsonFile } from '../formats/input-file.js';
@@ -213,20 +214,17 @@ a digest of every intermediate) and compare it with the committed file.
   --help         this text`;
 
 export async function main(argv: string[], compute: () => Promise<KnownAnswer> = () => computeKnownAnswer()): Promise<number> {
-  let write = false;
-  let file = KNOWN_ANSWER_FILE;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') {
-      console.log(HELP);
-      return EXIT_OK;
-    } else if (a === '--write') write = true;
-    else if (a === '--file') {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError('--file', 'needs a path');
-      file = v;
-    } else throw new UsageError(a, 'is not a flag of this command', { allowed: '--write, --file <path>, --help' });
+  const v = parseFlags(argv, {
+    write: { type: 'boolean', default: false },
+    file: { type: 'string', default: KNOWN_ANSWER_FILE },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (v.help) {
+    console.log(HELP);
+    return EXIT_OK;
   }
+  const write = v.write;
+  const file = v.file;
   if (write) {
     checkOutputFile(file, '--file'); // before the answer is computed
     if (existsSync(file)) {

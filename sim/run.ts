@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { runCli, isMain } from '../formats/cli.js';
 import { InputError, UsageError } from '../formats/errors.js';
-import { parseFlags } from '../formats/flags.js';
+import { flagNumber, parseFlags } from '../formats/flags.js';
 import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
 import { checkInputFile } from '../formats/input-file.js';
 import { loadConfig, geometryOf, type Config } from './config.js';
@@ -178,18 +178,8 @@ function parse(argv: string[]): Args | null {
   }
   if (v.tech !== undefined && !listTechNodes().includes(v.tech))
     throw new UsageError('--tech', 'has no technology table', { value: v.tech, allowed: listTechNodes().join(', ') });
-  let seed: number | undefined;
-  if (v.seed !== undefined) {
-    seed = Number(v.seed);
-    if (!/^\d+$/.test(v.seed) || !Number.isSafeInteger(seed) || seed > 2 ** 32 - 1)
-      throw new UsageError('--seed', 'must be an integer in [0, 4294967295]', { value: v.seed });
-  }
-  let refThreads: number | undefined;
-  if (v['ref-threads'] !== undefined) {
-    refThreads = Number(v['ref-threads']);
-    if (!/^\d+$/.test(v['ref-threads']) || refThreads < 1 || refThreads > 64)
-      throw new UsageError('--ref-threads', 'must be an integer in [1, 64]', { value: v['ref-threads'] });
-  }
+  const seed = v.seed === undefined ? undefined : flagNumber('--seed', v.seed, { integer: true, min: 0, max: 2 ** 32 - 1 });
+  const refThreads = v['ref-threads'] === undefined ? undefined : flagNumber('--ref-threads', v['ref-threads'], { integer: true, min: 1, max: 64 });
   return {
     refThreads,
     config: v.config,

@@ -29,7 +29,7 @@ import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version
 import { InputError, UsageError, type InputErrorDetails } from '../formats/errors.js';
 import { checkOutputDir } from '../formats/atomic-write.js';
 import { isMain, runCli } from '../formats/cli.js';
-import { flagNumber, parseFlags } from './cli-args.js';
+import { flagNumber, parseFlags } from '../formats/flags.js';
 
 export interface Plan {
   name: string;

@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { BACKENDS, type BackendRequest } from './backend.js';
-import { flagChoice, flagNumber, parseFlags } from './cli-args.js';
+import { flagChoice, flagNumber, parseFlags } from '../formats/flags.js';
 import { checkOutputDir } from '../formats/atomic-write.js';
 import { UsageError } from '../formats/errors.js';
 

@@ -26,7 +26,7 @@ import { readSafetensors, readBertConfig, toGeometry, validateAgainstShapes } fr
 import { loadGlue, taskMetric, GLUE_TASKS, PROJECT_ROOT, type GlueTask, type GlueExample } from './glue.js';
 import { evaluate, formatMetric, formatMetrics, type Metrics } from './metrics.js';
 import { ProgressBar } from './progress-bar.js';
-import { flagChoice, flagNumber, parseFlags } from './cli-args.js';
+import { flagChoice, flagNumber, parseFlags } from '../formats/flags.js';
 import { InputError, UsageError } from '../formats/errors.js';
 import { checkOutputFile, writeFileAtomic } from '../formats/atomic-write.js';
 import { isMain, runCli } from '../formats/cli.js';

@@ -26,7 +26,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { basicTokenize } from './tokenizer.js';
 import { documents, pretrainingText } from './corpus.js';
 import { codeVersion } from './provenance.js';
-import { flagNumber, parseFlags } from './cli-args.js';
+import { flagNumber, parseFlags } from '../formats/flags.js';
 import { UsageError } from '../formats/errors.js';
 import { checkOutputFile, writeFilesAtomic } from '../formats/atomic-write.js';
 import { isMain, runCli } from '../formats/cli.js';

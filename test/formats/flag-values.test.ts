@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { describeRule, flagChoice, flagNumber, parseFlags } from '../../trainer/cli-args.js';
-import { usageErrorOf } from '../formats/usage-error-of.js';
+import { describeRule, flagChoice, flagNumber, parseFlags } from '../../formats/flags.js';
+import { usageErrorOf } from './usage-error-of.js';
 
 const OPTS = { task: { type: 'string' }, help: { type: 'boolean' } } as const;
 
 const errorOf = usageErrorOf;
 
-describe('trainer command-line flags', () => {
+describe('command-line flags and their values (formats/flags.ts)', () => {
   it('parse, and every parse problem is a UsageError naming the flag', () => {
     expect(parseFlags(['--task', 'rte'], OPTS)).toMatchObject({ task: 'rte' });
     expect(errorOf(() => parseFlags(['--bogus'], OPTS)).message).toBe('(command line): --bogus: is not a flag of this command (allowed: --task, --help)');
