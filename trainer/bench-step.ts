@@ -43,12 +43,12 @@ export async function stepTimes(
       Array.from({ length: batch }, (_, i) => i % 2),
       'float32',
     );
-    const step = (): number => opt.step(() => model.loss(model.classify(inp, true), labels));
-    step(); // warm-up
+    const step = (): Promise<number> => opt.step(() => model.loss(model.classify(inp, true), labels));
+    await step(); // warm-up
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      step();
+      await step();
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);

@@ -115,15 +115,22 @@ export const DEFAULT_ADAMW: AdamWOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999,
  * update nor decay, so they stay bit-identical. Biases and LayerNorm weights are not decayed (as
  * in HuggingFace's BERT recipes).
  */
-/** The loss and the gradients of the named variables of model (the caller disposes them). */
-export function gradientsOf(model: BertModel, names: readonly string[], lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
+/**
+ * The loss and the gradients of the named variables of model (the caller disposes them). The loss is
+ * read asynchronously: on webgpu in Node a computed tensor cannot be read with dataSync().
+ */
+export async function gradientsOf(
+  model: BertModel,
+  names: readonly string[],
+  lossFn: () => tf.Scalar,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
   const vars = names.map((n) => {
     const v = model.vars.get(n);
     if (!v) throw new Error(`gradientsOf: no variable ${n}`);
     return v;
   });
   const { value, grads } = tf.variableGrads(lossFn, vars);
-  const loss = value.dataSync()[0];
+  const loss = (await value.data())[0];
   value.dispose();
   return { loss, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
 }
@@ -151,8 +158,8 @@ export class AdamW {
   }
 
   /** One step: gradients of `lossFn` for the trainable variables only, then the masked update. */
-  step(lossFn: () => tf.Scalar): number {
-    const { loss, grads } = this.gradients(lossFn);
+  async step(lossFn: () => tf.Scalar): Promise<number> {
+    const { loss, grads } = await this.gradients(lossFn);
     try {
       this.apply(grads);
     } finally {
@@ -162,7 +169,7 @@ export class AdamW {
   }
 
   /** The loss and the gradients of the trainable variables by name (the caller disposes them). */
-  gradients(lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
+  gradients(lossFn: () => tf.Scalar): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
     return gradientsOf(this.model, this.trainable.names, lossFn);
   }
 

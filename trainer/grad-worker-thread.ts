@@ -18,7 +18,7 @@ await selectTrainingBackend(init.backend as BackendRequest);
 const model = new BertModel(init.g, new Map(init.params), init.options);
 model.frozen = new Set([...model.vars.keys()].filter((n) => !init.names.includes(n)));
 
-port.on('message', (req: GradRequest) => {
+port.on('message', async (req: GradRequest) => {
   let reply: GradReply;
   let transfer: ArrayBuffer[] = [];
   try {
@@ -29,13 +29,13 @@ port.on('message', (req: GradRequest) => {
       return;
     }
     const b = toTensors(req, req.batch, req.L);
-    let r: ReturnType<typeof gradientsOf>;
+    let r: Awaited<ReturnType<typeof gradientsOf>>;
     try {
-      r = gradientsOf(model, init.names, () => mlmLoss(model, b, true, req.weights));
+      r = await gradientsOf(model, init.names, () => mlmLoss(model, b, true, req.weights));
     } finally {
       disposeBatch(b);
     }
-    const out = init.names.map((n) => (r.grads.get(n)!.dataSync() as Float32Array).slice());
+    const out = await Promise.all(init.names.map(async (n) => ((await r.grads.get(n)!.data()) as Float32Array).slice()));
     const loss = r.loss;
     tf.dispose([...r.grads.values()]);
     reply = { type: 'grads', loss, grads: out };

@@ -124,7 +124,7 @@ export async function shardedGradients(
     if (active[0]) {
       const b = toTensors(masked[0], sizes[0], L);
       try {
-        mine = opt.gradients(() => mlmLoss(model, b, true, weights[0]));
+        mine = await opt.gradients(() => mlmLoss(model, b, true, weights[0]));
       } finally {
         disposeBatch(b);
       }

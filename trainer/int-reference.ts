@@ -7,20 +7,51 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   EXP_LUT_SIZE,
+  INT8_MAX,
+  INT8_MIN,
   LN_IN_MAX,
   MATMUL_K_CHUNK,
   LN_IN_MIN,
   LN_OUT_EXTRA_BITS,
-  MASKED_SCORE,
   PROB_MAX,
   type Geometry,
   type Image,
   layerPrefix,
   lnSquareShift,
 } from '../rtl-model/spec/index.js';
-import { clamp, clampInt8, floorShift, int, isqrtT, matmul, recipNormalizedT, rqT, type ShiftRange } from './int-ops.js';
-
-type T = tf.Tensor;
+import {
+  LIMB,
+  LIMB_BITS,
+  add,
+  cached,
+  clip,
+  collapse,
+  extend,
+  isqrtWide,
+  lookup,
+  matmulChunks,
+  maxAxis,
+  maximum,
+  mul,
+  multConst,
+  multOf,
+  normalize,
+  recipNormalizedWide,
+  rqWide,
+  shiftConst,
+  shiftOf,
+  shr,
+  split,
+  sub,
+  wideSum,
+  wideSumAxis,
+  wideValues,
+  widen,
+  type Mult,
+  type ShiftPlan,
+  type T,
+  type Wide,
+} from './int-ops.js';
 
 export interface ReferenceInput {
   inputIds: Int32Array;
@@ -68,15 +99,159 @@ export function layerwiseInputName(part: 'head' | number, g: Geometry): string {
   return l === 0 ? 'bert.embeddings.output' : `${layerPrefix(l - 1)}output`;
 }
 
-/** Integer forward pass over tfjs tensors; holds the images' tensors on the current backend. */
+/** The key mask in softmax's layout [keys, heads, queries] (1 kept, 0 masked) and the masked keys' high-digit fill. */
+export interface MaskTensors {
+  keep: T;
+  maskedHigh: T;
+}
+
+/** Records a named result: a tensor of integers, or digits (a GEMM accumulator such as the logits). */
+type Recorder = (name: string, x: T | Wide) => void;
+
+/**
+ * Named results, kept until flush() reads them back asynchronously (the webgpu backend has no
+ * synchronous read in Node) into Int32Arrays.
+ */
+class Records {
+  readonly out = new Map<string, Int32Array>();
+  private pending: [string, T | Wide][] = [];
+  readonly record: Recorder = (name, x) => {
+    const own = (t: T): T => tf.keep(tf.clone(t));
+    this.pending.push([name, Array.isArray(x) ? x.map(own) : own(x)]);
+  };
+  async flush(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    for (const [name, x] of pending) {
+      const ts = Array.isArray(x) ? x : [x];
+      const ds = await Promise.all(ts.map((t) => t.data()));
+      this.out.set(name, Array.isArray(x) ? wideValues(ds) : Int32Array.from(ds[0]));
+      tf.dispose(ts);
+    }
+  }
+}
+
+/** The multiplier 1 and the shift plan of a constant shift (made once per backend). */
+const ONE = (): Mult => ({ m0: cached('mult 1', () => tf.scalar(1, 'float32')), m1: null });
+function shiftConstCached(s: number): ShiftPlan {
+  const b = s % LIMB_BITS;
+  const a = (s - b) / LIMB_BITS;
+  const k = (name: string, v: number): T => cached(`shift ${s} ${name}`, () => tf.scalar(v, 'float32'));
+  return {
+    groups: [{ a, mask: null }],
+    pNegB: k('pNegB', 2 ** -b),
+    pB: k('pB', 2 ** b),
+    half: k('half', b >= 1 ? 2 ** (b - 1) : 0),
+    bZero: k('bZero', b === 0 ? 1 : 0),
+  };
+}
+
+/** Requantization constants of one site, prepared as multiplier digits and a shift plan. */
+export interface Site {
+  mult: Mult;
+  shift: ShiftPlan;
+}
+
+/** Fill of a masked key's high score digit: below every real one (|score| <= 4096·2^14 < 2^26, so its high digit >= -2^15). */
+const MASKED_HIGH = -(2 ** 16);
+
+/** A site's requantization constants (one per channel, or one for the site), prepared. */
+export function siteOf(mult: ArrayLike<number>, shift: ArrayLike<number>): Site {
+  return { mult: multConst(mult), shift: shiftConst(shift) };
+}
+
+/** 24-bit biases as two digits [lo in [0, 2^11), hi with |hi| <= 2^12]. */
+export function biasDigits(b: ArrayLike<number>): Wide {
+  const lo = Float32Array.from(b, (v) => v - Math.floor(v / LIMB) * LIMB);
+  const hi = Float32Array.from(b, (v) => Math.floor(v / LIMB));
+  return [tf.keep(tf.tensor1d(lo, 'float32')), tf.keep(tf.tensor1d(hi, 'float32'))];
+}
+
+/** The key mask (1 kept, 0 masked) in softmax's layout [keys, heads, queries], and the masked keys' high-digit fill. */
+export function maskTensorsOf(mask: ArrayLike<number>, heads: number, queries: number): MaskTensors {
+  const keys = mask.length;
+  const keepRow = Float32Array.from(mask, (v) => (v ? 1 : 0));
+  const keep = tf.tidy(() => tf.add(tf.zeros([keys, heads, queries], 'float32'), tf.reshape(tf.tensor1d(keepRow, 'float32'), [keys, 1, 1])));
+  const maskedHigh = tf.tidy(() => tf.mul(tf.sub(tf.scalar(1, 'float32'), keep), tf.scalar(MASKED_HIGH, 'float32')));
+  return { keep, maskedHigh };
+}
+
+/**
+ * Integer LayerNorm over the last axis of x [rows, N] (spec: layerNorm). The per-row part runs on
+ * x^T [N, rows], so every per-row value ([rows]) broadcasts as a trailing suffix (the wasm
+ * backend's fast path); the per-channel gain and bias on x again. Bounds (N <= 4096):
+ *   S = Σx as digits: Σ lo < 2^23, Σ hi (|hi| <= 16) <= 2^16
+ *   d = x - m, |d| < 2^16;  u = floor(d / 2), w = |u| <= 2^15 = w1·2^11 + w0
+ *   w^2 = w1^2·2^22 + 2·w0·w1·2^11 + w0^2 (columns < 2^22), shifted right by s = ceil(log2 N)
+ *   sumSq = Σ floor(w^2 / 2^s) as digits: Σ lo <= N·2^11 <= 2^23, Σ hi <= N·2^19 / 2^s <= 2^19
+ *   n = rq(d, R, b), |n| < 2^20;  o = rq(n, G, sh) + β as digits;  y = sat8(floor((o + 2^7) / 2^8))
+ */
+export function layerNormRows(x: T, mean: Site, gain: Site, bias: Wide): T {
+  const n = x.shape[x.shape.length - 1];
+  const s = lnSquareShift(n);
+  const xt = tf.transpose(x); // [N, rows]
+  const sum = wideSumAxis(split(xt), 0); // [rows]
+  const m = collapse(rqWide(sum, mean.mult, mean.shift), LN_IN_MIN, LN_IN_MAX);
+  const d = sub(xt, m); // |d| < 2^16
+  const w = tf.abs(shr(d, 1)); // |floor(d / 2)| <= 2^15
+  const [w0, w1] = split(w);
+  const sq = normalize([mul(w0, w0), mul(mul(w0, w1), 2), mul(w1, w1)]);
+  const sqShifted = s === 0 ? sq : rqWide(sq, ONE(), shiftConstCached(s), false);
+  const sumSq = wideSumAxis(sqShifted, 0); // <= 2^30
+  const r = maximum(isqrtWide(extend(sumSq, 3)), 1); // <= 46340
+  const { recip, b } = recipNormalizedWide(widen(r, 17));
+  const nv = collapse(rqWide(widen(d, 17), multOf(recip), shiftOf(b, 1, 16)), -(2 ** 22), 2 ** 22); // |n| < 2^20, exact
+  const [lo, hi] = rqWide(widen(tf.transpose(nv), 21), gain.mult, gain.shift);
+  const [bl, bh] = bias;
+  const [ol, carry] = split(add(lo, bl));
+  const oh = add(add(hi, bh), carry);
+  // floor((o + 2^(E-1)) / 2^E), E = 8: oh·2^(11-E) + floor((ol + 2^(E-1)) / 2^E); |oh| clipped at 2^13 (|o| >= 2^24: saturates)
+  const E = LN_OUT_EXTRA_BITS;
+  return clip(add(mul(clip(oh, -(2 ** 13), 2 ** 13), 2 ** (LIMB_BITS - E)), shr(add(ol, 2 ** (E - 1)), E)), INT8_MIN, INT8_MAX);
+}
+
+/**
+ * Integer softmax over the last axis of scores [heads, L, L] (spec: softmaxRow), given as digits
+ * [lo, hi] (|score| < 2^26). keep is the key mask (1/0) broadcast to [L (keys), heads, L
+ * (queries)]: the rows are reduced on that transposed layout, so per-row values ([heads, L])
+ * broadcast as a trailing suffix. The maximum is taken on the high digit, then on the low digit
+ * among the keys that share the highest high digit; masked keys take a high digit below every real one.
+ * expLut: the spec's 256 entries and a 257th, 0.
+ */
+export function softmaxRows(scores: Wide, site: Site, expLut: T, m: MaskTensors): T {
+  const [sl, sh] = scores.map((d) => tf.transpose(d, [2, 0, 1])); // [keys, heads, queries]
+  const hiM = add(mul(sh, m.keep), m.maskedHigh);
+  const loM = mul(sl, m.keep);
+  const mh = maxAxis(hiM, 0);
+  const dh = sub(hiM, mh); // <= 0
+  const ml = maxAxis(add(mul(clip(dh, -1, 0), 2 ** 12), loM), 0); // the low digit of the maximum
+  const diff = extend(normalize([sub(loM, ml), dh]), 3); // score - max, exact for every unmasked key
+  const t = collapse(rqWide(diff, site.mult, site.shift), -(2 ** 22), 2 ** 22);
+  const idx = clip(tf.neg(t), 0, EXP_LUT_SIZE); // index EXP_LUT_SIZE holds 0
+  const e = mul(lookup(expLut, idx), m.keep); // <= 2^15
+  const sum = wideSumAxis(split(e), 0); // in [2^15, L·2^15]
+  const { recip, b } = recipNormalizedWide(sum);
+  // b = bitLength(S) in [16, 28] for S in [2^15, 2^27]: shifts b + 3 in [19, 31]
+  const p = collapse(rqWide(widen(e, 16), multOf(recip), shiftOf(add(b, 3), 19, 31)), 0, PROB_MAX);
+  return tf.transpose(p, [1, 2, 0]);
+}
+
+/**
+ * Integer forward pass over tfjs tensors; holds the images' tensors on the current backend as
+ * float32 (integers below 2^24; see int-ops.ts), with wide constants as digits.
+ */
 export class TfjsIntReference {
   private readonly t = new Map<string, T>();
   readonly g: Geometry;
 
   /** Weight matrices as float32 [in, out] chunks along K. */
   private readonly chunks = new Map<string, T[]>();
-  /** Range of every `.rq.shift` tensor, so rqT computes only the branch its site needs. */
-  private readonly shiftRange = new Map<string, ShiftRange>();
+  /** Every `<site>.rq.mult` / `.rq.shift` pair, prepared. */
+  private readonly sites = new Map<string, Site>();
+  /** 24-bit biases as two digits [lo, hi]. */
+  private readonly biases = new Map<string, Wide>();
+  /** Tensors made for this instance (constants of sites and biases), disposed with it. */
+  private readonly owned: T[] = [];
 
   /** Which parts of the model this instance holds (all by default; see ReferenceParts). */
   readonly parts: ReferenceParts;
@@ -85,13 +260,21 @@ export class TfjsIntReference {
     this.g = rom.header.geometry;
     this.parts = parts ?? allParts(this.g);
     checkParts(this.parts, this.g);
+    const rq = new Map<string, { mult?: Int32Array | ArrayLike<number>; shift?: ArrayLike<number> }>();
+    const keep = (x: T): T => {
+      this.owned.push(x);
+      return tf.keep(x);
+    };
     for (const img of [rom, sram]) {
       for (const x of img.tensors.values()) {
         if (!holds(this.parts, x.name)) continue;
-        // A per-tensor constant (shape [1]) is held as a scalar: the wasm backend's binary ops take
-        // a fast path only when an operand's shape is a trailing suffix of the output's (a [1]
-        // operand against [L, N] goes through per-element index arithmetic, about 15x slower).
-        const shape = x.name.endsWith('.rq.mult') || x.name.endsWith('.rq.shift') ? (x.data.length === 1 ? [] : [x.data.length]) : x.shape;
+        const m = /^(.*)\.rq\.(mult|shift)$/.exec(x.name);
+        if (m) {
+          const e = rq.get(m[1]) ?? {};
+          e[m[2] as 'mult' | 'shift'] = x.data;
+          rq.set(m[1], e);
+          continue;
+        }
         if (x.name.endsWith('.weight') && !x.name.startsWith('bert.embeddings.')) {
           // Weight matrices [out, in] are kept only as float32 [in, out] chunks of at most
           // MATMUL_K_CHUNK rows of K (int8 values are exact in float32): matmuls need no transposed
@@ -102,30 +285,39 @@ export class TfjsIntReference {
             const len = Math.min(MATMUL_K_CHUNK, nIn - k0);
             const c = new Float32Array(len * nOut);
             for (let o = 0; o < nOut; o++) for (let k = 0; k < len; k++) c[k * nOut + o] = x.data[o * nIn + k0 + k];
-            cs.push(tf.keep(tf.tensor2d(c, [len, nOut], 'float32')));
+            cs.push(keep(tf.tensor2d(c, [len, nOut], 'float32')));
           }
           this.chunks.set(x.name, cs);
           continue;
         }
-        this.t.set(x.name, tf.keep(tf.tensor(Int32Array.from(x.data), shape, 'int32')));
-        if (x.name.endsWith('.rq.shift')) {
-          let min = Infinity;
-          let max = -Infinity;
-          for (const v of x.data) {
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-          }
-          this.shiftRange.set(x.name, { min, max });
+        if (x.name.endsWith('.bias')) {
+          const b = biasDigits(x.data);
+          this.owned.push(...b);
+          this.biases.set(x.name, b);
+          continue;
         }
+        let data = Float32Array.from(x.data);
+        // the exponential table gets a 257th entry, 0, for every index beyond it
+        if (x.name === 'softmax.exp.lut') data = Float32Array.from([...data, 0]);
+        this.t.set(x.name, keep(tf.tensor(data, x.name === 'softmax.exp.lut' ? [data.length] : x.shape, 'float32')));
       }
+    }
+    for (const [name, e] of rq) {
+      if (!e.mult || !e.shift) throw new Error(`reference: site ${name} lacks its ${e.mult ? 'shift' : 'multiplier'}`);
+      const site = siteOf(e.mult, e.shift);
+      const { mult, shift } = site;
+      for (const x of [mult.m0, mult.m1, shift.pNegB, shift.pB, shift.half, shift.bZero, ...shift.groups.map((g) => g.mask)]) if (x) this.owned.push(x);
+      this.sites.set(name, site);
     }
   }
 
   dispose(): void {
-    for (const x of this.t.values()) x.dispose();
-    for (const cs of this.chunks.values()) for (const c of cs) c.dispose();
+    for (const x of this.owned) x.dispose();
+    this.owned.length = 0;
     this.t.clear();
     this.chunks.clear();
+    this.sites.clear();
+    this.biases.clear();
   }
 
   private get(name: string): T {
@@ -134,74 +326,52 @@ export class TfjsIntReference {
     return x;
   }
 
-  /** acc = x W^T + b: x [rows, in], W stored as [in, out]. */
-  private linear(name: string, x: T): T {
+  private site(name: string): Site {
+    const s = this.sites.get(name);
+    if (!s) throw new Error(`reference: no requantization constants ${name}.rq.* in either image`);
+    return s;
+  }
+
+  private bias(name: string): Wide {
+    const b = this.biases.get(name);
+    if (!b) throw new Error(`reference: no bias ${name} in either image`);
+    return b;
+  }
+
+  /** acc = x W^T + b as digits: x [rows, in], W stored as [in, out]. */
+  private linear(name: string, x: T): Wide {
     const w = this.chunks.get(`${name}.weight`);
     if (!w) throw new Error(`reference: no weight ${name}.weight in either image`);
-    return tf.add(matmul(x, w), this.get(`${name}.bias`));
+    return wideSum(matmulChunks(x, w), this.bias(`${name}.bias`));
   }
 
-  /** rq with a site's `<site>.rq.mult` and `<site>.rq.shift`. */
-  private rqSite(site: string, v: T): T {
-    return rqT(v, this.get(`${site}.rq.mult`), this.get(`${site}.rq.shift`), this.shiftRange.get(`${site}.rq.shift`));
+  /** rq with a site's constants, as digits. */
+  private rqSite(site: string, v: Wide): Wide {
+    const s = this.site(site);
+    return rqWide(v, s.mult, s.shift);
   }
 
-  private requant8(site: string, acc: T): T {
-    return clampInt8(this.rqSite(site, acc));
+  private requant8(site: string, acc: Wide): T {
+    return collapse(this.rqSite(site, acc), INT8_MIN, INT8_MAX);
   }
 
-  private term16(site: string, v: T): T {
-    return clamp(this.rqSite(site, v), LN_IN_MIN, LN_IN_MAX);
+  private term16(site: string, v: Wide): T {
+    return collapse(this.rqSite(site, v), LN_IN_MIN, LN_IN_MAX);
   }
 
-  private join(sites: string[], terms: T[]): T {
+  /** sat16(Σ sat16(rq(term))): at most three int16 terms, |sum| < 2^17. */
+  private join(sites: string[], terms: Wide[]): T {
     let s: T = this.term16(sites[0], terms[0]);
-    for (let i = 1; i < sites.length; i++) s = tf.add(s, this.term16(sites[i], terms[i]));
-    return clamp(s, LN_IN_MIN, LN_IN_MAX);
+    for (let i = 1; i < sites.length; i++) s = add(s, this.term16(sites[i], terms[i]));
+    return clip(s, LN_IN_MIN, LN_IN_MAX);
   }
 
-  /**
-   * Integer LayerNorm over the last axis of x [rows, N] (spec: layerNorm). The per-row part runs on
-   * x^T [N, rows], so every per-row value ([rows]) broadcasts as a trailing suffix (the wasm
-   * backend's fast path; see the constructor); the per-channel gain and bias on x again.
-   */
   private layerNorm(prefix: string, x: T): T {
-    const n = x.shape[x.shape.length - 1];
-    const s = lnSquareShift(n);
-    const xt = tf.transpose(x); // [N, rows]
-    const sum = tf.sum(xt, 0); // [rows], |.| <= N * 2^15 <= 2^27
-    const m = clamp(this.rqSite(`${prefix}.mean`, sum), LN_IN_MIN, LN_IN_MAX);
-    const d = tf.sub(xt, m); // |d| < 2^16
-    const u = tf.floorDiv(d, int(2)); // |d| < 2^24: exact
-    const uu = tf.mul(u, u); // <= 2^30
-    const sq = s === 0 ? uu : floorShift(uu, s);
-    const sumSq = tf.sum(sq, 0); // <= 2^30
-    const r = tf.maximum(isqrtT(sumSq), int(1));
-    const { recip, b } = recipNormalizedT(r);
-    const nv = tf.transpose(rqT(d, recip, b, { min: 1, max: 16 })); // |d * R| < 2^28; b = bitLength(r), r <= 2^15
-    const o = tf.add(this.rqSite(`${prefix}.gain`, nv), this.get(`${prefix}.bias`));
-    return clampInt8(rqT(o, 1, LN_OUT_EXTRA_BITS));
+    return layerNormRows(x, this.site(`${prefix}.mean`), this.site(`${prefix}.gain`), this.bias(`${prefix}.bias`));
   }
 
-  /**
-   * Integer softmax over the last axis of scores [heads, L, L] (spec: softmaxRow). keep is the key
-   * mask broadcast to [L (keys), heads, L (queries)]: the rows are reduced on that transposed
-   * layout, so per-row values ([heads, L]) broadcast as a trailing suffix.
-   */
-  private softmax(site: string, scores: T, keep: T, maskedScores: T): T {
-    const st = tf.transpose(scores, [2, 0, 1]); // [keys, heads, queries]
-    const masked = tf.where(keep, st, maskedScores);
-    const mx = tf.max(masked, 0);
-    const diff = tf.sub(masked, mx); // >= -2^31 + 1: |scores| < 2^30
-    const t = this.rqSite(site, diff);
-    const idx = tf.neg(t);
-    const inTable = tf.logicalAnd(keep, tf.lessEqual(idx, int(EXP_LUT_SIZE - 1)));
-    const looked = tf.gather(this.get('softmax.exp.lut'), tf.minimum(idx, int(EXP_LUT_SIZE - 1)));
-    const e = tf.where(inTable, looked, tf.zerosLike(looked)); // <= 2^15
-    const sum = tf.sum(e, 0); // in [2^15, L * 2^15]
-    const { recip, b } = recipNormalizedT(sum);
-    const p = rqT(tf.mul(e, recip), 1, tf.add(b, int(3)), { min: 19, max: 34 }); // e * R <= 2^27; b = bitLength(S), S in [2^15, 2^31)
-    return tf.transpose(tf.minimum(p, int(PROB_MAX)), [1, 2, 0]);
+  private softmax(site: string, scores: Wide, m: MaskTensors): T {
+    return softmaxRows(scores, this.site(site), this.get('softmax.exp.lut'), m);
   }
 
   /** Split [L, H] into heads [heads, L, dh]. */
@@ -211,12 +381,10 @@ export class TfjsIntReference {
   }
 
   /** Tensors made once per sequence: the key mask in softmax's layout and the masked-score fill. */
-  private maskTensors(input: ReferenceInput): { keep: T; maskedScores: T } {
+  private maskTensors(input: ReferenceInput): MaskTensors {
     const { seqLen: L, heads } = this.g;
     if (input.attentionMask.length !== L) throw new RangeError(`reference: attention mask has ${input.attentionMask.length} entries, seqLen is ${L}`);
-    // the key mask as [keys, heads, queries] (softmax's layout), made once for every layer
-    const keep = tf.tidy(() => tf.broadcastTo(tf.reshape(tf.cast(tf.tensor1d(input.attentionMask, 'int32'), 'bool'), [L, 1, 1]), [L, heads, L]));
-    return { keep, maskedScores: tf.fill([L, heads, L], MASKED_SCORE, 'int32') };
+    return maskTensorsOf(input.attentionMask, heads, L); // made once for every layer
   }
 
   private requireParts(what: string, ok: boolean): void {
@@ -232,12 +400,13 @@ export class TfjsIntReference {
       const p = tf.slice(this.get(`${e}position_embeddings.weight`), [0, 0], [L, H]);
       const ty = tf.gather(this.get(`${e}token_type_embeddings.weight`), tf.tensor1d(input.tokenTypeIds, 'int32'));
       const sites = ['word_embeddings', 'position_embeddings', 'token_type_embeddings'].map((s) => e + s);
-      return this.layerNorm(`${e}LayerNorm`, this.join(sites, [w, p, ty]));
+      // int8 table entries: one signed digit each
+      return this.layerNorm(`${e}LayerNorm`, this.join(sites, [[w], [p], [ty]]));
     });
   }
 
   /** Encoder layer l on x [L, H]; records its intermediates; returns its output (recorded by the caller). */
-  private layer(l: number, x: T, m: { keep: T; maskedScores: T }, record: (name: string, x: T) => void): T {
+  private layer(l: number, x: T, m: MaskTensors, record: Recorder): T {
     this.requireParts(`layer ${l}`, l >= this.parts.layers.from && l < this.parts.layers.to);
     const { seqLen: L, hidden: H } = this.g;
     const pre = layerPrefix(l);
@@ -249,61 +418,64 @@ export class TfjsIntReference {
       record(`${pre}q`, q);
       record(`${pre}k`, k);
       record(`${pre}v`, v);
-      const scores = matmul(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1])); // [heads, L, dh] x [heads, dh, L]
-      const probs = this.softmax(`${a}scores`, scores, m.keep, m.maskedScores);
+      // [heads, L, dh] x [heads, dh, L]; |score| <= dh·2^14 < 2^26: two digits
+      const [s0, s1, s2] = wideSum(matmulChunks(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1])));
+      const probs = this.softmax(`${a}scores`, [s0, add(s1, mul(s2, LIMB))], m);
       record(`${pre}probs`, probs);
-      const ctxAcc = tf.reshape(tf.transpose(matmul(probs, this.heads(v)), [1, 0, 2]), [L, H]); // [heads, L, L] x [heads, L, dh]
+      // [heads, L, L] x [heads, L, dh], each digit back to [L, H]
+      const ctxAcc = wideSum(matmulChunks(probs, this.heads(v))).map((d) => tf.reshape(tf.transpose(d, [1, 0, 2]), [L, H]));
       const ctx = this.requant8(`${a}context`, ctxAcc);
       record(`${pre}context`, ctx);
       const m1 = this.linear(`${pre}attention.output.dense`, ctx);
-      const j1 = this.join([`${pre}attention.output.res_a`, `${pre}attention.output.res_b`], [x, m1]);
+      const j1 = this.join([`${pre}attention.output.res_a`, `${pre}attention.output.res_b`], [[x], m1]);
       const a1 = this.layerNorm(`${pre}attention.output.LayerNorm`, j1);
       record(`${pre}attention.output`, a1);
       const up = this.requant8(`${pre}intermediate.dense`, this.linear(`${pre}intermediate.dense`, a1));
-      const gl = tf.gather(this.get(`${pre}intermediate.gelu.lut`), tf.add(up, int(128)));
+      const gl = lookup(this.get(`${pre}intermediate.gelu.lut`), add(up, 128));
       record(`${pre}intermediate`, gl);
       const m3 = this.linear(`${pre}output.dense`, gl);
-      const j2 = this.join([`${pre}output.res_a`, `${pre}output.res_b`], [a1, m3]);
+      const j2 = this.join([`${pre}output.res_a`, `${pre}output.res_b`], [[a1], m3]);
       return this.layerNorm(`${pre}output.LayerNorm`, j2);
     });
   }
 
   /** Pooler and classifier on the last layer's output x [L, H]. */
-  private head(x: T, record: (name: string, x: T) => void): void {
+  private head(x: T, record: Recorder): void {
     this.requireParts('the pooler and classifier', this.parts.head);
     tf.tidy(() => {
       const cls = tf.slice(x, [0, 0], [1, this.g.hidden]);
       const pre = this.requant8('bert.pooler.dense', this.linear('bert.pooler.dense', cls));
-      const pooled = tf.gather(this.get('bert.pooler.tanh.lut'), tf.add(pre, int(128)));
+      const pooled = lookup(this.get('bert.pooler.tanh.lut'), add(pre, 128));
       record('bert.pooler.output', pooled);
       record('logits', this.linear('classifier', pooled));
     });
   }
 
-  /** Forward one sequence; returns the same named intermediates as the datapath (as Int32Arrays). onLayer follows the encoder layers. */
-  forward(input: ReferenceInput, onLayer?: (done: number, layers: number) => void): Map<string, Int32Array> {
+  /** Forward one sequence; resolves to the same named intermediates as the datapath (as Int32Arrays). onLayer follows the encoder layers. */
+  async forward(input: ReferenceInput, onLayer?: (done: number, layers: number) => void): Promise<Map<string, Int32Array>> {
     const g = this.g;
-    const out = new Map<string, Int32Array>();
-    const record = (name: string, x: T): void => {
-      out.set(name, x.dataSync() as Int32Array);
-    };
+    const rec = new Records();
     const m = this.maskTensors(input);
+    let x: T | null = null;
     try {
-      let x = this.embed(input);
-      record('bert.embeddings.output', x);
+      x = this.embed(input);
+      rec.record('bert.embeddings.output', x);
+      await rec.flush();
       for (let l = 0; l < g.layers; l++) {
-        const next = this.layer(l, x, m, record);
+        const next = this.layer(l, x, m, rec.record);
         x.dispose();
         x = next;
-        record(`${layerPrefix(l)}output`, x);
+        rec.record(`${layerPrefix(l)}output`, x);
+        await rec.flush();
         onLayer?.(l + 1, g.layers);
       }
-      this.head(x, record);
-      x.dispose();
+      this.head(x, rec.record);
+      await rec.flush();
     } finally {
-      tf.dispose([m.keep, m.maskedScores]);
+      x?.dispose();
+      tf.dispose([m.keep, m.maskedHigh]);
     }
-    return out;
+    return rec.out;
   }
 
   /**
@@ -321,20 +493,19 @@ export class TfjsIntReference {
     onPart?: (part: string) => void,
   ): Promise<Map<string, Int32Array>> {
     const { seqLen: L, hidden: H } = this.g;
-    const out = new Map<string, Int32Array>();
-    const record = (name: string, x: T): void => {
-      out.set(name, x.dataSync() as Int32Array);
-    };
+    const rec = new Records();
+    const record = rec.record;
     const inputOf = (part: 'head' | number): T => {
       const name = layerwiseInputName(part, this.g);
       const v = given.get(name);
       if (!v) throw new Error(`reference: layer-by-layer run needs ${name}, which was not given`);
       if (v.length !== L * H) throw new RangeError(`reference: ${name} has ${v.length} elements, expected ${L * H}`);
-      return tf.tensor2d(Int32Array.from(v), [L, H], 'int32');
+      return tf.tensor2d(Float32Array.from(v), [L, H], 'float32');
     };
     const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
     if (this.parts.embeddings) {
       tf.tidy(() => record('bert.embeddings.output', this.embed(input)));
+      await rec.flush();
       onPart?.('embeddings');
       await pause();
     }
@@ -348,6 +519,7 @@ export class TfjsIntReference {
             const y = this.layer(l, x, m, record);
             record(`${layerPrefix(l)}output`, y);
             y.dispose();
+            await rec.flush();
           } finally {
             x.dispose();
           }
@@ -355,18 +527,19 @@ export class TfjsIntReference {
           await pause();
         }
       } finally {
-        tf.dispose([m.keep, m.maskedScores]);
+        tf.dispose([m.keep, m.maskedHigh]);
       }
     }
     if (this.parts.head) {
       const x = inputOf('head');
       try {
         this.head(x, record);
+        await rec.flush();
       } finally {
         x.dispose();
       }
       onPart?.('head');
     }
-    return out;
+    return rec.out;
   }
 }

@@ -148,12 +148,14 @@ export class BertModel {
   }
 
   /** Current values of the named variables in their internal layout (linear weights [in, out]). */
-  rawValues(names: readonly string[]): Float32Array[] {
-    return names.map((n) => {
-      const v = this.vars.get(n);
-      if (!v) throw new Error(`BertModel: no variable ${n}`);
-      return (v.dataSync() as Float32Array).slice();
-    });
+  async rawValues(names: readonly string[]): Promise<Float32Array[]> {
+    return Promise.all(
+      names.map(async (n) => {
+        const v = this.vars.get(n);
+        if (!v) throw new Error(`BertModel: no variable ${n}`);
+        return ((await v.data()) as Float32Array).slice();
+      }),
+    );
   }
 
   /** Set the named variables from values in their internal layout (as rawValues returns them). */
@@ -167,13 +169,15 @@ export class BertModel {
   }
 
   /** Current parameters in HF layout ([out, in] linear weights). */
-  exportParams(): Map<string, Float32Array> {
+  async exportParams(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const [name, v] of this.vars) {
-      out.set(
-        name,
-        tf.tidy(() => (v.shape.length === 2 && isLinearWeight(name, [v.shape[1], v.shape[0]]) ? tf.transpose(v) : v).dataSync() as Float32Array).slice(),
-      );
+      const t = v.shape.length === 2 && isLinearWeight(name, [v.shape[1], v.shape[0]]) ? tf.transpose(v) : null;
+      try {
+        out.set(name, ((await (t ?? v).data()) as Float32Array).slice());
+      } finally {
+        t?.dispose();
+      }
     }
     return out;
   }

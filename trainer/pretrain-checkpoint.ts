@@ -199,12 +199,12 @@ export function endSession(state: PretrainState, wallS: number): void {
  * written to temporary names before any is renamed, so a run killed while saving leaves the
  * previous checkpoint or this one, never the weights of one step beside the state of another.
  */
-export function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState, vocab: string | null): void {
+export async function saveCheckpoint(dir: string, model: BertModel, g: Geometry, state: PretrainState, vocab: string | null): Promise<void> {
   const files: Record<string, string | Uint8Array> = {};
   if (vocab && resolve(vocab) !== join(dir, 'vocab.txt')) files['vocab.txt'] = readFileSync(vocab);
   const tensors = new Map<string, FloatTensor>();
   const shapes = bertParamShapes(g, true);
-  for (const [name, data] of model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
+  for (const [name, data] of await model.exportParams()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
   files['model.safetensors'] = encodeSafetensors(tensors, { format: 'pt', step: String(state.step) }, join(dir, 'model.safetensors'));
   files['config.json'] = encodeBertConfig(
     {

@@ -47,7 +47,7 @@ export { buildSequences, maskBatch } from './pretrain-data.js';
 export type { PretrainState } from './pretrain-checkpoint.js';
 
 /** Masked-token accuracy on held-out sequences, and the unigram baseline (always the most frequent target). */
-function evaluateMlm(
+async function evaluateMlm(
   model: BertModel,
   held: Int32Array[],
   seed: number,
@@ -55,7 +55,7 @@ function evaluateMlm(
   maskId: number,
   special: Set<number>,
   batch: number,
-): { acc: number; unigram: number; loss: number } {
+): Promise<{ acc: number; unigram: number; loss: number }> {
   const rand = rng(seed);
   let correct = 0;
   let total = 0;
@@ -66,24 +66,26 @@ function evaluateMlm(
     const m = maskBatch(seqs, rand, vocab, maskId, special);
     if (m.positions.length === 0) continue;
     const b = toTensors(m, seqs.length, seqs[0].length);
-    tf.tidy(() => {
+    const [predT, lossT] = tf.tidy(() => {
       const logits = model.mlmLogits(b.inputs, b.positions, false);
-      const pred = tf.argMax(logits, -1).dataSync();
-      lossSum += tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, vocab), logits).dataSync()[0] * m.targets.length;
-      m.targets.forEach((t, k) => {
-        if (pred[k] === t) correct++;
-        freq.set(t, (freq.get(t) ?? 0) + 1);
-      });
-      total += m.targets.length;
+      return [tf.argMax(logits, -1), tf.losses.softmaxCrossEntropy(tf.oneHot(b.targets, vocab), logits)];
     });
     disposeBatch(b);
+    const [pred, lossV] = await Promise.all([predT.data(), lossT.data()]);
+    tf.dispose([predT, lossT]);
+    lossSum += lossV[0] * m.targets.length;
+    m.targets.forEach((t, k) => {
+      if (pred[k] === t) correct++;
+      freq.set(t, (freq.get(t) ?? 0) + 1);
+    });
+    total += m.targets.length;
   }
   const top = Math.max(...freq.values());
   return { acc: correct / total, unigram: top / total, loss: lossSum / total };
 }
 
 /** Next-sentence accuracy on pairs built from held-out sequences (unmasked; chance is 50%). */
-function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: number, batch: number): number {
+async function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: number, batch: number): Promise<number> {
   const rand = rng(seed);
   let correct = 0;
   for (let i = 0; i < held.length; i += batch) {
@@ -94,7 +96,9 @@ function evaluateNsp(model: BertModel, held: Int32Array[], seed: number, sep: nu
       seqs.length,
       seqs[0].length,
     );
-    const pred = tf.tidy(() => tf.argMax(model.pretrainLogits(b.inputs, b.positions, false).nsp, -1).dataSync());
+    const predT = tf.tidy(() => tf.argMax(model.pretrainLogits(b.inputs, b.positions, false).nsp, -1));
+    const pred = await predT.data();
+    predT.dispose();
     p.labels.forEach((y, k) => {
       if (pred[k] === y) correct++;
     });
@@ -117,11 +121,11 @@ interface Session {
 }
 
 /** Held-out evaluation, recorded in state.evals. */
-function evaluateSession(s: Session): { acc: number; unigram: number; loss: number; nspAccuracy?: number } {
+async function evaluateSession(s: Session): Promise<{ acc: number; unigram: number; loss: number; nspAccuracy?: number }> {
   const { o, g, data, state, model } = s;
   const ev = {
-    ...evaluateMlm(model, data.held, 12345, g.vocab, data.maskId, data.special, o.batch),
-    ...(o.nsp ? { nspAccuracy: evaluateNsp(model, data.held, 54321, data.sepId, o.batch) } : {}),
+    ...(await evaluateMlm(model, data.held, 12345, g.vocab, data.maskId, data.special, o.batch)),
+    ...(o.nsp ? { nspAccuracy: await evaluateNsp(model, data.held, 54321, data.sepId, o.batch) } : {}),
   };
   state.evals.push({ step: state.step, mlmAccuracy: ev.acc, unigramAccuracy: ev.unigram, loss: ev.loss, ...(o.nsp ? { nspAccuracy: ev.nspAccuracy } : {}) });
   return ev;
@@ -150,7 +154,7 @@ async function trainLoop(s: Session, opt: AdamW, names: string[], workers: GradW
     });
     if (threads === 1) {
       const b = toTensors(shardOf(0, seqs.length), seqs.length, L);
-      const loss = opt.step(() => mlmLoss(model, b, true));
+      const loss = await opt.step(() => mlmLoss(model, b, true));
       disposeBatch(b);
       return loss;
     }
@@ -165,7 +169,7 @@ async function trainLoop(s: Session, opt: AdamW, names: string[], workers: GradW
     } finally {
       for (const gr of combined.values()) gr.dispose();
     }
-    sync = model.rawValues(names);
+    sync = await model.rawValues(names);
     return loss;
   };
   const deadline = performance.now() + o.minutes * 60e3;
@@ -194,12 +198,12 @@ async function trainLoop(s: Session, opt: AdamW, names: string[], workers: GradW
       );
     }
     if (state.step % o.every === 0) {
-      const ev = evaluateSession(s);
+      const ev = await evaluateSession(s);
       process.stderr.write(
         `\nheld-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram baseline ${(100 * ev.unigram).toFixed(2)}%), loss ${ev.loss.toFixed(3)}` +
           `${nsp ? `; next-sentence accuracy ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}\n`,
       );
-      saveCheckpoint(o.out, model, g, state, s.keepVocab);
+      await saveCheckpoint(o.out, model, g, state, s.keepVocab);
     }
   }
 }
@@ -239,7 +243,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   const trainable: Trainable = { names, masks: new Map(), count: 0, total: 0 };
   const opt = new AdamW(model, trainable, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
-  const params0 = o.threads > 1 ? [...model.exportParams()] : [];
+  const params0 = o.threads > 1 ? [...(await model.exportParams())] : [];
   const workers = await Promise.all(
     Array.from({ length: o.threads - 1 }, () => GradWorker.start({ g, params: params0, names, options: drop, backend: backend.name })),
   );
@@ -251,9 +255,9 @@ export async function main(argv: string[]): Promise<number> {
     );
   s.tStart = performance.now();
   await trainLoop(s, opt, names, workers);
-  const ev = evaluateSession(s);
+  const ev = await evaluateSession(s);
   endSession(state, (performance.now() - s.tStart) / 1000);
-  saveCheckpoint(o.out, model, g, state, s.keepVocab);
+  await saveCheckpoint(o.out, model, g, state, s.keepVocab);
   log(
     `\nstopped at step ${state.step}: held-out masked-token accuracy ${(100 * ev.acc).toFixed(2)}% (unigram ${(100 * ev.unigram).toFixed(2)}%)` +
       `${o.nsp ? `, next-sentence ${(100 * ev.nspAccuracy!).toFixed(1)}%` : ''}; checkpoint in ${o.out}`,

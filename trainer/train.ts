@@ -95,18 +95,20 @@ function batchInputs(d: Encoded, idx: ArrayLike<number>, L: number): { inputIds:
 }
 
 /** Predictions for every example; batches are formed in order of length so little padding is computed. */
-function predict(model: BertModel, d: Encoded, L: number, batch: number): Float32Array {
+async function predict(model: BertModel, d: Encoded, L: number, batch: number): Promise<Float32Array> {
   const n = d.labels.length;
   const regression = model.opts.head === 'regression';
   const out = new Float32Array(n);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d.lengths[a] - d.lengths[b] || a - b);
   for (let i = 0; i < n; i += batch) {
     const idx = order.slice(i, i + batch);
-    tf.tidy(() => {
+    const t = tf.tidy(() => {
       const logits = model.classify(batchInputs(d, idx, L), false);
-      const p = (regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1)).dataSync();
-      idx.forEach((k, q) => (out[k] = p[q]));
+      return regression ? tf.squeeze(logits, [1]) : tf.argMax(logits, -1);
     });
+    const p = await t.data();
+    t.dispose();
+    idx.forEach((k, q) => (out[k] = p[q]));
   }
   return out;
 }
@@ -234,7 +236,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
         idx.map((k) => trD.labels[k]),
         'float32',
       );
-      lossSum += opt.step(() => model.loss(model.classify(inp, true), labels));
+      lossSum += await opt.step(() => model.loss(model.classify(inp, true), labels));
       tf.dispose([inp.inputIds, inp.tokenTypeIds, inp.attentionMask, labels]);
       batches++;
       step++;
@@ -242,7 +244,7 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
     }
     bar?.done();
     const tTrain = performance.now();
-    const devM = evaluate(o.task, predict(model, devD, L, 64), devD.labels);
+    const devM = evaluate(o.task, await predict(model, devD, L, 64), devD.labels);
     // train metric on (up to) 256 training examples: the generalisation gap of the paper
     const sub = Math.min(trainEx.length, 256);
     const trSub = {
@@ -252,14 +254,14 @@ export async function runFinetune(o: RunOptions, log: (s: string) => void = () =
       labels: trD.labels.subarray(0, sub),
       lengths: trD.lengths.subarray(0, sub),
     };
-    const trM = evaluate(o.task, predict(model, trSub, L, 64), trSub.labels);
+    const trM = evaluate(o.task, await predict(model, trSub, L, 64), trSub.labels);
     epochs.push({ epoch: ep, trainLoss: lossSum / batches, dev: devM, train: trM });
     log(
       `epoch ${ep}: train loss ${(lossSum / batches).toPrecision(4)}, dev ${formatMetrics(devM)}; train ${formatMetrics(trM)} ` +
         `(${batches} steps ${((tTrain - tEp) / 1000).toFixed(1)} s, evaluation ${((performance.now() - tTrain) / 1000).toFixed(1)} s)`,
     );
     if (!bestParams || orMinus(devM[metric]) > (bestDev ?? -Infinity)) {
-      bestParams = model.exportParams();
+      bestParams = await model.exportParams();
       bestDev = orMinus(devM[metric]);
     }
   }

@@ -198,7 +198,7 @@ async function check(c: Case): Promise<Outcome> {
   const input = syntheticInput(c.g, c.seed + 3, c.padTail);
   const a = await new Datapath(new MemorySystem(ex.romImage, ex.sramImage), c.g, oracleEngine).forward(input);
   const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
-  const b = ref.forward(input);
+  const b = await ref.forward(input);
   ref.dispose();
   const cmp = compareTensors(a, b);
   expect(cmp.firstMismatch, JSON.stringify(c)).toBeNull();

@@ -78,7 +78,7 @@ describe('the known answer of rom-bert-tiny', () => {
   it('the TensorFlow.js reference (cpu) computes the same logits and every intermediate bit for bit', async () => {
     expect((await selectBackend('cpu')).name).toBe('cpu');
     const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
-    const b = ref.forward(syntheticInput(ROM_BERT_TINY_RECIPE.geometry, ROM_BERT_TINY_RECIPE.inputSeed, ROM_BERT_TINY_RECIPE.padTail));
+    const b = await ref.forward(syntheticInput(ROM_BERT_TINY_RECIPE.geometry, ROM_BERT_TINY_RECIPE.inputSeed, ROM_BERT_TINY_RECIPE.padTail));
     ref.dispose();
     expect(Array.from(b.get('logits')!), `the reference's logits differ from the known answer; ${REGENERATE_COMMAND} cannot fix this`).toEqual(recorded.logits);
     const cmp = compareTensors(records, b);

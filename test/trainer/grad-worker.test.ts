@@ -76,9 +76,9 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
   });
 
   /** Full-batch loss and gradients on this thread. */
-  const fullBatch = (m: MaskedArrays, n: number): { loss: number; grads: Map<string, Float32Array> } => {
+  const fullBatch = async (m: MaskedArrays, n: number): Promise<{ loss: number; grads: Map<string, Float32Array> }> => {
     const b = toTensors(m, n, L);
-    const r = opt.gradients(() => mlmLoss(model, b, true));
+    const r = await opt.gradients(() => mlmLoss(model, b, true));
     disposeBatch(b);
     const grads = new Map([...r.grads].map(([k, t]) => [k, t.dataSync() as Float32Array]));
     for (const t of r.grads.values()) t.dispose();
@@ -105,9 +105,9 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
       const seqs = sequences(7 + round, 9);
       const masked = shardsOf(seqs, sizes, r, [special, special, special]);
       expect(masked.every((m) => m.positions.length > 0)).toBe(true);
-      const want = fullBatch(concat(masked, sizes), 9);
+      const want = await fullBatch(concat(masked, sizes), 9);
       // round 1: the workers still hold the initial values unless they are sent
-      const values = round === 0 ? undefined : model.rawValues(names);
+      const values = round === 0 ? undefined : await model.rawValues(names);
       const got = await shardedGradients(model, opt, names, workers, masked, sizes, L, values);
       expect(got.loss).toBeCloseTo(want.loss, 5);
       expectClose(got.grads, want.grads);
@@ -124,8 +124,8 @@ describe('data-parallel pre-training gradients (GradWorker, shardedGradients)', 
     const r = rng(5);
     const masked = shardsOf(seqs, sizes, r, [special, none, special]);
     expect(masked[1].positions.length).toBe(0);
-    const want = fullBatch(concat(masked, sizes), 6);
-    const got = await shardedGradients(model, opt, names, workers, masked, sizes, L, model.rawValues(names));
+    const want = await fullBatch(concat(masked, sizes), 6);
+    const got = await shardedGradients(model, opt, names, workers, masked, sizes, L, await model.rawValues(names));
     expect(Number.isFinite(got.loss)).toBe(true);
     expect(got.loss).toBeCloseTo(want.loss, 5);
     expectClose(got.grads, want.grads);

@@ -55,7 +55,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       expect((await selectBackend(backend)).name).toBe(backend);
       ({ ex, input } = await fixture());
       const ref = new TfjsIntReference(ex.romImage, ex.sramImage);
-      chained = ref.forward(input);
+      chained = await ref.forward(input);
       ref.dispose();
     });
     const run = (threads: number, given: ReadonlyMap<string, ArrayLike<number>>, b: string = backend) =>

@@ -33,12 +33,12 @@ describe('tfjs BERT and the BitFit variants', () => {
     await selectBackend('wasm');
   });
 
-  it('names every parameter as HuggingFace does and round-trips them in HF layout', () => {
+  it('names every parameter as HuggingFace does and round-trips them in HF layout', async () => {
     const p = initialParams(g, 1);
     expect([...p.keys()]).toContain('bert.encoder.layer.1.attention.self.query.bias');
     expect(bertParamShapes(g).get('bert.encoder.layer.0.intermediate.dense.weight')).toEqual([24, 16]);
     const m = new BertModel(g, p);
-    const back = m.exportParams();
+    const back = await m.exportParams();
     for (const [k, v] of p) expect(Array.from(back.get(k)!), k).toEqual(Array.from(v));
     m.dispose();
   });
@@ -74,16 +74,16 @@ describe('tfjs BERT and the BitFit variants', () => {
   });
 
   for (const variant of TRAIN_VARIANTS) {
-    it(`${variant}: training changes only the selected parameters (others bit-identical)`, () => {
+    it(`${variant}: training changes only the selected parameters (others bit-identical)`, async () => {
       const m = new BertModel(g, initialParams(g, 5), { hiddenDropout: 0, attentionDropout: 0 });
       const tr = selectTrainable(m, variant, 3);
-      const before = m.exportParams();
+      const before = await m.exportParams();
       const opt = new AdamW(m, tr, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01 });
       for (let i = 0; i < 3; i++) {
         const { inp, labels } = batch(10 + i);
-        opt.step(batchLoss(m, inp, labels));
+        await opt.step(batchLoss(m, inp, labels));
       }
-      const after = m.exportParams();
+      const after = await m.exportParams();
       let changed = 0;
       for (const [name, v0] of before) {
         const v1 = after.get(name)!;
@@ -108,13 +108,13 @@ describe('tfjs BERT and the BitFit variants', () => {
     });
   }
 
-  it('learns a toy task (loss falls) with bitfit', () => {
+  it('learns a toy task (loss falls) with bitfit', async () => {
     const m = new BertModel(g, initialParams(g, 6), { hiddenDropout: 0, attentionDropout: 0 });
     const opt = new AdamW(m, selectTrainable(m, 'full-ft'), { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0 });
     const losses: number[] = [];
     for (let i = 0; i < 60; i++) {
       const { inp, labels } = batch(100 + i, 16);
-      losses.push(opt.step(batchLoss(m, inp, labels)));
+      losses.push(await opt.step(batchLoss(m, inp, labels)));
     }
     const first = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
     const last = losses.slice(-10).reduce((a, b) => a + b) / 10;
@@ -127,9 +127,7 @@ describe('tfjs BERT and the BitFit variants', () => {
       const m = new BertModel(g, initialParams(g, 7), { hiddenDropout: 0, attentionDropout: 0 });
       const opt = new AdamW(m, selectTrainable(m, variant));
       const { inp, labels } = batch(1);
-      const prof = await tf.profile(() => {
-        opt.step(batchLoss(m, inp, labels));
-      });
+      const prof = await tf.profile(() => opt.step(batchLoss(m, inp, labels)));
       m.dispose();
       return prof.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul').length;
     };

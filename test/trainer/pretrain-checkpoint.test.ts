@@ -28,13 +28,13 @@ const options = (dir: string, ...flags: string[]): PretrainOptions => {
 };
 
 /** A saved checkpoint of the tiny geometry (with its own vocabulary) in a fresh directory. */
-function savedCheckpoint(step: number): { dir: string; model: BertModel; state: PretrainState } {
+async function savedCheckpoint(step: number): Promise<{ dir: string; model: BertModel; state: PretrainState }> {
   const dir = mkdtempSync(join(tmpdir(), 'pt-ckpt-'));
   const vocab = join(mkdtempSync(join(tmpdir(), 'pt-vocab-')), 'vocab.txt');
   writeFileSync(vocab, TOKENS.join('\n') + '\n');
   const model = new BertModel(g, initialParams(g, 1, true));
   const state: PretrainState = { step, tokensSeen: step * 64, losses: [], evals: [], provenance: {} };
-  saveCheckpoint(dir, model, g, state, vocab);
+  await saveCheckpoint(dir, model, g, state, vocab);
   return { dir, model, state };
 }
 
@@ -43,10 +43,10 @@ describe('a pre-training checkpoint', () => {
     await selectBackend('wasm');
   });
 
-  it('is written as one atomic set, fsynced: weights, config, state and vocabulary together', () => {
+  it('is written as one atomic set, fsynced: weights, config, state and vocabulary together', async () => {
     const write = vi.mocked(atomic.writeFilesAtomic);
     write.mockClear();
-    const { dir, model } = savedCheckpoint(7);
+    const { dir, model } = await savedCheckpoint(7);
     expect(write).toHaveBeenCalledTimes(1);
     const [where, files, opts] = write.mock.calls[0];
     expect(where).toBe(dir);
@@ -56,30 +56,30 @@ describe('a pre-training checkpoint', () => {
     // what was written reads back: the weights, the step in the metadata, the geometry, the state
     const f = readSafetensors(join(dir, 'model.safetensors'));
     expect(f.metadata).toEqual({ format: 'pt', step: '7' });
-    for (const [k, v] of model.exportParams()) expect(f.tensors.get(k)!.data).toEqual(v);
+    for (const [k, v] of await model.exportParams()) expect(f.tensors.get(k)!.data).toEqual(v);
     const cfg = readBertConfig(join(dir, 'config.json'));
     expect([cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, cfg.vocab_size]).toEqual([1, 8, 2, 16, 9]);
     expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).step).toBe(7);
     expect(readFileSync(join(dir, 'vocab.txt'), 'utf8')).toBe(TOKENS.join('\n') + '\n');
     // saved again from its own directory: the vocabulary is not rewritten over itself
     write.mockClear();
-    saveCheckpoint(dir, model, g, { step: 8, tokensSeen: 0, losses: [], evals: [], provenance: {} }, join(dir, 'vocab.txt'));
+    await saveCheckpoint(dir, model, g, { step: 8, tokensSeen: 0, losses: [], evals: [], provenance: {} }, join(dir, 'vocab.txt'));
     expect(Object.keys(write.mock.calls[0][1]).sort()).toEqual(['config.json', 'model.safetensors', 'state.json']);
     model.dispose();
   });
 
-  it('resumes with the geometry it was saved with', () => {
-    const { dir, model } = savedCheckpoint(3);
+  it('resumes with the geometry it was saved with', async () => {
+    const { dir, model } = await savedCheckpoint(3);
     const log: string[] = [];
     const { params, state } = startRun(options(dir), g, true, (s) => log.push(s));
     expect(state.step).toBe(3);
-    for (const [k, v] of model.exportParams()) expect(params.get(k)).toEqual(v);
+    for (const [k, v] of await model.exportParams()) expect(params.get(k)).toEqual(v);
     expect(log).toEqual([`resuming from ${dir} at step 3`]);
     model.dispose();
   });
 
-  it('resumed with other geometry flags: an InputError naming config.json, the field and both values', () => {
-    const { dir, model } = savedCheckpoint(3);
+  it('resumed with other geometry flags: an InputError naming config.json, the field and both values', async () => {
+    const { dir, model } = await savedCheckpoint(3);
     model.dispose();
     const cases: [Partial<Geometry>, RegExp][] = [
       [
@@ -97,8 +97,8 @@ describe('a pre-training checkpoint', () => {
     }
   });
 
-  it('weights that do not match its config.json: an InputError naming the tensor', () => {
-    const { dir, model } = savedCheckpoint(3);
+  it('weights that do not match its config.json: an InputError naming the tensor', async () => {
+    const { dir, model } = await savedCheckpoint(3);
     model.dispose();
     const all = readSafetensors(join(dir, 'model.safetensors')).tensors;
     const edited = (name: string, t: Tensor | null): void => {
@@ -121,8 +121,8 @@ describe('a pre-training checkpoint', () => {
     expect(() => startRun(options(dir), g, true, () => {})).toThrow(new RegExp(`${decoder.replace(/\./g, '\\.')} \\[9\\]: missing`));
   });
 
-  it('of masked-LM pre-training only gets a fresh next-sentence head on resume', () => {
-    const { dir, model } = savedCheckpoint(3);
+  it('of masked-LM pre-training only gets a fresh next-sentence head on resume', async () => {
+    const { dir, model } = await savedCheckpoint(3);
     model.dispose();
     const all = readSafetensors(join(dir, 'model.safetensors')).tensors;
     writeSafetensors(join(dir, 'model.safetensors'), new Map([...all].filter(([k]) => !k.startsWith('cls.seq_relationship.'))));
