@@ -9,6 +9,60 @@ import type { ReportJson, ReportVariant } from '../formats/report-schema.js';
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000', '#999999'];
 const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'cross', 'star', 'wye'] as const;
 
+/** One colour per part of a breakdown, the same in every chart (area and energy share rom, writableSram, buffers, ...). */
+export const PART_COLORS: Record<string, string> = {
+  rom: '#0072B2',
+  writableSram: '#E69F00',
+  taskStorage: '#CC79A7',
+  buffers: '#56B4E9',
+  macArray: '#009E73',
+  macs: '#009E73',
+  nonlinear: '#F0E442',
+  correction: '#D55E00',
+  control: '#999999',
+  dram: '#000000',
+  leakage: '#882255',
+};
+const partColor = (p: string, i: number): string => PART_COLORS[p] ?? PALETTE[i % PALETTE.length];
+
+/**
+ * Tick values of a log axis that stay legible: the decades, plus 2 and 5 times them when the
+ * domain spans fewer than three decades, never one label per minor tick.
+ */
+export function logTicks(domain: readonly number[]): number[] {
+  const [a, b] = [Math.min(...domain), Math.max(...domain)];
+  const lo = Math.floor(Math.log10(a));
+  const hi = Math.ceil(Math.log10(b));
+  const mult = hi - lo < 3 ? [1, 2, 5] : [1];
+  const out: number[] = [];
+  for (let e = lo; e <= hi; e++)
+    for (const m of mult) {
+      const v = m * 10 ** e;
+      if (v >= a && v <= b) out.push(Number(v.toPrecision(3)));
+    }
+  return out.length >= 2 ? out : [a, b].map((v) => Number(v.toPrecision(2)));
+}
+
+/** Vertical positions for labels wanted at `ys` (pixels), at least `gap` apart, kept inside [0, h]. */
+export function spreadLabels(ys: number[], gap: number, h: number): number[] {
+  const order = ys.map((y, i) => ({ y, i })).sort((p, q) => p.y - q.y);
+  const out = new Array<number>(ys.length);
+  let prev = 0; // the first label sits at least `gap` below the top, so its text stays inside
+  for (const o of order) {
+    const y = Math.max(o.y, prev + gap);
+    out[o.i] = y;
+    prev = y;
+  }
+  // pushed past the bottom: shift the stack up
+  const over = Math.max(0, prev - h);
+  if (over > 0) for (let i = 0; i < out.length; i++) out[i] = Math.max(gap, out[i] - over);
+  return out;
+}
+
+/** Published BERT-base dev accuracy per variant (Ben-Zaken et al. 2021, Table 3); empty: not read from the primary source. */
+export const PUBLISHED_ACCURACY: Record<string, number> = {};
+export const PUBLISHED_LABEL = 'published (Ben-Zaken et al. 2021), not measured by this tool';
+
 const W = 720;
 const H = 360;
 const M = { top: 28, right: 170, bottom: 72, left: 72 };
@@ -26,7 +80,7 @@ export interface Frame {
   h: number;
 }
 
-export function frame(title: string, id: string): Frame {
+export function frame(title: string, id: string, left = M.left): Frame {
   const d3n = new D3Node();
   const d3 = d3n.d3 as typeof import('d3');
   const svg = (d3n.createSVG(W, H) as Sel)
@@ -37,8 +91,8 @@ export function frame(title: string, id: string): Frame {
     .attr('font-size', 11);
   svg.append('title').text(title);
   svg.append('text').attr('x', M.left).attr('y', 16).attr('font-size', 13).attr('font-weight', 'bold').text(title);
-  const g = svg.append('g').attr('transform', `translate(${M.left},${M.top})`);
-  return { d3n, d3, g, svg, w: W - M.left - M.right, h: H - M.top - M.bottom };
+  const g = svg.append('g').attr('transform', `translate(${left},${M.top})`);
+  return { d3n, d3, g, svg, w: W - left - M.right, h: H - M.top - M.bottom };
 }
 
 export function axisTitles(f: Frame, x: string, y: string): void {
@@ -121,7 +175,7 @@ export function tradeoffChart(r: ReportJson, cost: 'area' | 'energy'): string {
   const f = frame(title, `tradeoff-${cost}`);
   const measured = r.variants.filter((v) => v.accuracy !== null);
   if (measured.length === 0) {
-    message(f, `Accuracy not measured for ${r.config.name} (${r.model.weights.kind} weights): nothing to plot`);
+    message(f, `Accuracy not measured for ${r.config.name} (${r.model.weights.kind} weights); published figures not read, none shown`);
     axisTitles(f, cost === 'area' ? 'area (mm²)' : 'energy per inference (µJ)', 'accuracy');
     return f.d3n.svgString();
   }
@@ -143,6 +197,20 @@ export function tradeoffChart(r: ReportJson, cost: 'area' | 'energy'): string {
     const px = x(xs[i]);
     const py = y(ys[i]);
     const sd = v.accuracy!.std;
+    const band = r.uncertainty?.bands[v.id]?.[cost === 'area' ? 'areaMm2' : 'energyUJ'];
+    if (band)
+      f.g
+        .append('line')
+        .attr('class', 'band')
+        .attr('x1', x(band[0]))
+        .attr('x2', x(band[1]))
+        .attr('y1', py)
+        .attr('y2', py)
+        .attr('stroke', PALETTE[i % PALETTE.length])
+        .attr('stroke-width', 3)
+        .attr('stroke-opacity', 0.5)
+        .append('title')
+        .text(`${v.id}: ${fmt(band[0], 4)}–${fmt(band[1], 4)} across the assumed constants' ranges`);
     f.g
       .append('line')
       .attr('x1', px)
@@ -170,16 +238,38 @@ export function tradeoffChart(r: ReportJson, cost: 'area' | 'energy'): string {
 export function costFrontChart(r: ReportJson): string {
   const f = frame('Area against energy per inference (Pareto front dashed)', 'cost-front');
   const pts = r.variants.map((v) => ({ x: v.areaMm2.total, y: v.energyUJ.total }));
+  const bands = r.variants.map((v) => r.uncertainty?.bands[v.id]);
+  const xsAll = pts.flatMap((p, i) => [p.x, ...(bands[i]?.areaMm2 ?? [])]);
+  const ysAll = pts.flatMap((p, i) => [p.y, ...(bands[i]?.energyUJ ?? [])]);
   const x = f.d3
     .scaleLog()
-    .domain([f.d3.min(pts, (p) => p.x)! / 1.5, f.d3.max(pts, (p) => p.x)! * 1.5])
+    .domain([Math.min(...xsAll) / 1.3, Math.max(...xsAll) * 1.3])
     .range([0, f.w]);
   const y = f.d3
     .scaleLog()
-    .domain([f.d3.min(pts, (p) => p.y)! / 1.5, f.d3.max(pts, (p) => p.y)! * 1.5])
+    .domain([Math.min(...ysAll) / 1.3, Math.max(...ysAll) * 1.3])
     .range([f.h, 0]);
-  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6, '~s'));
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
+  f.g
+    .append('g')
+    .attr('transform', `translate(0,${f.h})`)
+    .call(f.d3.axisBottom(x).tickValues(logTicks(x.domain())).tickFormat(f.d3.format('~s')));
+  f.g.append('g').call(f.d3.axisLeft(y).tickValues(logTicks(y.domain())).tickFormat(f.d3.format('~s')));
+  r.variants.forEach((v, i) => {
+    const b = bands[i];
+    if (!b) return;
+    const g = f.g
+      .append('g')
+      .attr('class', 'band')
+      .attr('stroke', PALETTE[i % PALETTE.length])
+      .attr('stroke-opacity', 0.6)
+      .attr('stroke-width', 1.5);
+    g.append('line').attr('x1', x(b.areaMm2[0])).attr('x2', x(b.areaMm2[1])).attr('y1', y(pts[i].y)).attr('y2', y(pts[i].y));
+    g.append('line').attr('x1', x(pts[i].x)).attr('x2', x(pts[i].x)).attr('y1', y(b.energyUJ[0])).attr('y2', y(b.energyUJ[1]));
+    g.append('title').text(
+      `${v.id}: area ${fmt(b.areaMm2[0], 4)}–${fmt(b.areaMm2[1], 4)} mm², ` +
+        `energy ${fmt(b.energyUJ[0], 4)}–${fmt(b.energyUJ[1], 4)} µJ across the assumed constants' ranges`,
+    );
+  });
   const front = paretoFront(pts);
   f.g
     .append('path')
@@ -205,6 +295,28 @@ export function costFrontChart(r: ReportJson): string {
       .append('title')
       .text(`${v.id}: ${fmt(pts[i].x, 5)} mm², ${fmt(pts[i].y, 5)} µJ`);
   });
+  // labels: right of the points' column, spread so none collide, each joined to its point
+  const want = pts.map((p) => y(p.y));
+  const at = spreadLabels(want, 13, f.h);
+  const lx = pts.map((p) => x(p.x) + 10);
+  r.variants.forEach((v, i) => {
+    const tx = Math.min(lx[i] + 24, f.w - 4);
+    f.g
+      .append('line')
+      .attr('class', 'leader')
+      .attr('x1', x(pts[i].x) + 4)
+      .attr('y1', want[i])
+      .attr('x2', tx - 2)
+      .attr('y2', at[i])
+      .attr('stroke', '#888')
+      .attr('stroke-width', 0.5);
+    f.g
+      .append('text')
+      .attr('class', 'point-label')
+      .attr('x', tx)
+      .attr('y', at[i] + 4)
+      .text(v.id);
+  });
   axisTitles(f, 'area (mm², log scale)', 'energy per inference (µJ, log scale)');
   legend(
     f,
@@ -224,7 +336,7 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
     .range([0, f.w])
     .padding(0.2);
   const max = f.d3.max(r.variants, (v) => v[which].total) ?? 1;
-  const y = f.d3.scaleSqrt().domain([0, max]).range([f.h, 0]).nice();
+  const y = f.d3.scaleLinear().domain([0, max]).range([f.h, 0]).nice();
   f.g
     .append('g')
     .attr('transform', `translate(0,${f.h})`)
@@ -244,7 +356,7 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
         .attr('width', x.bandwidth())
         .attr('y', y(acc + val))
         .attr('height', Math.max(0, y(acc) - y(acc + val)))
-        .attr('fill', PALETTE[i % PALETTE.length])
+        .attr('fill', partColor(p, i))
         .attr('stroke', '#fff')
         .attr('stroke-width', 0.5)
         .append('title')
@@ -252,10 +364,10 @@ export function breakdownChart(r: ReportJson, which: 'areaMm2' | 'energyUJ'): st
       acc += val;
     });
   }
-  axisTitles(f, 'variant', `${which === 'areaMm2' ? 'area' : 'energy per inference'} (${unit}, square-root scale)`);
+  axisTitles(f, 'variant', `${which === 'areaMm2' ? 'area' : 'energy per inference'} (${unit})`);
   legend(
     f,
-    parts.map((p, i) => ({ label: p, color: PALETTE[i % PALETTE.length] })),
+    parts.map((p, i) => ({ label: p, color: partColor(p, i) })),
   );
   return f.d3n.svgString();
 }
@@ -369,7 +481,7 @@ export function taskSwitchChart(r: ReportJson, maxTasks = 64): string {
     .domain([f.d3.min(all)! / 1.3, f.d3.max(all)! * 1.3])
     .range([f.h, 0]);
   f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x));
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
+  f.g.append('g').call(f.d3.axisLeft(y).tickValues(logTicks(y.domain())).tickFormat(f.d3.format('~s')));
   r.variants.forEach((v, i) => {
     f.g
       .append('path')
@@ -443,7 +555,7 @@ export function imageSizeChart(r: ReportJson): string {
     .selectAll('text')
     .attr('transform', 'rotate(-20)')
     .attr('text-anchor', 'end');
-  f.g.append('g').call(f.d3.axisLeft(y).ticks(6, '~s'));
+  f.g.append('g').call(f.d3.axisLeft(y).tickValues(logTicks(y.domain())).tickFormat(f.d3.format('~s')));
   r.variants.forEach((v, i) => {
     f.g
       .append('rect')
@@ -456,5 +568,67 @@ export function imageSizeChart(r: ReportJson): string {
       .text(`${v.id}: ${v.taskImageBytes.toLocaleString('en-US')} bytes`);
   });
   axisTitles(f, 'variant', 'task image (bytes, log scale)');
+  return f.d3n.svgString();
+}
+
+/**
+ * Tornado chart of one headline ratio: per assumed constant (most influential first, the report's
+ * order), a bar from the ratio with the constant at its low end to the ratio at its high end,
+ * around the base value; the dashed line at 1 is where the conclusion would flip.
+ */
+export function tornadoChart(r: ReportJson, id: string, top = 12): string {
+  const f = frame(`What moves ${id}`, `tornado-${id.replace(/[^a-z-]+/gi, '-').toLowerCase()}`, 150);
+  const u = r.uncertainty;
+  const h = u?.headline.find((x) => x.id === id);
+  if (!u || !h) {
+    message(f, 'This report has no uncertainty analysis (written before it existed)');
+    return f.d3n.svgString();
+  }
+  const rows = u.constants
+    .map((c) => ({ c, lo: c.ratios[id][0], hi: c.ratios[id][1] }))
+    .filter((x) => x.lo !== x.hi)
+    .sort((a, b) => Math.abs(Math.log(b.hi / b.lo)) - Math.abs(Math.log(a.hi / a.lo)))
+    .slice(0, top);
+  const vals = [h.base, ...rows.flatMap((x) => [x.lo, x.hi])];
+  const x = f.d3
+    .scaleLinear()
+    .domain([Math.min(...vals, h.base * 0.9), Math.max(...vals, h.base * 1.1)])
+    .range([0, f.w])
+    .nice();
+  const y = f.d3
+    .scaleBand()
+    .domain(rows.map((x) => x.c.name))
+    .range([0, f.h])
+    .padding(0.2);
+  f.g.append('g').attr('transform', `translate(0,${f.h})`).call(f.d3.axisBottom(x).ticks(6));
+  f.g.append('g').call(f.d3.axisLeft(y).tickSize(0)).selectAll('text').attr('font-size', 10);
+  for (const row of rows) {
+    const [a, b] = [Math.min(row.lo, row.hi), Math.max(row.lo, row.hi)];
+    f.g
+      .append('rect')
+      .attr('x', x(a))
+      .attr('width', Math.max(1, x(b) - x(a)))
+      .attr('y', y(row.c.name)!)
+      .attr('height', y.bandwidth())
+      .attr('fill', row.lo < row.hi ? PALETTE[0] : PALETTE[1])
+      .append('title')
+      .text(`${row.c.name} ${fmt(row.c.low, 4)} → ${fmt(row.c.high, 4)} ${row.c.unit}: ${id} ${fmt(row.lo, 4)} → ${fmt(row.hi, 4)}`);
+  }
+  f.g.append('line').attr('x1', x(h.base)).attr('x2', x(h.base)).attr('y1', 0).attr('y2', f.h).attr('stroke', '#000');
+  if (x.domain()[0] <= 1 && x.domain()[1] >= 1)
+    f.g
+      .append('line')
+      .attr('class', 'flip')
+      .attr('x1', x(1))
+      .attr('x2', x(1))
+      .attr('y1', 0)
+      .attr('y2', f.h)
+      .attr('stroke', '#a00')
+      .attr('stroke-dasharray', '5,4');
+  axisTitles(f, `${id} (base ${fmt(h.base, 3)}; range ${fmt(h.low, 3)}–${fmt(h.high, 3)})`, '');
+  legend(f, [
+    { label: 'ratio rises with the constant', color: PALETTE[0] },
+    { label: 'ratio falls with the constant', color: PALETTE[1] },
+  ]);
   return f.d3n.svgString();
 }

@@ -3,7 +3,18 @@
  * with every chart and table of a report, optionally compared with a second report.
  */
 import type { ReportJson } from '../formats/report-schema.js';
-import { breakdownChart, costFrontChart, cyclesChart, heatmapChart, imageSizeChart, opKindChart, taskSwitchChart, tradeoffChart } from './charts.js';
+import {
+  breakdownChart,
+  costFrontChart,
+  cyclesChart,
+  heatmapChart,
+  imageSizeChart,
+  opKindChart,
+  taskSwitchChart,
+  tornadoChart,
+  tradeoffChart,
+} from './charts.js';
+import { COSTED_VARIANTS, variantInfo } from '../formats/variants.js';
 
 const esc = (s: unknown): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const num = (x: number, d = 4): string => Number(x.toPrecision(d)).toLocaleString('en-US');
@@ -18,11 +29,35 @@ function chart(svg: string, caption: string): string {
   return `<figure class="chart">${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
+/**
+ * What a variant can change per task, and where it keeps it: bias terms (and the head) in bias SRAM,
+ * random weights in a patch memory or SRAM rows, every weight in SRAM, or, for dram-stream, nothing
+ * on chip (every parameter is read from DRAM).
+ */
+export function writableOnChip(v: ReportJson['variants'][number]): string {
+  const model = (COSTED_VARIANTS as readonly string[]).includes(v.id) ? variantInfo(v.id as (typeof COSTED_VARIANTS)[number]).costModel : null;
+  const n = v.writableParams.toLocaleString('en-US');
+  switch (model) {
+    case 'rom':
+      return `${n} bias terms (SRAM)`;
+    case 'patch':
+      return `${n} weights (patch memory)`;
+    case 'sram-rows':
+      return `${n} weights (SRAM rows)`;
+    case 'sram-weights':
+      return `${n} weights and biases (SRAM)`;
+    case 'dram-stream':
+      return '0 on chip (all in DRAM)';
+    default:
+      return n;
+  }
+}
+
 function summary(r: ReportJson): string {
   return table(
     [
       'variant',
-      'writable bias params',
+      'writable params on chip (per task)',
       'task image (B)',
       'area (mm²)',
       'energy (µJ)',
@@ -34,7 +69,7 @@ function summary(r: ReportJson): string {
     ],
     r.variants.map((v) => [
       v.id,
-      v.biasParams,
+      writableOnChip(v),
       v.taskImageBytes,
       num(v.areaMm2.total),
       num(v.energyUJ.total),
@@ -88,8 +123,8 @@ function provenance(r: ReportJson): string {
     ) +
     `<h3>Technology constants used (${esc(r.technology.node)}, ${esc(r.technology.file.split('/').slice(-3).join('/'))})</h3>` +
     table(
-      ['constant', 'value', 'unit', 'kind', 'source', 'formula'],
-      r.technology.constants.map((c) => [c.name, c.value, c.unit, c.kind, c.source, c.formula ?? '']),
+      ['constant', 'value', 'unit', 'kind [range]', 'source', 'formula'],
+      r.technology.constants.map((c) => [c.name, c.value, c.unit, c.kind + (c.range ? ` [${c.range[0]}, ${c.range[1]}]` : ''), c.source, c.formula ?? '']),
       'sources',
     ) +
     `<h3>Cost formulas</h3>` +
@@ -122,11 +157,40 @@ ${table(['variant', 'figure', 'A', 'B', 'B − A', 'change'], rows)}
 </section>`;
 }
 
+function uncertaintyBlock(r: ReportJson): string {
+  const u = r.uncertainty;
+  if (!u) return '<section id="uncertainty"><h2>1b. Uncertainty</h2><p>This report has no uncertainty analysis (written before it existed).</p></section>';
+  const f = (x: number): string => num(x, 3);
+  return `<section id="uncertainty"><h2>1b. Uncertainty: which conclusions survive every assumption</h2>
+<p>${esc(u.method)}.</p>
+${table(
+  ['headline ratio', 'value', 'lowest', 'highest', 'conclusion'],
+  u.headline.map((h) => [
+    h.id,
+    f(h.base),
+    f(h.low),
+    f(h.high),
+    h.survives ? `holds across every range (${h.base < 1 ? `${h.numerator} smaller` : `${h.denominator} smaller`})` : 'flips within the ranges',
+  ]),
+)}
+<div class="grid">${u.headline.map((h) => chart(tornadoChart(r, h.id), `Tornado: ${h.id}, each assumed constant at either end of its range.`)).join('\n')}</div>
+${table(
+  ['assumed constant', 'value', 'range', ...u.headline.map((h) => `${h.id} at low / high`)],
+  u.constants.map((c) => [
+    c.name,
+    `${c.value} ${c.unit}`,
+    `[${c.low}, ${c.high}]`,
+    ...u.headline.map((h) => `${f(c.ratios[h.id][0])} / ${f(c.ratios[h.id][1])}`),
+  ]),
+)}
+</section>`;
+}
+
 const CSS = `body{font-family:sans-serif;margin:12px;color:#111;max-width:1500px}h1{font-size:22px}
 h2{font-size:18px;border-bottom:1px solid #999;margin-top:32px}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}
-table.sources td:nth-child(5){max-width:520px}.grid{display:flex;flex-wrap:wrap;gap:8px}figure.chart{margin:0;border:1px solid #ddd;padding:4px}
-figure.chart svg{width:690px;height:345px}figcaption{font-size:12px;color:#333;max-width:690px}.ok{color:#005a2b}.bad{color:#a00}
+table.sources td:nth-child(5){max-width:520px}.grid{display:flex;flex-direction:column;gap:8px}figure.chart{margin:0;border:1px solid #ddd;padding:4px}
+figure.chart{width:100%}figure.chart svg{width:100%;height:auto;max-height:560px}figcaption{font-size:12px;color:#333}.ok{color:#005a2b}.bad{color:#a00}
 @media print{figure.chart{break-inside:avoid}}`;
 
 const MEASURED = 'measured results of the trainer (model, data and seeds in the table)';
@@ -151,6 +215,7 @@ ${chart(tradeoffChart(r, 'area'), 'Accuracy against area, one point per variant,
 ${chart(tradeoffChart(r, 'energy'), 'Accuracy against energy per inference.')}
 ${chart(costFrontChart(r), 'Area against energy per inference; the dashed line joins the variants no other variant beats on both.')}
 </div></section>
+${uncertaintyBlock(r)}
 <section id="breakdown"><h2>2. Area and energy by part</h2><div class="grid">
 ${chart(breakdownChart(r, 'areaMm2'), AREA_CAPTION)}
 ${chart(breakdownChart(r, 'energyUJ'), 'Energy per inference by part (MACs, ROM, writable SRAM, buffers, non-linear units, DRAM, leakage).')}

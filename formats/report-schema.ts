@@ -82,6 +82,41 @@ export interface ReportLayerCycles {
   utilization: number;
 }
 
+/** One storage class of a design point as the banked memory model organises it (sim/costs.ts MemoryUse). */
+export interface ReportMemory {
+  kind: string;
+  count: number;
+  capacityBytes: number;
+  wordBits: number;
+  banks: number;
+  bankBytes: number;
+  readEnergyPJ: number;
+  readPJPerBit: number;
+  writePJPerBit: number;
+  areaMm2: number;
+  wireMm: number;
+  arrayWireMm: number;
+}
+
+/** How the headline ratios move across the ranges of the assumed constants (sim/report.ts uncertaintyOf). */
+export interface ReportUncertainty {
+  method: string;
+  headline: { id: string; metric: 'area' | 'energy'; numerator: string; denominator: string; base: number; low: number; high: number; survives: boolean }[];
+  /** Most influential first. `ratios[id]`: the ratio with the constant at [low, high]. */
+  constants: {
+    name: string;
+    value: number;
+    unit: string;
+    low: number;
+    high: number;
+    source: string;
+    ratios: Record<string, [number, number]>;
+    influence: number;
+  }[];
+  /** Per variant: [low, high] of area and energy over all the settings. */
+  bands: Record<string, { areaMm2: [number, number]; energyUJ: [number, number] }>;
+}
+
 export interface ReportVariant {
   id: string;
   biasParams: number;
@@ -103,12 +138,16 @@ export interface ReportVariant {
   cyclesByLayer: ReportLayerCycles[];
   cyclesByOpKind: Record<string, number>;
   accuracy: ReportAccuracy | null;
+  /** The design point's memories (absent in reports written before the banked memory model). */
+  memories?: Record<string, ReportMemory>;
 }
 
 export interface ReportVerify {
   bitExact: boolean;
   backend: string;
   backendFallbacks: { name: string; error: string }[];
+  /** On webgpu, the adapter the reference ran on; software: lavapipe or another rasterizer, not a GPU. */
+  adapter?: { vendor: string; architecture: string; device: string; description: string; software: boolean };
   gemmEngine: string;
   variant: string;
   inputSeed: number;
@@ -126,6 +165,8 @@ export interface ReportConstant {
   kind: string;
   source: string;
   formula?: string;
+  /** An assumed constant's plausible range [low, high]. */
+  range?: [number, number];
 }
 
 export interface ReportJson {
@@ -150,6 +191,8 @@ export interface ReportJson {
   sources: { counts: string; costs: string; verify: string; accuracy: string };
   verify: ReportVerify | null;
   variants: ReportVariant[];
+  /** Absent in reports written before the uncertainty analysis. */
+  uncertainty?: ReportUncertainty;
 }
 
 /** A report.json that is not one this tool reads: `<file>: <field>: <problem>`. */
@@ -219,6 +262,38 @@ function checkVariant(f: FieldChecker, v: unknown, path: string): void {
   checkAccuracy(f, o.accuracy, `${path}.accuracy`);
 }
 
+function checkPair(f: FieldChecker, v: unknown, path: string): void {
+  const a = f.array(v, path);
+  if (a.length !== 2) f.fail(path, 'must be a pair [low, high]', { value: v });
+  a.forEach((x, i) => f.number(x, `${path}[${i}]`));
+}
+
+function checkUncertainty(f: FieldChecker, v: unknown): void {
+  const u = f.object(v, 'uncertainty');
+  f.string(u.method, 'uncertainty.method');
+  f.array(u.headline, 'uncertainty.headline').forEach((h, i) => {
+    const p = `uncertainty.headline[${i}]`;
+    const o = f.object(h, p);
+    for (const k of ['id', 'metric', 'numerator', 'denominator'] as const) f.string(o[k], `${p}.${k}`);
+    for (const k of ['base', 'low', 'high'] as const) f.number(o[k], `${p}.${k}`);
+    f.boolean(o.survives, `${p}.survives`);
+  });
+  f.array(u.constants, 'uncertainty.constants').forEach((c, i) => {
+    const p = `uncertainty.constants[${i}]`;
+    const o = f.object(c, p);
+    for (const k of ['name', 'unit', 'source'] as const) f.string(o[k], `${p}.${k}`);
+    for (const k of ['value', 'low', 'high', 'influence'] as const) f.number(o[k], `${p}.${k}`);
+    const rs = f.object(o.ratios, `${p}.ratios`);
+    for (const [k, r] of Object.entries(rs)) checkPair(f, r, `${p}.ratios.${k}`);
+  });
+  const bands = f.object(u.bands, 'uncertainty.bands');
+  for (const [k, b] of Object.entries(bands)) {
+    const o = f.object(b, `uncertainty.bands.${k}`);
+    checkPair(f, o.areaMm2, `uncertainty.bands.${k}.areaMm2`);
+    checkPair(f, o.energyUJ, `uncertainty.bands.${k}.energyUJ`);
+  }
+}
+
 function checkVerify(f: FieldChecker, v: unknown): void {
   if (v === null) return;
   const o = f.object(v, 'verify');
@@ -229,6 +304,11 @@ function checkVerify(f: FieldChecker, v: unknown): void {
     f.string(r.name, `verify.backendFallbacks[${i}].name`);
     f.string(r.error, `verify.backendFallbacks[${i}].error`);
   });
+  if (o.adapter !== undefined) {
+    const a = f.object(o.adapter, 'verify.adapter');
+    for (const k of ['vendor', 'architecture', 'device', 'description'] as const) f.string(a[k], `verify.adapter.${k}`);
+    f.boolean(a.software, 'verify.adapter.software');
+  }
   f.integer(o.inputSeed, 'verify.inputSeed');
   for (const k of ['tensorsCompared', 'elementsCompared', 'mismatches'] as const) f.integer(o[k], `verify.${k}`, 0);
   if (o.firstMismatch !== null) {
@@ -289,6 +369,7 @@ export function checkReport(raw: unknown, file: string): ReportJson {
   strings(f.object(r.sources, 'sources'), 'sources', ['counts', 'costs', 'verify', 'accuracy']);
   checkVerify(f, r.verify);
   f.array(r.variants, 'variants', { nonEmpty: true }).forEach((v, i) => checkVariant(f, v, `variants[${i}]`));
+  if (r.uncertainty !== undefined) checkUncertainty(f, r.uncertainty);
   return r as unknown as ReportJson;
 }
 

@@ -49,19 +49,26 @@ export interface UnitConfig {
   elementsPerCycle: number;
 }
 
+/** The bank sizes (KiB) a config may set per memory (`bankKB`): the range the banked memory model (sim/memory.ts) was checked over. */
+export const BANK_KB_RANGE: readonly [number, number] = [8, 256];
+
 export interface HardwareConfig {
   /** Technology table in fixtures/tech/<technology>.json. */
   technology: string;
   clockMHz: number;
   array: { rows: number; cols: number; dataflow: Dataflow };
-  /** ROM organisation: banks x word width, read ports per bank. */
-  rom: { banks: number; wordBits: number; readPorts: number };
-  /** Bias SRAM (writable registers of the variant): word width and banks. */
-  biasSram: { wordBits: number; banks: number };
-  /** On-chip storage for task images (task images kept ready to swap). */
-  taskStorage: { tasks: number };
-  /** Activation buffers: sizes and bandwidth to/from the array. */
-  buffers: { ifmapKB: number; ofmapKB: number; bandwidthBitsPerCycle: number };
+  /**
+   * ROM organisation: `banks` independent memories (each with `readPorts` ports of `wordBits`),
+   * each built from subarrays of at most `bankKB` KiB (default: the technology table's memBankKB).
+   * A weight SRAM that replaces the ROM (full-ft) is organised the same way.
+   */
+  rom: { banks: number; wordBits: number; readPorts: number; bankKB?: number };
+  /** Bias SRAM (writable registers of the variant): word width, memories, subarray size. */
+  biasSram: { wordBits: number; banks: number; bankKB?: number };
+  /** On-chip storage for task images (task images kept ready to swap); subarray size. */
+  taskStorage: { tasks: number; bankKB?: number };
+  /** Activation buffers: sizes and bandwidth to/from the array; subarray size. */
+  buffers: { ifmapKB: number; ofmapKB: number; bandwidthBitsPerCycle: number; bankKB?: number };
   nonlinear: { gelu: UnitConfig; exp: UnitConfig; layerNorm: UnitConfig };
   /** Off-chip memory: streams weights for the dram-stream baseline and task images. */
   dram: { bandwidthGBs: number };
@@ -271,10 +278,21 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
   const a = c.fields(h.array, 'hardware.array', ['rows', 'cols', 'dataflow']);
   if (typeof a.dataflow !== 'string' || !(DATAFLOWS as readonly string[]).includes(a.dataflow))
     c.fail('hardware.array.dataflow', `${JSON.stringify(a.dataflow)} is not a dataflow; allowed: ${DATAFLOWS.join(', ')}`);
-  const r = c.fields(h.rom, 'hardware.rom', ['banks', 'wordBits', 'readPorts']);
-  const b = c.fields(h.biasSram, 'hardware.biasSram', ['wordBits', 'banks']);
-  const t = c.fields(h.taskStorage, 'hardware.taskStorage', ['tasks']);
-  const bu = c.fields(h.buffers, 'hardware.buffers', ['ifmapKB', 'ofmapKB', 'bandwidthBitsPerCycle']);
+  const r = c.fields(h.rom, 'hardware.rom', ['banks', 'wordBits', 'readPorts'], ['bankKB']);
+  const b = c.fields(h.biasSram, 'hardware.biasSram', ['wordBits', 'banks'], ['bankKB']);
+  const t = c.fields(h.taskStorage, 'hardware.taskStorage', ['tasks'], ['bankKB']);
+  const bu = c.fields(h.buffers, 'hardware.buffers', ['ifmapKB', 'ofmapKB', 'bandwidthBitsPerCycle'], ['bankKB']);
+  const bank = (o: Obj, field: string): { bankKB?: number } => {
+    if (o.bankKB === undefined) return {};
+    const v = o.bankKB;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < BANK_KB_RANGE[0] || v > BANK_KB_RANGE[1])
+      c.fail(
+        `${field}.bankKB`,
+        `${JSON.stringify(v)} must be a bank (subarray) size in KiB in [${BANK_KB_RANGE[0]}, ${BANK_KB_RANGE[1]}], ` +
+          'the range the banked memory model (sim/memory.ts) was checked over',
+      );
+    return { bankKB: v };
+  };
   const n = c.fields(h.nonlinear, 'hardware.nonlinear', ['gelu', 'exp', 'layerNorm']);
   const unit = (k: string): UnitConfig => {
     const u = c.fields(n[k], `hardware.nonlinear.${k}`, ['units', 'elementsPerCycle']);
@@ -298,13 +316,19 @@ function parseHardware(c: Checker, raw: Json | undefined): HardwareConfig {
       banks: c.int(r.banks, 'hardware.rom.banks', 1, 1 << 16),
       wordBits: c.int(r.wordBits, 'hardware.rom.wordBits', 8, 1 << 16),
       readPorts: c.int(r.readPorts, 'hardware.rom.readPorts', 1, 16),
+      ...bank(r, 'hardware.rom'),
     },
-    biasSram: { wordBits: c.int(b.wordBits, 'hardware.biasSram.wordBits', 8, 1 << 16), banks: c.int(b.banks, 'hardware.biasSram.banks', 1, 1 << 16) },
-    taskStorage: { tasks: c.int(t.tasks, 'hardware.taskStorage.tasks', 1, 1 << 20) },
+    biasSram: {
+      wordBits: c.int(b.wordBits, 'hardware.biasSram.wordBits', 8, 1 << 16),
+      banks: c.int(b.banks, 'hardware.biasSram.banks', 1, 1 << 16),
+      ...bank(b, 'hardware.biasSram'),
+    },
+    taskStorage: { tasks: c.int(t.tasks, 'hardware.taskStorage.tasks', 1, 1 << 20), ...bank(t, 'hardware.taskStorage') },
     buffers: {
       ifmapKB: pos(bu.ifmapKB, 'hardware.buffers.ifmapKB', 1 << 20),
       ofmapKB: pos(bu.ofmapKB, 'hardware.buffers.ofmapKB', 1 << 20),
       bandwidthBitsPerCycle: c.int(bu.bandwidthBitsPerCycle, 'hardware.buffers.bandwidthBitsPerCycle', 8, 1 << 20),
+      ...bank(bu, 'hardware.buffers'),
     },
     nonlinear: { gelu: unit('gelu'), exp: unit('exp'), layerNorm: unit('layerNorm') },
     dram: { bandwidthGBs: pos(d.bandwidthGBs, 'hardware.dram.bandwidthGBs', 1e5) },

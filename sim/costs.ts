@@ -11,6 +11,7 @@ import { buildWorkload, type Op } from './workload.js';
 import { gemmCycles, type ArrayShape } from './cycles.js';
 import { storagePlan, type SimVariantId, type StoragePlan } from './variants.js';
 import type { TechModel } from './tech.js';
+import { memoryCost, type MemoryCost, type MemoryKind } from './memory.js';
 
 const BIAS_BITS = 24;
 const ACT_BITS = 8;
@@ -59,6 +60,29 @@ export interface DesignPoint {
   perTaskAreaMm2: number;
   /** Processing elements of the array (rows x cols). */
   arrayPEs: number;
+  /** Every on-chip memory of the design, as the banked memory model (sim/memory.ts) organises it. */
+  memories: Record<string, MemoryUse>;
+}
+
+/** One storage class: `count` identical memories, and the wire from their ports to the MAC array. */
+export interface MemoryUse {
+  kind: MemoryKind;
+  count: number;
+  capacityBytes: number;
+  wordBits: number;
+  banks: number;
+  bankBytes: number;
+  /** Per access of one memory (pJ), bank and H-tree. */
+  readEnergyPJ: number;
+  /** Per bit delivered at the MAC array: the memory's own read plus the floor-plan wire (pJ/bit). */
+  readPJPerBit: number;
+  writePJPerBit: number;
+  /** All `count` memories (mm²). */
+  areaMm2: number;
+  /** H-tree inside one memory (mm). */
+  wireMm: number;
+  /** Floor-plan wire from a memory's port to the MAC array: arrayWireFactor x the side of the class's total area (mm). */
+  arrayWireMm: number;
 }
 
 /** A count past 2^53 - 1, where doubles stop counting exactly: the design point is too large to cost (bad input, not a bug). */
@@ -234,9 +258,10 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
   );
   if (cycles <= 0) throw new RangeError(`design point has ${cycles} cycles`);
   const latencyUs = cycles / hw.clockMHz;
-  const area = areaOf(hw, tech, plan);
-  const energy = energyOf(hw, tech, plan, c, latencyUs, area.bits);
-  const ts = taskSwitch(hw, tech, plan, variant);
+  const mems = memoriesOf(hw, tech, plan);
+  const area = areaOf(hw, tech, plan, mems);
+  const energy = energyOf(tech, c, latencyUs, area.bits, mems);
+  const ts = taskSwitch(hw, tech, plan, variant, mems);
   return {
     variant,
     plan,
@@ -249,8 +274,9 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
     energyUJ: energy,
     taskSwitch: ts,
     tasksPerMiB: Math.floor((8 * 2 ** 20) / plan.taskImageBits),
-    perTaskAreaMm2: plan.taskImageBits * tech.f('sramAreaUm2PerBit') * 1e-6,
+    perTaskAreaMm2: plan.taskImageBits * mems.taskStoragePerBitMm2,
     arrayPEs: hw.array.rows * hw.array.cols,
+    memories: mems.uses,
   };
 }
 
@@ -282,12 +308,65 @@ interface OnChipBits {
   taskStorage: number;
 }
 
-function areaOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan): { mm2: Breakdown; bits: OnChipBits } {
+interface Memories {
+  uses: Record<string, MemoryUse>;
+  /** Area per stored task-image bit of the task storage (mm²/bit). */
+  taskStoragePerBitMm2: number;
+  /** One exp-table look-up (8 bits from a 1 KiB ROM), pJ. */
+  lutReadPJ: number;
+}
+
+/** One storage class of `count` memories of `capacityBits` in all. */
+function useOf(t: TechModel, kind: MemoryKind, capacityBits: number, count: number, wordBits: number, bankKB: number | undefined): MemoryUse {
+  const n = Math.max(1, count);
+  const m: MemoryCost = memoryCost(t, { kind, capacityBits: Math.max(1, capacityBits / n), wordBits, bankKB });
+  const areaMm2 = capacityBits > 0 ? n * m.areaMm2 : 0;
+  const arrayWireMm = t.c('arrayWireFactor') * Math.sqrt(areaMm2);
+  const wire = t.f('wirePJPerBitMm') * arrayWireMm;
+  return {
+    kind,
+    count: capacityBits > 0 ? n : 0,
+    capacityBytes: capacityBits / 8,
+    wordBits,
+    banks: m.banks,
+    bankBytes: m.bankBytes,
+    readEnergyPJ: m.readEnergyPJ,
+    readPJPerBit: m.readPJPerBit + wire,
+    writePJPerBit: kind === 'rom' ? 0 : m.writePJPerBit + wire,
+    areaMm2,
+    wireMm: m.wireMm,
+    arrayWireMm,
+  };
+}
+
+/**
+ * Every memory of a design point, organised by one set of rules (sim/memory.ts): the ROM as
+ * hardware.rom.banks memories of rom.wordBits; full-ft's weight SRAM exactly like the ROM it
+ * replaces; the other writable bits (biases, patch memory, writable rows) as hardware.biasSram;
+ * the stored task images; and the two activation buffers.
+ */
+function memoriesOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan): Memories {
+  const writable = plan.weightsInSram
+    ? useOf(t, 'sram', plan.writableBits, hw.rom.banks, hw.rom.wordBits, hw.rom.bankKB)
+    : useOf(t, 'sram', plan.writableBits, hw.biasSram.banks, hw.biasSram.wordBits, hw.biasSram.bankKB);
+  const tasks = tasksOnChip(hw, plan);
+  const taskStorage = useOf(t, 'sram', tasks * plan.taskImageBits, 1, hw.biasSram.wordBits, hw.taskStorage.bankKB);
+  // area per image bit of a task storage holding the configured number of images (also for designs that keep none)
+  const perTask = useOf(t, 'sram', hw.taskStorage.tasks * plan.taskImageBits, 1, hw.biasSram.wordBits, hw.taskStorage.bankKB);
+  const bufWord = Math.max(8, Math.floor(hw.buffers.bandwidthBitsPerCycle / 2));
+  const buffers = useOf(t, 'sram', (hw.buffers.ifmapKB + hw.buffers.ofmapKB) * 8192, 2, bufWord, hw.buffers.bankKB);
+  const lut = memoryCost(t, { kind: 'rom', capacityBits: 256 * 32, wordBits: 8 });
+  return {
+    uses: { rom: useOf(t, 'rom', plan.romBits, hw.rom.banks, hw.rom.wordBits, hw.rom.bankKB), writableSram: writable, taskStorage, buffers },
+    taskStoragePerBitMm2: plan.taskImageBits > 0 ? perTask.areaMm2 / (hw.taskStorage.tasks * plan.taskImageBits) : 0,
+    lutReadPJ: lut.readEnergyPJ,
+  };
+}
+
+function areaOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan, mems: Memories): { mm2: Breakdown; bits: OnChipBits } {
   const um2 = 1e-6;
   const bufferBits = (hw.buffers.ifmapKB + hw.buffers.ofmapKB) * 8192;
   const taskStorageBits = tasksOnChip(hw, plan) * plan.taskImageBits;
-  const romPerBit = t.f('romAreaUm2PerBit');
-  const sramPerBit = t.f('sramAreaUm2PerBit');
   const mac = hw.array.rows * hw.array.cols * t.f('macAreaUm2') * um2;
   const nl = hw.nonlinear;
   const nonlinear =
@@ -296,11 +375,12 @@ function areaOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan): { mm2: Bre
       nl.layerNorm.units * nl.layerNorm.elementsPerCycle * t.c('lnUnitAreaUm2')) *
     um2;
   const correction = plan.patch ? hw.patch.macsPerCycle * t.f('macAreaUm2') * um2 : 0;
+  const u = mems.uses;
   const parts: Breakdown = {
-    rom: plan.romBits * romPerBit * um2,
-    writableSram: plan.writableBits * sramPerBit * um2,
-    taskStorage: taskStorageBits * sramPerBit * um2,
-    buffers: bufferBits * sramPerBit * um2,
+    rom: u.rom.areaMm2,
+    writableSram: u.writableSram.areaMm2,
+    taskStorage: u.taskStorage.areaMm2,
+    buffers: u.buffers.areaMm2,
     macArray: mac,
     nonlinear,
     correction,
@@ -311,24 +391,17 @@ function areaOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan): { mm2: Bre
   return { mm2: positive(parts, 'areaMm2'), bits: { rom: plan.romBits, sram: plan.writableBits, buffers: bufferBits, taskStorage: taskStorageBits } };
 }
 
-function energyOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan, c: Counts, latencyUs: number, bits: OnChipBits): Breakdown {
+function energyOf(t: TechModel, c: Counts, latencyUs: number, bits: OnChipBits, mems: Memories): Breakdown {
   const pj = 1e-6; // pJ -> uJ
-  const romMacroKB = Math.max(1, plan.romBits / hw.rom.banks / 8192);
-  const sramMacroKB = Math.max(1, plan.writableBits / Math.max(1, hw.biasSram.banks) / 8192);
-  const bufMacroKB = Math.max(1, (hw.buffers.ifmapKB + hw.buffers.ofmapKB) / 2);
+  const u = mems.uses;
   const leakNW = bits.rom * t.c('romLeakageNWPerBit') + (bits.sram + bits.buffers + bits.taskStorage) * t.c('sramLeakageNWPerBit');
   const parts: Breakdown = {
     macs: (c.macs + c.correctionMacs) * t.f('macEnergyPJ') * pj,
-    rom: c.romBitsRead * t.f('romReadPJPerBit', { macroKB: romMacroKB }) * pj,
-    writableSram: (c.sramBitsRead + c.patchBitsRead) * t.f('sramReadPJPerBit', { macroKB: sramMacroKB }) * pj,
-    buffers:
-      (c.bufferBitsRead * t.f('sramReadPJPerBit', { macroKB: bufMacroKB }) + c.bufferBitsWritten * t.f('sramWritePJPerBit', { macroKB: bufMacroKB })) * pj,
+    rom: c.romBitsRead * u.rom.readPJPerBit * pj,
+    writableSram: (c.sramBitsRead + c.patchBitsRead) * u.writableSram.readPJPerBit * pj,
+    buffers: (c.bufferBitsRead * u.buffers.readPJPerBit + c.bufferBitsWritten * u.buffers.writePJPerBit) * pj,
     nonlinear:
-      (c.lutLookups * 8 * t.f('romReadPJPerBit', { macroKB: 1 }) +
-        c.requants * t.f('requantEnergyPJ') +
-        c.lnElements * 2 * t.f('macEnergyPJ') +
-        c.rowOps * 40 * t.c('add32EnergyPJ')) *
-      pj,
+      (c.lutLookups * mems.lutReadPJ + c.requants * t.f('requantEnergyPJ') + c.lnElements * 2 * t.f('macEnergyPJ') + c.rowOps * 40 * t.f('add32EnergyPJ')) * pj,
     dram: c.dramBitsRead * t.c('dramPJPerBit') * pj,
     leakage: leakNW * 1e-9 * latencyUs * 1e-6 * 1e6, // W * s -> J -> uJ
     total: 0,
@@ -337,14 +410,19 @@ function energyOf(hw: HardwareConfig, t: TechModel, plan: StoragePlan, c: Counts
   return positive(parts, 'energyUJ');
 }
 
-function taskSwitch(hw: HardwareConfig, t: TechModel, plan: StoragePlan, variant: SimVariantId): { cycles: number; energyUJ: number; source: string } {
+function taskSwitch(
+  hw: HardwareConfig,
+  t: TechModel,
+  plan: StoragePlan,
+  variant: SimVariantId,
+  mems: Memories,
+): { cycles: number; energyUJ: number; source: string } {
   if (plan.dramBitsPerInference > 0) {
     return { cycles: 0, energyUJ: 0, source: 'every parameter streams from DRAM on each inference; switching tasks changes a DRAM base address' };
   }
   const bits = plan.taskImageBits;
   const cycles = Math.ceil(bits / hw.taskLoad.bandwidthBitsPerCycle);
-  const macroKB = Math.max(1, plan.writableBits / Math.max(1, hw.biasSram.banks) / 8192);
-  const energyUJ = bits * (t.c('dramPJPerBit') + t.f('sramWritePJPerBit', { macroKB })) * 1e-6;
+  const energyUJ = bits * (t.c('dramPJPerBit') + mems.uses.writableSram.writePJPerBit) * 1e-6;
   const what = variant === 'full-ft' ? 'all weights and biases' : 'the task image';
   return {
     cycles,

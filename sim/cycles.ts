@@ -9,10 +9,12 @@
  *
  * On top of SCALE-Sim's ideal memories, this model adds the limits a ROM design has: the memory
  * that holds the weights (ROM banks, SRAM or the activation buffer for attention) delivers a fixed
- * number of bits per cycle, and the activation buffers have a bandwidth; a fold that needs more
- * bits than its memories deliver in L cycles stalls for the difference.
+ * number of bits per cycle, and the activation buffers have a bandwidth; each feeds the array
+ * through a double-buffered scratchpad (scratchpad.ts), and a fold whose tile is not loaded when
+ * the previous fold ends waits for it.
  */
 import type { Dataflow } from './config.js';
+import { maxPrefixSumPeriodic } from './scratchpad.js';
 
 export interface ArrayShape {
   rows: number;
@@ -151,27 +153,21 @@ export interface GemmCycles {
 }
 
 /**
- * Cycles of one GEMM with memory limits. Each fold needs its share of weight bits and buffer bits;
- * a fold whose memory cannot deliver them within L cycles lasts ceil(bits / bandwidth) instead.
- * Folds are summed (SCALE-Sim runs folds back to back without overlap).
+ * Cycles of one GEMM with memory limits. Each memory feeds the array through a double-buffered
+ * scratchpad of one fold's tile (scratchpad.ts, the mechanism SCALE-Sim's USER mode uses too): the
+ * first tile is loaded before the GEMM starts, the next tile loads while a fold computes, loads run
+ * back to back, and fold k starts when fold k-1 is done and tile k has arrived. A memory that needs
+ * F_k = ceil(bits_k / bandwidth) cycles for tile k stalls the GEMM by the largest prefix sum of
+ * F_k - L (k >= 1); the weight memory and the activation buffers load in parallel, so the GEMM
+ * stalls by the larger of the two (exact, not a bound). Folds run in SCALE-Sim's order (column folds
+ * outer, row folds inner) and come in at most four classes, so this is O(1) per GEMM.
  */
 export function gemmCycles(a: ArrayShape, g: GemmShape, f: FeedLimits): GemmCycles {
   const plan = planFolds(a, g);
   const macs = g.m * g.n * g.k;
-  let weightStall = 0;
-  let bufferStall = 0;
-  // Folds come in at most four classes (full or edge rows x full or edge columns).
-  for (const [ru, nr] of foldClasses(plan.sr, a.rows)) {
-    for (const [cu, nc] of foldClasses(plan.sc, a.cols)) {
-      const w = foldWeightElements(a.dataflow, ru, cu, plan.t) * f.weightBits;
-      const b = foldBufferBits(a.dataflow, ru, cu, plan.t, f);
-      weightStall += nr * nc * Math.max(0, Math.ceil(w / f.weightBitsPerCycle) - plan.foldCycles);
-      bufferStall += nr * nc * Math.max(0, Math.ceil(b / f.bufferBitsPerCycle) - plan.foldCycles);
-    }
-  }
+  const weightStall = feedStallCycles(a, plan, (ru, cu) => Math.ceil((foldWeightElements(a.dataflow, ru, cu, plan.t) * f.weightBits) / f.weightBitsPerCycle));
+  const bufferStall = feedStallCycles(a, plan, (ru, cu) => Math.ceil(foldBufferBits(a.dataflow, ru, cu, plan.t, f) / f.bufferBitsPerCycle));
   const computeCycles = plan.folds * plan.foldCycles;
-  // The two memories work in parallel; a fold waits for the slower one (summed per class, an
-  // upper bound when both limit different folds).
   const stallCycles = Math.max(weightStall, bufferStall);
   const cycles = computeCycles + stallCycles;
   return {
@@ -187,14 +183,23 @@ export function gemmCycles(a: ArrayShape, g: GemmShape, f: FeedLimits): GemmCycl
   };
 }
 
-/** [size, count] of the folds along one dimension: full folds and the remainder fold. */
-function foldClasses(extent: number, size: number): [number, number][] {
-  const full = Math.floor(extent / size);
-  const rest = extent - full * size;
-  const out: [number, number][] = [];
-  if (full > 0) out.push([size, full]);
-  if (rest > 0) out.push([rest, 1]);
-  return out;
+/**
+ * Stall of one memory feeding the folds of `plan` through a double-buffered tile scratchpad, where
+ * `loadCycles(ru, cu)` is the load time of a fold's tile: max(0, max_j sum_{k=1..j} (F_k - L)).
+ */
+export function feedStallCycles(a: ArrayShape, plan: FoldPlan, loadCycles: (ru: number, cu: number) => number): number {
+  const L = plan.foldCycles;
+  const n = plan.rowFolds;
+  const lastRu = plan.sr - (n - 1) * a.rows;
+  const edgeCols = plan.sc - Math.floor(plan.sc / a.cols) * a.cols;
+  const periods = edgeCols > 0 ? plan.colFolds - 1 : plan.colFolds;
+  const z = (ru: number, cu: number): number => loadCycles(ru, cu) - L;
+  const [fa, fb] = [z(a.rows, a.cols), z(lastRu, a.cols)];
+  const [ea, eb] = edgeCols > 0 ? [z(a.rows, edgeCols), z(lastRu, edgeCols)] : [0, 0];
+  const best = maxPrefixSumPeriodic(n, fa, fb, periods, edgeCols > 0, ea, eb);
+  // the first tile is loaded before the GEMM: drop the first fold's term
+  const first = periods > 0 ? (n > 1 ? fa : fb) : n > 1 ? ea : eb;
+  return Math.max(0, best - first);
 }
 
 /** Weight (B) elements one fold fetches: ru x cu stationary tile (WS), or streamed over T. */

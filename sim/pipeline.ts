@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { selectBackend, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
+import { selectBackend, type AdapterInfo, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
 import type { ImageCache } from './cache.js';
 import type { ReferenceParts } from '../trainer/int-reference.js';
 import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
@@ -118,6 +118,8 @@ const EXPORT_SOURCES = [
 export interface VerifyReport extends Omit<Comparison, 'perTensor'> {
   backend: string;
   backendFallbacks: { name: string; error: string }[];
+  /** On webgpu, the adapter the reference ran on (software: lavapipe or another rasterizer, not a GPU). */
+  adapter?: AdapterInfo;
   gemmEngine: string;
   specVersion: number;
   config: { name: string; sha256: string };
@@ -152,9 +154,9 @@ export async function verifyImages(
   onProgress?.('integer datapath');
   const a = await dp.forward(input);
   const t1 = performance.now();
-  // tfjs-node(-gpu) does not load in worker threads (its native module registers once per process):
-  // on the gpu backend the whole reference runs on this thread
-  const threads = choice.name === 'gpu' ? 1 : Math.min(refThreads, g.layers);
+  // tfjs-node(-gpu) does not load in worker threads (its native module registers once per process),
+  // and webgpu has one device to share: on either the whole reference runs on this thread
+  const threads = choice.name === 'gpu' || choice.name === 'webgpu' ? 1 : Math.min(refThreads, g.layers);
   const what = `TensorFlow.js reference (${choice.name}, ${threads} thread${threads === 1 ? '' : 's'})`;
   onProgress?.(`${what}: loading the images`);
   const { records: b, parts } = await runReferenceLayerwise(
@@ -176,6 +178,7 @@ export async function verifyImages(
     ...cmp,
     backend: choice.name,
     backendFallbacks: choice.fallbacks,
+    ...(choice.adapter ? { adapter: choice.adapter } : {}),
     gemmEngine: engine.name,
     specVersion: SPEC_VERSION,
     config: { name: cfg.name, sha256: cfg.sha256 },

@@ -10,7 +10,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import type { DesignPoint } from './costs.js';
-import { tasksOnChip } from './costs.js';
+import { evaluate, tasksOnChip } from './costs.js';
+import { buildWorkload } from './workload.js';
+import type { SimVariantId } from './variants.js';
 import type { TechModel } from './tech.js';
 import type { VerifyReport } from './pipeline.js';
 import { floatParamShapes } from '../rtl-model/export.js';
@@ -20,7 +22,7 @@ import { checkpointSha256 } from './pipeline.js';
 import { SIM_VARIANTS } from './variants.js';
 import { averageOverTasks, experimentOf, primaryCells, summarize, type Stat } from '../analysis/results.js';
 import { readResults, ResultsError } from '../formats/results-schema.js';
-import { REPORT_SCHEMA, type ReportAccuracy, type ReportJson } from '../formats/report-schema.js';
+import { REPORT_SCHEMA, type ReportAccuracy, type ReportJson, type ReportUncertainty } from '../formats/report-schema.js';
 import { SPEC_VERSION, tensorElements } from '../rtl-model/spec/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -117,6 +119,7 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
           bitExact: verify.bitExact,
           backend: verify.backend,
           backendFallbacks: verify.backendFallbacks,
+          ...(verify.adapter ? { adapter: verify.adapter } : {}),
           gemmEngine: verify.gemmEngine,
           variant: verify.variant,
           inputSeed: verify.inputSeed,
@@ -147,10 +150,103 @@ export function buildReport(cfg: Config, tech: TechModel, points: DesignPoint[],
       cyclesByLayer: byLayer(p, cfg.model.layers),
       cyclesByOpKind: byKind(p),
       accuracy: acc.byVariant.get(p.variant) ?? null,
+      memories: Object.fromEntries(
+        Object.entries(p.memories).map(([k, m]) => [
+          k,
+          {
+            ...m,
+            readEnergyPJ: round(m.readEnergyPJ),
+            readPJPerBit: round(m.readPJPerBit),
+            writePJPerBit: round(m.writePJPerBit),
+            areaMm2: round(m.areaMm2),
+            wireMm: round(m.wireMm),
+            arrayWireMm: round(m.arrayWireMm),
+          },
+        ]),
+      ),
     })),
+    uncertainty: uncertaintyOf(cfg, tech, points),
   };
   assertFinite(report);
   return report;
+}
+
+/** The headline ratios: bitfit over full-ft and over dram-stream, for area and for energy per inference. */
+export const HEADLINE: readonly { id: string; metric: 'area' | 'energy'; over: SimVariantId }[] = [
+  { id: 'area: bitfit / full-ft', metric: 'area', over: 'full-ft' },
+  { id: 'energy: bitfit / full-ft', metric: 'energy', over: 'full-ft' },
+  { id: 'area: bitfit / dram-stream', metric: 'area', over: 'dram-stream' },
+  { id: 'energy: bitfit / dram-stream', metric: 'energy', over: 'dram-stream' },
+];
+
+/**
+ * How the headline ratios move when each assumed constant of the technology table (one at a time,
+ * the others at their values) goes to the low and the high end of its range; the constants sorted
+ * most influential first (largest swing of any ratio, on a log scale); and, per variant, the
+ * envelope of area and energy over all those settings (the trade-off charts' bands).
+ */
+export function uncertaintyOf(cfg: Config, tech: TechModel, points: DesignPoint[]): ReportUncertainty {
+  const g = geometryOf(cfg.model);
+  const ops = buildWorkload(g);
+  const ids = [...new Set<SimVariantId>([...points.map((p) => p.variant), 'bitfit', 'full-ft', 'dram-stream'])];
+  const costAll = (t: TechModel): Map<string, { area: number; energy: number }> =>
+    new Map(ids.map((v) => [v, (({ areaMm2, energyUJ }) => ({ area: areaMm2.total, energy: energyUJ.total }))(evaluate(g, cfg.hardware, t, v, ops))]));
+  const ratios = (m: Map<string, { area: number; energy: number }>): number[] => HEADLINE.map((h) => m.get('bitfit')![h.metric] / m.get(h.over)![h.metric]);
+  const base = costAll(tech);
+  const baseRatios = ratios(base);
+  const bands = new Map(points.map((p) => [p.variant, { area: [p.areaMm2.total, p.areaMm2.total], energy: [p.energyUJ.total, p.energyUJ.total] }]));
+  const lo = [...baseRatios];
+  const hi = [...baseRatios];
+  const constants: ReportUncertainty['constants'] = [];
+  for (const c of tech.sources()) {
+    if (c.kind !== 'assumed' || !c.range || c.range[0] === c.range[1]) continue;
+    const at = c.range.map((x) => costAll(tech.with({ [c.name]: x })));
+    const rs = at.map(ratios);
+    for (const m of at)
+      for (const [v, b] of bands) {
+        const x = m.get(v)!;
+        b.area = [Math.min(b.area[0], x.area), Math.max(b.area[1], x.area)];
+        b.energy = [Math.min(b.energy[0], x.energy), Math.max(b.energy[1], x.energy)];
+      }
+    HEADLINE.forEach((_, i) => {
+      lo[i] = Math.min(lo[i], rs[0][i], rs[1][i]);
+      hi[i] = Math.max(hi[i], rs[0][i], rs[1][i]);
+    });
+    const influence = Math.max(...HEADLINE.map((_, i) => Math.abs(Math.log(rs[1][i] / rs[0][i]))));
+    constants.push({
+      name: c.name,
+      value: c.value,
+      unit: c.unit,
+      low: c.range[0],
+      high: c.range[1],
+      source: c.source,
+      ratios: Object.fromEntries(HEADLINE.map((h, i) => [h.id, [round(rs[0][i]), round(rs[1][i])]])),
+      influence: round(influence),
+    });
+  }
+  constants.sort((a, b) => b.influence - a.influence || a.name.localeCompare(b.name));
+  return {
+    method:
+      'one assumed constant at a time at the low and the high end of its range (technology.constants range), every other constant at its value; ' +
+      'bands: per variant, the smallest and largest area and energy over all those settings; a ratio below 1 favours bitfit',
+    headline: HEADLINE.map((h, i) => ({
+      id: h.id,
+      metric: h.metric,
+      numerator: 'bitfit',
+      denominator: h.over,
+      base: round(baseRatios[i]),
+      low: round(lo[i]),
+      high: round(hi[i]),
+      survives: hi[i] < 1 || lo[i] > 1,
+    })),
+    constants,
+    bands: Object.fromEntries(
+      [...bands].map(([v, b]) => [
+        v,
+        { areaMm2: [round(b.area[0]), round(b.area[1])] as [number, number], energyUJ: [round(b.energy[0]), round(b.energy[1])] as [number, number] },
+      ]),
+    ),
+  };
 }
 
 /** A variant's measured accuracy, as report.json declares it (formats/report-schema.ts). */

@@ -36,7 +36,7 @@ import { loadConfig, geometryOf, type Config } from './config.js';
 import type { VerifyReport } from './pipeline.js';
 import { GEMM_ENGINES, type GemmEngineRequest } from '../rtl-model/gemm/engines.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
-import { BACKENDS, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
+import { BACKENDS, describeAdapter, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
 import { ImageFormatError, VARIANTS, decodeImage, type Geometry, type VariantId } from '../rtl-model/spec/index.js';
 import type { ExportResult } from '../rtl-model/export.js';
 import type { DesignPoint } from './costs.js';
@@ -65,12 +65,14 @@ Options:
                          (with --verify: the image variant to verify, one of ${VARIANTS.join(', ')})
   --tech <node>          technology table to use instead of the config's (${listTechNodes().join(', ')})
   --seed <n>             seed of the verification input sequence (default: the config's verify.inputSeed)
-  --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu, then wasm, then cpu);
-                         a backend named here that cannot load is an error
+  --backend <b>          TensorFlow.js backend: ${BACKENDS.join(', ')} (default auto: gpu (tfjs-node-gpu),
+                         then webgpu on a hardware adapter, then wasm, then cpu); webgpu (Dawn, on Vulkan)
+                         on a software adapter such as lavapipe only when named; a backend named here
+                         that cannot load is an error
   --gemm <e>             datapath GEMM engine: ${GEMM_ENGINES.join(', ')} (default auto: parallel, then wasm,
                          then oracle); an engine named here that cannot load is an error
   --ref-threads <n>      threads of the TensorFlow.js reference (default: every core, ${availableParallelism()} here; at most
-                         one per layer; 1 on the gpu backend); each runs a contiguous part of the layers
+                         one per layer; 1 on gpu and webgpu); each runs a contiguous part of the layers
                          on the datapath's output of the part before
   --out <dir>            output directory (default out/<config name>); checked before any work
   --rom <file> --sram <file>
@@ -224,6 +226,7 @@ function printVerify(r: VerifyReport): void {
       `tfjs ${r.backend}, ${r.reference.threads} thread${r.reference.threads === 1 ? '' : 's'}: ${r.timingsMs.reference.toFixed(0)} ms)`,
   );
   for (const f of r.backendFallbacks) console.log(`  backend ${f.name} not used: ${f.error}`);
+  if (r.adapter) console.log(`  webgpu adapter: ${describeAdapter(r.adapter)}${r.adapter.software ? ' (a software adapter, not a GPU)' : ''}`);
   if (r.firstMismatch) {
     const m = r.firstMismatch;
     console.log(`  first mismatch: ${m.tensor}[${m.index}] datapath ${m.datapath} vs reference ${m.reference}; largest difference ${r.maxAbsDiff}`);
@@ -235,27 +238,22 @@ async function runScaleSim(a: NonNullable<Args['scalesim']>): Promise<number> {
   checkInputFile(a.cfg, '--scalesim');
   checkInputFile(a.topology, '--topology');
   checkOutputDir(a.out, '--out');
-  const { computeReport, loadScaleSimConfig, loadTopology } = await import('./scalesim.js');
+  const { scaleSimReports, loadScaleSimConfig, loadTopology } = await import('./scalesim.js');
   const cfg = loadScaleSimConfig(resolve(a.cfg));
   const layers = loadTopology(resolve(a.topology));
-  const csv = computeReport(cfg, layers, a.pysum);
+  const reports = scaleSimReports(cfg, layers, a.pysum);
   const dir = resolve(a.out);
-  writeFilesAtomic(dir, { 'COMPUTE_REPORT.csv': csv }, { field: '--out' });
-  if (cfg.interfaceBandwidth === 'USER') {
-    console.error(
-      `note: ${a.cfg} asks for InterfaceBandwidth USER; this tool reproduces CALC mode (no stall cycles), ` +
-        "as SCALE-Sim's USER-mode stalls come from a trace simulation it does not port",
-    );
-  }
-  process.stdout.write(csv);
-  console.log(`wrote ${join(dir, 'COMPUTE_REPORT.csv')} (${layers.length} layers, ${cfg.rows}x${cfg.cols} ${cfg.dataflow})`);
+  writeFilesAtomic(dir, { ...reports }, { field: '--out' });
+  process.stdout.write(reports['COMPUTE_REPORT.csv']);
+  const what = `${layers.length} layers, ${cfg.rows}x${cfg.cols} ${cfg.dataflow}, ${cfg.interfaceBandwidth} bandwidth`;
+  console.log(`wrote ${Object.keys(reports).join(', ')} in ${dir} (${what})`);
   return 0;
 }
 
 /** Refuse, before any work, a verify run the machine (or --max-memory) cannot hold; note a tight one. */
 function checkMemory(cfg: Config, variant: VariantId, args: Args): void {
   const g = geometryOf(cfg.model);
-  const threads = args.backend === 'gpu' ? 1 : Math.min(args.refThreads ?? availableParallelism(), g.layers);
+  const threads = args.backend === 'gpu' || args.backend === 'webgpu' ? 1 : Math.min(args.refThreads ?? availableParallelism(), g.layers);
   const est = estimateVerifyMemory(g, variant, { threads, exporting: !args.images });
   const limit = memoryLimit(args.maxMemoryBytes);
   const shape = `layers ${g.layers}, hidden ${g.hidden}, ffn ${g.ffn}, seqLen ${g.seqLen}, vocab ${g.vocab}`;

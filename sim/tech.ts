@@ -8,13 +8,102 @@ import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import type { EvalFunction } from 'mathjs';
+import type { EvalFunction, MathJsInstance, MathNode } from 'mathjs';
 import { ConfigError } from './config.js';
 
 // mathjs (about 1,100 modules) loads when a table's formulas are first compiled, not with this
 // module: listing the tables (sim/run.ts --help, its flag checks) stays fast.
 const requireCjs = createRequire(import.meta.url);
-const compile = (text: string): EvalFunction => (requireCjs('mathjs') as typeof import('mathjs')).compile(text);
+
+/**
+ * A table's formulas are untrusted input (a table someone else sent). They are parsed by a private
+ * mathjs instance whose dangerous functions are replaced by ones that throw, and every parsed
+ * formula is checked against a whitelist before it is compiled: numbers, names, the arithmetic
+ * operators, parentheses and the scalar elementary functions below. No assignment, function
+ * definition, matrix, object, index, range, unit or string survives the check, so a formula can
+ * neither allocate (`ones(1e5, 1e5)`) nor reach mathjs itself (`import`, `evaluate`, `parse`).
+ * Size bound: FORMULA_MAX_CHARS characters and FORMULA_MAX_NODES nodes; time bound: scalar
+ * operations only, formulas nest at most FORMULA_MAX_DEPTH deep, and an evaluation that still takes
+ * longer than FORMULA_MAX_MS is refused.
+ */
+export const SAFE_FUNCTIONS = ['sqrt', 'cbrt', 'exp', 'log', 'log2', 'log10', 'min', 'max', 'abs', 'ceil', 'floor', 'round', 'pow'] as const;
+const SAFE_OPERATORS = new Set(['add', 'subtract', 'multiply', 'divide', 'pow', 'unaryMinus', 'unaryPlus']);
+export const FORMULA_MAX_CHARS = 500;
+export const FORMULA_MAX_NODES = 200;
+export const FORMULA_MAX_DEPTH = 16;
+export const FORMULA_MAX_MS = 50;
+
+let safeMath: MathJsInstance | undefined;
+function restrictedMath(): MathJsInstance {
+  if (safeMath) return safeMath;
+  const mathjs = requireCjs('mathjs') as typeof import('mathjs');
+  const m = mathjs.create(mathjs.all, { number: 'number', matrix: 'Array' });
+  const refuse = (name: string) => () => {
+    throw new Error(`function ${name} is disabled in technology formulas`);
+  };
+  const parse = m.parse; // kept for this module only, before it is disabled for formulas
+  const disabled = [
+    'import',
+    'createUnit',
+    'evaluate',
+    'parse',
+    'compile',
+    'simplify',
+    'derivative',
+    'resolve',
+    'reviver',
+    'replacer',
+    'chain',
+    'matrix',
+    'sparse',
+    'unit',
+    'ones',
+    'zeros',
+    'range',
+    'identity',
+  ];
+  m.import(Object.fromEntries(disabled.map((n) => [n, refuse(n)])), { override: true });
+  safeMath = Object.assign(m, { parse });
+  return safeMath;
+}
+
+/** Parse and check one formula; a problem is an Error whose message says what is not allowed. */
+function compileSafe(text: string, names: ReadonlySet<string>): EvalFunction {
+  if (typeof text !== 'string') throw new Error('must be a string');
+  if (text.length > FORMULA_MAX_CHARS) throw new Error(`is ${text.length} characters; at most ${FORMULA_MAX_CHARS} are allowed`);
+  const m = restrictedMath();
+  const node = m.parse(text);
+  let count = 0;
+  node.traverse((n: MathNode, _path: string, parent: MathNode | null) => {
+    if (++count > FORMULA_MAX_NODES) throw new Error(`has more than ${FORMULA_MAX_NODES} nodes`);
+    const t = n.type;
+    if (t === 'ConstantNode') {
+      if (typeof (n as unknown as { value: unknown }).value !== 'number') throw new Error('may hold only numeric constants');
+    } else if (t === 'OperatorNode') {
+      const fn = (n as unknown as { fn: string }).fn;
+      if (!SAFE_OPERATORS.has(fn))
+        throw new Error(`operator ${JSON.stringify((n as unknown as { op: string }).op)} is not allowed (arithmetic only: + - * / ^)`);
+    } else if (t === 'FunctionNode') {
+      const fn = (n as unknown as { fn: MathNode }).fn;
+      const name = fn.type === 'SymbolNode' ? (fn as unknown as { name: string }).name : '';
+      if (!(SAFE_FUNCTIONS as readonly string[]).includes(name))
+        throw new Error(`calls ${name ? `${name}()` : 'a computed function'}, which is not allowed (allowed: ${SAFE_FUNCTIONS.join(', ')})`);
+    } else if (t === 'SymbolNode') {
+      const name = (n as unknown as { name: string }).name;
+      const isCallee = parent?.type === 'FunctionNode' && (parent as unknown as { fn: MathNode }).fn === n;
+      if (!isCallee && !names.has(name))
+        throw new Error(`names ${JSON.stringify(name)}, which is neither a constant, a formula nor a quantity of the cost model`);
+    } else if (t !== 'ParenthesisNode') {
+      throw new Error(
+        `contains a ${t.replace(/Node$/, '').toLowerCase()} expression; only numbers, names, + - * / ^, parentheses and ${SAFE_FUNCTIONS.join(', ')} are allowed`,
+      );
+    }
+  });
+  return node.compile();
+}
+
+/** Quantities the cost model passes to formulas (besides constants and other formulas). */
+export const FORMULA_VARIABLES = ['macroKB', 'capacityBits', 'wordBits'] as const;
 
 export const TECH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/tech');
 export const CONSTANT_KINDS = ['measured', 'derived', 'assumed'] as const;
@@ -26,7 +115,12 @@ export interface TechConstant {
   kind: ConstantKind;
   source: string;
   formula?: string;
+  /** For an assumed constant: the plausible range [low, high] (the report's tornado varies it across). */
+  range?: [number, number];
 }
+
+/** Phrases that mark a citation as second-hand or unchecked; a table that uses one is refused. */
+export const UNCHECKED_CITATION = [/check(ed)? (against the paper )?before use/i, /as quoted in DESIGN\.md/i];
 
 export interface TechTable {
   node: string;
@@ -65,6 +159,29 @@ export function loadTech(node: string): TechTable {
       throw new ConfigError(file, `constants.${k}.kind`, `${JSON.stringify(c.kind)}; allowed: ${CONSTANT_KINDS.join(', ')}`);
     if (typeof c.source !== 'string' || !c.source) throw new ConfigError(file, `constants.${k}.source`, 'every constant needs a source');
     if (typeof c.unit !== 'string') throw new ConfigError(file, `constants.${k}.unit`, 'must be a string');
+    for (const re of UNCHECKED_CITATION)
+      if (re.test(c.source))
+        throw new ConfigError(
+          file,
+          `constants.${k}.source`,
+          `cites ${JSON.stringify(re.exec(c.source)![0])}: a constant carries a primary source read first-hand, or kind "assumed" with a range and reason`,
+        );
+    if (c.kind === 'assumed') {
+      const r = c.range;
+      if (
+        !Array.isArray(r) ||
+        r.length !== 2 ||
+        !r.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
+        r[0] > r[1] ||
+        c.value < r[0] ||
+        c.value > r[1]
+      )
+        throw new ConfigError(
+          file,
+          `constants.${k}.range`,
+          `${JSON.stringify(r)}: an assumed constant needs a range [low, high] of finite numbers, low <= value (${c.value}) <= high`,
+        );
+    } else if (c.range !== undefined) throw new ConfigError(file, `constants.${k}.range`, `only an assumed constant carries a range (this one is ${c.kind})`);
   }
   const formulas = (raw.formulas ?? {}) as Record<string, string>;
   const t: TechTable = { node: String(raw.node ?? node), description: String(raw.description ?? ''), file, constants, formulas };
@@ -79,15 +196,28 @@ export class TechModel {
   /** Constants actually read, for the report's source list. */
   readonly used = new Set<string>();
 
-  constructor(readonly table: TechTable) {
-    for (const [k, c] of Object.entries(table.constants)) this.scope[k] = c.value;
+  /** `overrides`: constants set to other values (the uncertainty analysis varies assumed ones across their range). */
+  constructor(
+    readonly table: TechTable,
+    readonly overrides: Readonly<Record<string, number>> = {},
+  ) {
+    for (const [k, c] of Object.entries(table.constants)) this.scope[k] = overrides[k] ?? c.value;
+    for (const k of Object.keys(overrides))
+      if (!table.constants[k]) throw new ConfigError(table.file, `constants.${k}`, 'is overridden but the table has no such constant');
+    const names = new Set([...Object.keys(table.constants), ...Object.keys(table.formulas), ...FORMULA_VARIABLES]);
     for (const [k, f] of Object.entries(table.formulas)) {
+      if (table.constants[k]) throw new ConfigError(table.file, `formulas.${k}`, 'has the name of a constant; a name is either a constant or a formula');
       try {
-        this.compiled.set(k, compile(f));
+        this.compiled.set(k, compileSafe(f, names));
       } catch (e) {
-        throw new ConfigError(table.file, `formulas.${k}`, `${JSON.stringify(f)} is not a valid expression: ${(e as Error).message}`);
+        throw new ConfigError(table.file, `formulas.${k}`, `${JSON.stringify(f)} is refused: ${(e as Error).message}`);
       }
     }
+  }
+
+  /** A copy with some constants set to other values (same table, fresh memo). */
+  with(overrides: Readonly<Record<string, number>>): TechModel {
+    return new TechModel(this.table, { ...this.overrides, ...overrides });
   }
 
   /** A constant's value (recorded as used). */
@@ -95,7 +225,7 @@ export class TechModel {
     const k = this.table.constants[name];
     if (!k) throw new ConfigError(this.table.file, `constants.${name}`, 'is missing (needed by the cost model)');
     this.used.add(name);
-    return k.value;
+    return this.overrides[name] ?? k.value;
   }
 
   /** A formula evaluated with the constants and `vars`; every constant it names is recorded as used. */
@@ -114,18 +244,25 @@ export class TechModel {
     const fn = this.compiled.get(name);
     if (!fn) throw new ConfigError(this.table.file, `formulas.${name}`, 'is missing (needed by the cost model)');
     if (stack.includes(name)) throw new ConfigError(this.table.file, `formulas.${name}`, `refers to itself through ${[...stack, name].join(' -> ')}`);
+    if (stack.length >= FORMULA_MAX_DEPTH)
+      throw new ConfigError(this.table.file, `formulas.${name}`, `formulas nest deeper than ${FORMULA_MAX_DEPTH} (${[...stack, name].join(' -> ')})`);
     const text = this.table.formulas[name];
     const scope: Record<string, number> = { ...this.scope, ...vars };
     const mentions = (id: string): boolean => new RegExp(`\\b${id}\\b`).test(text);
     for (const k of Object.keys(this.table.constants)) if (mentions(k)) this.used.add(k);
+    if (mentions(name)) throw new ConfigError(this.table.file, `formulas.${name}`, `refers to itself through ${[...stack, name, name].join(' -> ')}`);
     // A formula may use other formulas by name.
     for (const other of this.compiled.keys()) if (other !== name && mentions(other)) scope[other] = this.f(other, vars, [...stack, name]);
     let v: unknown;
+    const t0 = performance.now();
     try {
       v = fn.evaluate(scope);
     } catch (e) {
       throw new ConfigError(this.table.file, `formulas.${name}`, `${JSON.stringify(text)} cannot be evaluated: ${(e as Error).message}`);
     }
+    const ms = performance.now() - t0;
+    if (ms > FORMULA_MAX_MS)
+      throw new ConfigError(this.table.file, `formulas.${name}`, `${JSON.stringify(text)} took ${ms.toFixed(0)} ms; at most ${FORMULA_MAX_MS} ms are allowed`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(
         this.table.file,
@@ -138,6 +275,6 @@ export class TechModel {
 
   /** Every constant used so far, with its provenance. */
   sources(): (TechConstant & { name: string })[] {
-    return [...this.used].sort().map((name) => ({ name, ...this.table.constants[name] }));
+    return [...this.used].sort().map((name) => ({ name, ...this.table.constants[name], value: this.overrides[name] ?? this.table.constants[name].value }));
   }
 }

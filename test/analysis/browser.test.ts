@@ -181,6 +181,7 @@ describe.skipIf(!available)('design-review page in headless Chromium', () => {
     const expected = [
       'Design review: rom-bert-tiny',
       '1. Trade-off fronts',
+      '1b. Uncertainty',
       '2. Area and energy by part',
       '3. Cycles and utilisation',
       '4. Bias changes',
@@ -197,7 +198,7 @@ describe.skipIf(!available)('design-review page in headless Chromium', () => {
     expect(await p.locator('#accuracy table').count()).toBe(1); // the measured-accuracy table, not the "no results" note
 
     const seen = await inspect(p);
-    expect(seen.charts.length).toBe(12); // 10 charts + 2 in the comparison
+    expect(seen.charts.length).toBe(12 + (golden.uncertainty?.headline.length ?? 0)); // 10 charts, a tornado per headline ratio, 2 in the comparison
     for (const c of seen.charts) {
       expect(c.w, c.id).toBeGreaterThan(100);
       expect(c.h, c.id).toBeGreaterThan(100);

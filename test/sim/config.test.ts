@@ -22,6 +22,19 @@ const rawBase = {
 const withModel = (m: Record<string, unknown>): unknown => ({ ...rawBase, model: { ...rawBase.model, ...m } });
 
 describe('configs', () => {
+  it('takes a bank size per memory', () => {
+    const h = {
+      ...hardware,
+      rom: { ...hardware.rom, bankKB: 64 },
+      biasSram: { ...hardware.biasSram, bankKB: 8 },
+      taskStorage: { ...hardware.taskStorage, bankKB: 16 },
+    };
+    const c = loadConfig(write('banks.json', { ...rawBase, hardware: h }));
+    expect(c.hardware.rom.bankKB).toBe(64);
+    expect(c.hardware.biasSram.bankKB).toBe(8);
+    expect(c.hardware.taskStorage.bankKB).toBe(16);
+    expect(c.hardware.buffers.bankKB).toBeUndefined();
+  });
   it('loads the shipped configs with the geometries of the issue', () => {
     expect(base.model).toMatchObject({ layers: 12, hidden: 768, heads: 12, ffn: 3072, seqLen: 128, vocab: 30522 });
     expect(loadConfig('rom-bert-tiny').model).toMatchObject({ layers: 2, hidden: 128, heads: 2, ffn: 512, seqLen: 128 });
@@ -75,6 +88,16 @@ describe('configs', () => {
     ['zero array rows', { ...rawBase, hardware: { ...hardware, array: { ...hardware.array, rows: 0 } } }, /hardware\.array\.rows: 0 must be an integer/],
     ['negative clock', { ...rawBase, hardware: { ...hardware, clockMHz: -1 } }, /hardware\.clockMHz: -1 must be a number/],
     ['missing hardware', { ...rawBase, hardware: undefined }, /hardware: is missing/],
+    [
+      'a bank size outside the memory model',
+      { ...rawBase, hardware: { ...hardware, rom: { ...hardware.rom, bankKB: 4096 } } },
+      /hardware\.rom\.bankKB: 4096 must be a bank \(subarray\) size in KiB in \[8, 256\]/,
+    ],
+    [
+      'a bank size that is not a number',
+      { ...rawBase, hardware: { ...hardware, buffers: { ...hardware.buffers, bankKB: '32' } } },
+      /hardware\.buffers\.bankKB: "32" must be/,
+    ],
   ];
   for (const [what, obj, msg] of bad) {
     it(`rejects ${what} with a message naming the field`, () => {

@@ -77,4 +77,39 @@ describe('design point costs (rom-bert-base)', () => {
     for (const c of r.technology.constants) expect(['measured', 'derived', 'assumed']).toContain(c.kind);
     expect(() => assertFinite({ a: [1, { b: NaN }] })).toThrow(/a\[1\]\.b = NaN/);
   });
+  it('organises full-ft weight SRAM like the ROM it replaces (same memories, same bank rule)', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const b = evaluate(g, cfg.hardware, t, 'bitfit');
+    const f = evaluate(g, cfg.hardware, t, 'full-ft');
+    expect(f.memories.writableSram.count).toBe(b.memories.rom.count);
+    expect(f.memories.writableSram.wordBits).toBe(b.memories.rom.wordBits);
+    expect(f.memories.writableSram.bankBytes).toBe(b.memories.rom.bankBytes);
+    // a larger bank setting changes both alike
+    const hw = { ...cfg.hardware, rom: { ...cfg.hardware.rom, bankKB: 128 } };
+    expect(evaluate(g, hw, t, 'full-ft').memories.writableSram.bankBytes).toBe(128 * 1024);
+    expect(evaluate(g, hw, t, 'bitfit').memories.rom.bankBytes).toBe(128 * 1024);
+  });
+  it('reports how the headline ratios move across every assumed constant, most influential first', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const points = SIM_VARIANTS.map((v) => evaluate(g, cfg.hardware, t, v));
+    const u = buildReport(cfg, t, points, null, 'test').uncertainty!;
+    expect(u.headline.map((h) => h.id)).toEqual([
+      'area: bitfit / full-ft',
+      'energy: bitfit / full-ft',
+      'area: bitfit / dram-stream',
+      'energy: bitfit / dram-stream',
+    ]);
+    for (const h of u.headline) {
+      expect(h.low).toBeLessThanOrEqual(h.base);
+      expect(h.high).toBeGreaterThanOrEqual(h.base);
+    }
+    expect(u.constants.length).toBeGreaterThan(10);
+    for (let i = 1; i < u.constants.length; i++) expect(u.constants[i].influence).toBeLessThanOrEqual(u.constants[i - 1].influence);
+    expect(u.constants[0].name).toBe('romCellF2'); // the ROM cell sets the area of a ROM-weight chip
+    for (const p of points) {
+      const band = u.bands[p.variant];
+      expect(band.areaMm2[0]).toBeLessThanOrEqual(p.areaMm2.total * (1 + 1e-6));
+      expect(band.areaMm2[1]).toBeGreaterThanOrEqual(p.areaMm2.total * (1 - 1e-6));
+    }
+  });
 });

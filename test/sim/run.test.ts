@@ -64,7 +64,7 @@ describe('sim/run.ts', () => {
       [['--config', 'rom-bert-tiny', '--bogus'], /\(command line\): --bogus: is not a flag of this command \(allowed: --config, --verify, /],
       [['--config'], /\(command line\): --config: needs a value/],
       [['--config', 'rom-bert-tiny', 'stray'], /\(command line\): \(arguments\): this command takes no positional arguments \(got "stray"\)/],
-      [['--config', 'rom-bert-tiny', '--backend', 'tpu'], /--backend: is not a backend \(got "tpu"; allowed: auto, gpu, wasm, cpu\)/],
+      [['--config', 'rom-bert-tiny', '--backend', 'tpu'], /--backend: is not a backend \(got "tpu"; allowed: auto, gpu, webgpu, wasm, cpu\)/],
       [['--config', 'no-such'], /no-such\.json: \(file\): does not exist/],
       [['--config', bad, '--out', join(out, 'x')], /bad\.json: model\.heads: heads = 3 must divide hidden = 128/],
       [['--config', 'rom-bert-tiny', '--seed=4.5'], /--seed: must be an integer in \[0, 4294967295\] \(got "4.5"\)/],
@@ -305,13 +305,35 @@ describe('sim/run.ts', () => {
     expect(csv.length).toBeGreaterThan(9 * 30);
   });
 
-  it('reproduces SCALE-Sim v2 golden COMPUTE_REPORT.csv for its alexnet_part example', () => {
+  const REPORTS = ['BANDWIDTH_REPORT.csv', 'COMPUTE_REPORT.csv', 'DETAILED_ACCESS_REPORT.csv'];
+  const expectGolden = (cfg: string, topology: string, golden: string, pysum = 'naive'): void => {
     const out = mkdtempSync(join(tmpdir(), 'run-'));
-    const r = run(['--scalesim', 'fixtures/scalesim/scale.cfg', '--topology', 'fixtures/scalesim/alexnet_part.csv', '--out', out]);
+    const r = run(['--scalesim', cfg, '--topology', topology, '--out', out, '--pysum', pysum]);
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(out, 'COMPUTE_REPORT.csv'), 'utf8')).toBe(
-      readFileSync('fixtures/scalesim/golden/alexnet_part_ws_32x32_COMPUTE_REPORT.csv', 'utf8'),
-    );
-    expect(readdirSync(out)).toEqual(['COMPUTE_REPORT.csv']);
+    expect(readdirSync(out).sort()).toEqual(REPORTS);
+    for (const f of REPORTS) expect(readFileSync(join(out, f), 'utf8'), f).toBe(readFileSync(`fixtures/scalesim/golden/${golden}_${f}`, 'utf8'));
+  };
+
+  it('reproduces SCALE-Sim v2 golden COMPUTE, BANDWIDTH and DETAILED_ACCESS reports for its alexnet_part example (CALC mode)', () => {
+    expectGolden('fixtures/scalesim/scale.cfg', 'fixtures/scalesim/alexnet_part.csv', 'alexnet_part_ws_32x32');
+  });
+
+  // these goldens were written by a Python >= 3.12 (compensated float sum in the utilisation averages)
+  it.each(['os', 'ws', 'is'])("reproduces SCALE-Sim v2's USER-mode goldens (stalls included) for test_mnk_input at 32x32 %s", (df) => {
+    expectGolden(`fixtures/scalesim/scale_user_${df}.cfg`, 'fixtures/scalesim/test_mnk_input.csv', `test_mnk_user_${df}_32x32`, 'neumaier');
+  });
+
+  it('refuses, with exit 2, a SCALE-Sim config key it does not model instead of ignoring it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-'));
+    const cfg = join(dir, 'x.cfg');
+    writeFileSync(cfg, readFileSync('fixtures/scalesim/scale_user_ws.cfg', 'utf8') + '\n[sparsity]\nSparsitySupport : true\n');
+    const r = run(['--scalesim', cfg, '--topology', 'fixtures/scalesim/test_mnk_input.csv', '--out', join(dir, 'o')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/\[sparsity\]: is not modelled by this tool/);
+    const banks = join(dir, 'b.cfg');
+    writeFileSync(banks, readFileSync('fixtures/scalesim/scale_user_ws.cfg', 'utf8').replace('MemoryBanks:   1', 'MemoryBanks:   2'));
+    const r2 = run(['--scalesim', banks, '--topology', 'fixtures/scalesim/test_mnk_input.csv', '--out', join(dir, 'o')]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toMatch(/MemoryBanks: 2: only 1 is modelled/);
   });
 });
