@@ -4,7 +4,7 @@
  *
  *   npx tsx sim/run.ts --config rom-bert-base            every variant: cycles, area, energy, task switch, verify
  *   npx tsx sim/run.ts --config rom-bert-base --verify   only the bit-exact check
- *   npx tsx sim/run.ts --scalesim X.cfg --topology T.csv --out DIR   SCALE-Sim v2 compatible COMPUTE_REPORT.csv
+ *   npx tsx sim/run.ts --scalesim X.cfg --topology T.csv --out DIR   SCALE-Sim v2 compatible COMPUTE, BANDWIDTH and DETAILED_ACCESS reports (CALC and USER)
  *
  * Data flow (README.md, "What the simulator models" and "How the check runs"; the integer
  * semantics in docs/integer-spec.md): config -> float model -> quantize + export (ROM image, SRAM
@@ -91,8 +91,9 @@ The cache heals: an entry that does not read back (a file missing or damaged) is
 note, and temporary files left by a killed run are removed on the next run.
 
 SCALE-Sim mode reads a SCALE-Sim v2 .cfg and a topology CSV (convolution or GEMM M,N,K layout)
-and writes DIR/COMPUTE_REPORT.csv in SCALE-Sim's columns and conventions (CALC mode);
---pysum picks the float summation of its averages (naive = Python <= 3.11, neumaier = 3.12+).
+and writes DIR/COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in
+SCALE-Sim's columns (CALC or USER bandwidth mode, stalls included); a config key it does not model
+is exit 2; --pysum picks the float summation of its averages (naive = Python <= 3.11, neumaier = 3.12+).
 
 Outputs (in the output directory): report.json, report.html (design-review page, D3 charts),
 layers.csv, verify.json, rom.bin and sram-<variant>.bin, each written whole or not at all.

@@ -175,8 +175,8 @@ export interface NormalizedReciprocal {
 /**
  * Normalized reciprocal of x in [1, 2^31 - 1]. The divisor is brought to a 12-bit mantissa
  * xn in [2^11, 2^12) (left shift when b <= 12, truncating right shift otherwise) and divided into
- * 2^23: recip = floor(2^23 / xn). Both operands are below 2^24, so a float32 divider followed by
- * floor returns this exact value (the reference implementation relies on that).
+ * 2^23: recip = floor(2^23 / xn), one of 2,048 values (a small table in hardware; the TensorFlow.js
+ * reference looks it up too, since webgpu's float division is not correctly rounded).
  */
 export function recipNormalized(x: number): NormalizedReciprocal {
   checkInt('reciprocal input', x, 1, INT32_MAX);
