@@ -59,7 +59,12 @@ export function spreadLabels(ys: number[], gap: number, h: number): number[] {
   return out;
 }
 
-/** Published BERT-base dev accuracy per variant (Ben-Zaken et al. 2021, Table 3); empty: not read from the primary source. */
+/**
+ * Published BERT-base dev accuracy per variant (Ben-Zaken et al. 2021, Table 3); empty: not read from the primary source.
+ * The stored copies searched (ar5iv and the arXiv LaTeX source of 2106.10199v5, the ACL Anthology page, the authors'
+ * repository benzakenelad/BitFit) hold the abstract and introduction only, not the tables; no number is filled in from
+ * a secondary source (docs/cost-model.md, "Sources of the constants").
+ */
 export const PUBLISHED_ACCURACY: Record<string, number> = {};
 export const PUBLISHED_LABEL = 'published (Ben-Zaken et al. 2021), not measured by this tool';
 

@@ -413,8 +413,10 @@ export function matmulChunks(a: T, b: T | T[]): T[] {
  */
 function batchedMatMul(a: T, b: T): T {
   if (a.shape.length !== 3 || a.shape[0] === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b);
-  const as = tf.unstack(a);
-  const bs = b.shape.length === 3 ? tf.unstack(b) : null;
+  // (split and reshape, not unstack: the wasm backend's Unpack costs ~20 ns per element, Slice ~2)
+  const [n, m, k] = a.shape;
+  const as = tf.split(a, n, 0).map((x) => tf.reshape(x, [m, k]));
+  const bs = b.shape.length === 3 ? tf.split(b, n, 0).map((x) => tf.reshape(x, b.shape.slice(1))) : null;
   return tf.stack(as.map((x, i) => tf.matMul(x, bs ? bs[i] : b)));
 }
 
