@@ -69,6 +69,17 @@ describe('report schema', () => {
     expect(refusal((r) => (r.technology.constants[0].value = '1'))).toMatch(/^r\.json: technology\.constants\[0\]\.value: is a string/);
   });
 
+  it('checks the webgpu adapter a verify section records', () => {
+    const adapter = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'Mesa 25', software: true };
+    const r = golden();
+    r.verify.adapter = adapter;
+    expect(checkReport(r, 'r.json').verify?.adapter).toEqual(adapter);
+    expect(refusal((x) => (x.verify.adapter = { ...adapter, software: 'yes' }))).toMatch(
+      /^r\.json: verify\.adapter\.software: is a string \(got "yes"; allowed: true or false\)/,
+    );
+    expect(refusal((x) => (x.verify.adapter = { ...adapter, vendor: undefined }))).toMatch(/^r\.json: verify\.adapter\.vendor: is missing/);
+  });
+
   it('refuses a missing file, a directory and text that is not JSON, naming the flag', () => {
     const d = mkdtempSync(join(tmpdir(), 'report-schema-'));
     expect(() => readReport(join(d, 'none.json'), '--compare')).toThrow(/none\.json: --compare: does not exist/);

@@ -4,6 +4,12 @@
  * Dawn finds no adapter (no Vulkan driver it accepts); with REQUIRE_WEBGPU=1 that fails instead.
  */
 import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { glueMiniDir } from './glue-mini.js';
+import { sharedData, SHARED_DATA_DIR } from './shared-data.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../trainer/backend.js';
 import { requestWebGpuAdapter, SYNC_READ_PROBLEM } from '../../trainer/webgpu-adapter.js';
@@ -110,5 +116,40 @@ describe.skipIf(!adapter && !REQUIRE_WEBGPU)(`the float BitFit model on webgpu${
     expect(() => y.dataSync()).toThrow(SYNC_READ_PROBLEM);
     expect(Array.from(await y.data())).toEqual([1, 4, 9]);
     tf.dispose([x, y]);
+  });
+});
+
+describe.skipIf(!adapter && !REQUIRE_WEBGPU)(`trainer/train.ts and trainer/pretrain.ts with --backend webgpu${skipNote}`, () => {
+  it('train.ts fine-tunes on webgpu (a few steps on the mini GLUE set) and records the backend', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'wg-train-')), 'r.json');
+    const r = spawnSync(
+      'npx',
+      [
+        'tsx',
+        'trainer/train.ts',
+        ...['--task', 'mrpc', '--variant', 'bitfit-bq', '--random-init', '--vocab', 'fixtures/pretrained/bert-l4-h128-v8k/vocab.txt'],
+        ...['--epochs', '1', '--batch', '4', '--seq', '24', '--train-limit', '8', '--glue-dir', glueMiniDir(), '--backend', 'webgpu', '--out', out],
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8')).provenance.hyper.backend).toBe('webgpu');
+  });
+
+  const CORPUS = sharedData(join(SHARED_DATA_DIR, 'corpus'), 'the pre-training corpus', 'put ../shared/data beside the project');
+  it.skipIf(!CORPUS.have)(`pretrain.ts takes two steps on webgpu and records the backend${CORPUS.skipNote}`, () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'wg-pretrain-')), 'ckpt');
+    const tiny = ['--layers', '1', '--hidden', '32', '--heads', '2', '--ffn', '64', '--seq', '32', '--batch', '4', '--threads', '1'];
+    const r = spawnSync(
+      'npx',
+      ['tsx', 'trainer/pretrain.ts', '--out', out, '--max-steps', '2', '--every', '1000', '--warmup', '1', ...tiny, '--backend', 'webgpu'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
+    expect(state.step).toBe(2);
+    expect(state.provenance.backend).toBe('webgpu');
   });
 });
