@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import type { EvalFunction, MathJsInstance, MathNode } from 'mathjs';
 import { ConfigError } from './config.js';
 
-// mathjs (about 1,100 modules) loads when a table's formulas are first compiled, not with this
+// mathjs loads when a table's formulas are first compiled, not with this
 // module: listing the tables (sim/run.ts --help, its flag checks) stays fast.
 const requireCjs = createRequire(import.meta.url);
 
@@ -36,8 +36,13 @@ export const FORMULA_MAX_MS = 50;
 let safeMath: MathJsInstance | undefined;
 function restrictedMath(): MathJsInstance {
   if (safeMath) return safeMath;
-  const mathjs = requireCjs('mathjs') as typeof import('mathjs');
-  const m = mathjs.create(mathjs.all, { number: 'number', matrix: 'Array' });
+  // mathjs's number-only build, and an instance made of only the functions formulas may call (plus
+  // parse and compile): loading the full build costs about a second of every run.
+  const mathjs = requireCjs('mathjs/number') as typeof import('mathjs');
+  const needed = ['parse', 'compile', ...SAFE_OPERATORS, ...SAFE_FUNCTIONS];
+  const deps = Object.fromEntries(needed.map((n) => [`${n}Dependencies`, (mathjs as unknown as Record<string, unknown>)[`${n}Dependencies`]]));
+  for (const [k, v] of Object.entries(deps)) if (!v) throw new Error(`mathjs/number lacks ${k}`);
+  const m = mathjs.create(deps as unknown as Parameters<typeof mathjs.create>[0], { number: 'number' });
   const refuse = (name: string) => () => {
     throw new Error(`function ${name} is disabled in technology formulas`);
   };
