@@ -20,9 +20,14 @@ export interface ReferenceWorkerInit {
   backend: string;
   parts: ReferenceParts;
   input: ReferenceInput;
-  /** The part inputs this worker needs (layerwiseInputName), as the datapath computed them. */
-  given: [string, Int32Array][];
 }
+
+/**
+ * The calling thread's messages to a worker: once, the part inputs it needs (layerwiseInputName), as
+ * the datapath computed them. A worker starts (loads its backend and its parts of the images) before
+ * they exist, while the datapath runs.
+ */
+export type ReferenceWorkerRequest = { type: 'given'; given: [string, Int32Array][] };
 
 export type ReferenceWorkerReply =
   { type: 'part'; part: string } | { type: 'done'; backend: string; records: [string, Int32Array][] } | { type: 'error'; message: string };
@@ -76,9 +81,15 @@ export interface PoolResult {
 
 /**
  * Run the reference's parts layer by layer on this thread and threads - 1 workers; `given` holds the
- * datapath's results (only the part inputs are read). Returns every part's records, merged.
+ * datapath's results (only the part inputs are read), or a promise of them: the workers start (load
+ * their backend and their parts of the images) while it is pending, and get their inputs when it
+ * resolves. Returns every part's records, merged.
  */
-export async function runReferenceLayerwise(opts: PoolOptions, input: ReferenceInput, given: ReadonlyMap<string, ArrayLike<number>>): Promise<PoolResult> {
+export async function runReferenceLayerwise(
+  opts: PoolOptions,
+  input: ReferenceInput,
+  givenOrPromise: ReadonlyMap<string, ArrayLike<number>> | Promise<ReadonlyMap<string, ArrayLike<number>>>,
+): Promise<PoolResult> {
   const rom = opts.romImage ?? decodeImage(opts.rom, 'ROM image', { kind: 'rom' });
   const sram = opts.sramImage ?? decodeImage(opts.sram, 'SRAM image', { kind: 'sram' });
   const g = rom.header.geometry;
@@ -89,19 +100,21 @@ export async function runReferenceLayerwise(opts: PoolOptions, input: ReferenceI
     done++;
     opts.onProgress?.(done, total);
   };
-  const pick = (p: ReferenceParts): [string, Int32Array][] =>
-    inputsOf(p, g).map((name) => {
-      const v = given.get(name);
-      if (!v) throw new Error(`reference: the datapath's results have no ${name}, which a part of the layer-by-layer run reads`);
-      return [name, Int32Array.from(v)];
-    });
-  const inits: ReferenceWorkerInit[] = parts.slice(1).map((p) => ({ rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input, given: pick(p) }));
+  const inits: ReferenceWorkerInit[] = parts.slice(1).map((p) => ({ rom: opts.rom, sram: opts.sram, backend: opts.backend, parts: p, input }));
   const workers: Worker[] = [];
   try {
     for (const init of inits) workers.push(new Worker(BOOT_URL, { workerData: init, argv: ['../trainer/int-reference-thread.ts'] }));
     const results = workers.map((w, i) => collect(w, i + 1, tick, opts.backend));
     // a failing worker must not leave the others running, nor an unhandled rejection behind
     results.forEach((r) => r.catch(() => undefined));
+    const given = await givenOrPromise;
+    const pick = (p: ReferenceParts): [string, Int32Array][] =>
+      inputsOf(p, g).map((name) => {
+        const v = given.get(name);
+        if (!v) throw new Error(`reference: the datapath's results have no ${name}, which a part of the layer-by-layer run reads`);
+        return [name, Int32Array.from(v)];
+      });
+    workers.forEach((w, i) => w.postMessage({ type: 'given', given: pick(parts[i + 1]) } satisfies ReferenceWorkerRequest));
     const ref = new TfjsIntReference(rom, sram, parts[0]);
     let mine: Map<string, Int32Array>;
     try {

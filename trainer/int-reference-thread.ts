@@ -1,24 +1,34 @@
 /**
  * A reference worker thread (see int-reference-pool.ts): selects the calling thread's backend,
- * loads its parts of the two images and runs them layer by layer on the given part inputs, posting
- * a message after each part and finally its records (buffers transferred).
+ * loads its parts of the two images, waits for its part inputs (the datapath's results, sent when
+ * they exist) and runs the parts layer by layer on them, posting a message after each part and
+ * finally its records (buffers transferred).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeImage } from '../rtl-model/spec/index.js';
 import { selectBackend, type BackendRequest } from './backend.js';
 import { TfjsIntReference } from './int-reference.js';
-import type { ReferenceWorkerInit, ReferenceWorkerReply } from './int-reference-pool.js';
+import type { ReferenceWorkerInit, ReferenceWorkerReply, ReferenceWorkerRequest } from './int-reference-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('int-reference-thread.ts runs only as a worker thread');
 const init = workerData as ReferenceWorkerInit;
 const post = (m: ReferenceWorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const given = new Promise<[string, Int32Array][]>((resolve) => {
+  const on = (m: ReferenceWorkerRequest): void => {
+    if (m.type !== 'given') return;
+    port.off('message', on);
+    resolve(m.given);
+  };
+  port.on('message', on);
+});
 try {
   const choice = await selectBackend(init.backend as BackendRequest);
   const rom = decodeImage(init.rom, 'ROM image', { kind: 'rom' });
   const sram = decodeImage(init.sram, 'SRAM image', { kind: 'sram' });
   const ref = new TfjsIntReference(rom, sram, init.parts);
-  const records = await ref.forwardLayerwise(init.input, new Map(init.given), (part) => post({ type: 'part', part }));
+  ref.warmUp(); // while the datapath runs
+  const records = await ref.forwardLayerwise(init.input, new Map(await given), (part) => post({ type: 'part', part }));
   ref.dispose();
   // each buffer once, and only a whole, unshared one (a backend may hand out views of its storage)
   const transfer = new Set(

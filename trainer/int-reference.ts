@@ -330,6 +330,20 @@ export class TfjsIntReference {
     }
   }
 
+  /**
+   * Multiply a row of zeros by every weight chunk once: the wasm backend packs a matrix for XNNPACK
+   * on its first product (about 20 ms per 768 x 3072 chunk), so a thread that has to wait for its
+   * inputs does that while it waits. Changes nothing else; does nothing on other backends.
+   */
+  warmUp(): void {
+    if (tf.getBackend() !== 'wasm') return;
+    for (const cs of this.chunks.values())
+      for (const c of cs)
+        tf.tidy(() => {
+          tf.matMul(tf.zeros([1, c.shape[0]], 'float32'), c).dataSync();
+        });
+  }
+
   dispose(): void {
     for (const x of this.owned) x.dispose();
     this.owned.length = 0;
