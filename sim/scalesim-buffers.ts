@@ -13,6 +13,12 @@
  * - `WriteBuffer`: the ofmap SRAM; when more than half is full it drains one half to DRAM at
  *   `bandwidth` words per cycle; a write that finds it full waits for the drain.
  *
+ * Each has a faster equivalent for operands whose every address occurs once (the fold-by-fold
+ * simulation of scalesim-memory.ts): `UserReadBuffer.serviceLines` serves a row by the lines it
+ * touches, a run of refills at once; `EstimateEpochs` is EstimateReadBuffer in closed form;
+ * `WriteBuffer.serviceWords` and `take` serve runs of words. test/sim/scalesim-buffers.test.ts
+ * checks each against the word-by-word rules.
+ *
  * Quirks kept because SCALE-Sim's reports contain them: DRAM reads count whole request lines; a
  * drain counts the padding of lines flushed early except in its last line; a row served by a refill
  * returns that refill's end even if it is earlier than the request.
@@ -64,6 +70,27 @@ function indexLines(fetch: Int32Array, lineOf: (k: number) => number): LineIndex
 function refillOffset(pad: DoubleBufferedReadScratchpad, cycle: number, offset: number): number {
   const wait = pad.advance() - (cycle + offset);
   return offset + (wait > 0 ? 2 * wait : wait);
+}
+
+/**
+ * refillOffset n times over, refills of `fill` cycles each, in closed form. Relative to the latest
+ * refill's end, a row's time y becomes 0 after a refill that ends before it and fill - y after one
+ * that ends after it; from the second refill on, y alternates between two values.
+ */
+function refillOffsets(pad: DoubleBufferedReadScratchpad, cycle: number, offset: number, n: number, fill: number): number {
+  if (n <= 3) {
+    for (let k = 0; k < n; k++) offset = refillOffset(pad, cycle, offset);
+    return offset;
+  }
+  const y1 = afterRefill(cycle + offset - pad.lastFillEnd, fill);
+  const y2 = afterRefill(y1, fill);
+  const y = n % 2 === 0 ? y2 : afterRefill(y2, fill);
+  return pad.advanceBy(n) + y - cycle;
+}
+
+/** A row's time relative to the latest refill's end, y, after one more refill of `fill` cycles (see refillOffset). */
+function afterRefill(y: number, fill: number): number {
+  return y >= fill ? 0 : fill - y;
 }
 
 export interface ReadBufferCounts {
@@ -142,6 +169,7 @@ export class UserReadBuffer {
       activeUnits: active,
       prefetchUnits: prefetch,
       fillCycles: () => refill + READ_LATENCY,
+      fillSum: (from, to) => (to - from + 1) * (refill + READ_LATENCY),
       initialFillEnd: cycle - 1,
     });
     return this.pad;
@@ -170,12 +198,18 @@ export class UserReadBuffer {
     return cycle + offset;
   }
 
-  /** Serve one demand row whose words lie in lines first..last, in that order, issued at `cycle`; returns the cycle it is served. */
+  /**
+   * Serve one demand row whose words lie in lines first..last, in that order, issued at `cycle`;
+   * returns the cycle it is served. As serviceRow, with the refills a line waits for taken at once.
+   */
   serviceLines(cycle: number, first: number, last: number): number {
     const pad = this.scratchpad(cycle);
     if (pad.holdsAll(first, last)) return cycle + HIT_LATENCY;
     let offset = HIT_LATENCY;
-    for (let l = first; l <= last; l++) while (!pad.holds(l)) offset = refillOffset(pad, cycle, offset);
+    for (let l = first; l <= last; l++) {
+      const n = pad.advancesToHold(l);
+      if (n > 0) offset = refillOffsets(pad, cycle, offset, n, Math.ceil(this.prefetchWords / this.bandwidth) + READ_LATENCY);
+    }
     return cycle + offset;
   }
 

@@ -1,12 +1,19 @@
 /**
  * SCALE-Sim v2's memory simulation of one layer, without its matrices: the demand rows the array
- * issues each cycle (scalesim/compute/systolic_compute_{os,ws,is}.py) are generated fold by fold from
- * closed forms of the operand addresses (scalesim/compute/operand_matrix.py), and run through the
- * three buffers of scalesim-buffers.ts in SCALE-Sim's order (double_buffered_scratchpad_mem.py
+ * issues each cycle (scalesim/compute/systolic_compute_{os,ws,is}.py) follow from closed forms of the
+ * operand addresses (scalesim/compute/operand_matrix.py), and go through the three buffers of
+ * scalesim-buffers.ts in SCALE-Sim's order (double_buffered_scratchpad_mem.py
  * service_memory_requests): row i is issued at cycle i + stalls so far; a row's stall is the largest
  * of the ifmap and filter waits beyond the hit latency and the ofmap wait; Total Cycles is the cycle
- * the last ofmap row is accepted. sim/scalesim-reference.ts builds SCALE-Sim's matrices literally;
- * test/sim/scalesim-memory.test.ts checks that both give the same reports.
+ * the last ofmap row is accepted.
+ *
+ * Two ways to the same reports: row by row, address by address (simulateLayerMemoryByRows, the
+ * rules as SCALE-Sim states them), and fold by fold (simulateLayerMemoryByFolds, what runs): where
+ * every address of an operand occurs once, a buffer needs of a row only its number of valid words and
+ * where they lie in the prefetch order, both closed forms of the row's index in its fold, so only the
+ * few rows in which a refill, a drain or a wait can happen are served, and the rows between them in
+ * bulk. sim/scalesim-reference.ts builds SCALE-Sim's matrices literally; test/sim/scalesim-memory.test.ts
+ * checks the rows against it and the two ways against each other.
  */
 import type { Dataflow } from './config.js';
 import { UserReadBuffer, EstimateReadBuffer, EstimateEpochs, WriteBuffer, type ReadBufferCounts, type WriteBufferCounts } from './scalesim-buffers.js';
@@ -71,27 +78,43 @@ export interface OperandMatrices {
   ofmapOffset: number;
 }
 
-export function operandMatrices(s: ConvShape, cfg: Pick<MemoryConfig, 'ifmapOffset' | 'filterOffset' | 'ofmapOffset'>): OperandMatrices {
+/** GEMM dimensions of a layer: M output pixels, N filters, K = window size. */
+export function layerDims(s: ConvShape): { m: number; n: number; k: number } {
   const eh = Math.ceil((s.ifmapH - s.filterH + s.strideH) / s.strideH);
   const ew = Math.ceil((s.ifmapW - s.filterW + s.strideW) / s.strideW);
-  const m = eh * ew;
-  const k = s.filterH * s.filterW * s.channels;
-  const n = s.filters;
+  return { m: eh * ew, n: s.filters, k: s.filterH * s.filterW * s.channels };
+}
+
+/** The ifmap operand matrix (M x K, -1 = padding) of operand_matrix.py. */
+export function ifmapMatrix(s: ConvShape, offset: number): Int32Array {
+  const ew = Math.ceil((s.ifmapW - s.filterW + s.strideW) / s.strideW);
+  const { m, k } = layerDims(s);
   const ch = s.channels;
+  // per window column j: its row and column inside the window and its address offset from the window's corner
+  const cRow = new Int32Array(k);
+  const cCol = new Int32Array(k);
+  const cAddr = new Int32Array(k);
+  for (let j = 0; j < k; j++) {
+    cRow[j] = Math.floor(j / (s.filterW * ch));
+    const rest = j % (s.filterW * ch);
+    cCol[j] = Math.floor(rest / ch);
+    cAddr[j] = cRow[j] * s.ifmapW * ch + cCol[j] * ch + (rest % ch);
+  }
   const ifmap = new Int32Array(m * k);
   for (let i = 0; i < m; i++) {
     const iRow = Math.floor(i / ew) * s.strideH;
     const iCol = (i % ew) * s.strideW;
-    const window = iRow * s.ifmapW * ch + iCol * ch;
-    for (let j = 0; j < k; j++) {
-      const cRow = Math.floor(j / (s.filterW * ch));
-      const rest = j % (s.filterW * ch);
-      const cCol = Math.floor(rest / ch);
-      const cCh = rest % ch;
-      const padded = cRow + iRow >= s.ifmapH || cCol + iCol >= s.ifmapW;
-      ifmap[i * k + j] = padded ? -1 : cRow * s.ifmapW * ch + cCol * ch + cCh + window + cfg.ifmapOffset;
-    }
+    const window = iRow * s.ifmapW * ch + iCol * ch + offset;
+    const rowLimit = s.ifmapH - iRow;
+    const colLimit = s.ifmapW - iCol;
+    for (let j = 0, at = i * k; j < k; j++, at++) ifmap[at] = cRow[j] >= rowLimit || cCol[j] >= colLimit ? -1 : cAddr[j] + window;
   }
+  return ifmap;
+}
+
+export function operandMatrices(s: ConvShape, cfg: Pick<MemoryConfig, 'ifmapOffset' | 'filterOffset' | 'ofmapOffset'>): OperandMatrices {
+  const { m, n, k } = layerDims(s);
+  const ifmap = ifmapMatrix(s, cfg.ifmapOffset);
   const filter = new Int32Array(k * n);
   for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) filter[i * n + j] = j * k + i + cfg.filterOffset;
   return { m, n, k, ifmap, filter, ofmapOffset: cfg.ofmapOffset };
@@ -109,9 +132,51 @@ export function foldGeometry(df: Dataflow, R: number, C: number, op: { m: number
 /** Widths of the ifmap, filter and ofmap demand rows. */
 export const demandWidths = (df: Dataflow, R: number, C: number): [number, number, number] => (df === 'is' ? [C, R, C] : [R, C, C]);
 
+/** Row t of fold (fc, fr) of the ifmap demand (forEachDemandRow's ifmap rows), into `out`; returns its valid words. */
+export function fillIfmapRow(
+  df: Dataflow,
+  R: number,
+  C: number,
+  op: Pick<OperandMatrices, 'm' | 'k' | 'ifmap'>,
+  T: number,
+  fc: number,
+  fr: number,
+  t: number,
+  out: Int32Array,
+): number {
+  const { m: M, k: K, ifmap } = op;
+  let valid = 0;
+  if (df === 'os') {
+    for (let c = 0; c < R; c++) {
+      const u = t - c;
+      const mm = fr * R + c;
+      const a = u >= 0 && u < T && mm < M ? ifmap[mm * K + u] : -1;
+      out[c] = a;
+      if (a !== -1) valid++;
+    }
+  } else if (df === 'ws') {
+    for (let c = 0; c < R; c++) {
+      const tt = t - c - R;
+      const kk = fr * R + c;
+      const a = tt >= 0 && tt < T && kk < K ? ifmap[tt * K + kk] : -1;
+      out[c] = a;
+      if (a !== -1) valid++;
+    }
+  } else {
+    const kk = fr * R + (R - 1 - t);
+    for (let c = 0; c < C; c++) {
+      const mm = fc * C + c;
+      const a = t < R && kk < K && mm < M ? ifmap[mm * K + kk] : -1;
+      out[c] = a;
+      if (a !== -1) valid++;
+    }
+  }
+  return valid;
+}
+
 /** The rows SCALE-Sim's compute module demands, in order: emit(ifmapRow, filterRow, ofmapRow) per cycle. */
 export function forEachDemandRow(df: Dataflow, R: number, C: number, op: OperandMatrices, emit: (i: Int32Array, f: Int32Array, o: Int32Array) => void): void {
-  const { m: M, n: N, k: K, ifmap, filter, ofmapOffset } = op;
+  const { m: M, n: N, k: K, filter, ofmapOffset } = op;
   const g = foldGeometry(df, R, C, op);
   const T = g.t;
   const [wi, wf, wo] = demandWidths(df, R, C);
@@ -121,12 +186,8 @@ export function forEachDemandRow(df: Dataflow, R: number, C: number, op: Operand
   for (let fc = 0; fc < g.colFolds; fc++) {
     for (let fr = 0; fr < g.rowFolds; fr++) {
       for (let t = 0; t < g.foldRows; t++) {
+        fillIfmapRow(df, R, C, op, T, fc, fr, t, ri);
         if (df === 'os') {
-          for (let c = 0; c < R; c++) {
-            const u = t - c;
-            const mm = fr * R + c;
-            ri[c] = u >= 0 && u < T && mm < M ? ifmap[mm * K + u] : -1;
-          }
           for (let c = 0; c < C; c++) {
             const u = t - c;
             const nn = fc * C + c;
@@ -136,11 +197,6 @@ export function forEachDemandRow(df: Dataflow, R: number, C: number, op: Operand
             ro[c] = r >= 0 && r < R && mm < M && nn < N ? ofmapOffset + N * mm + nn : -1;
           }
         } else if (df === 'ws') {
-          for (let c = 0; c < R; c++) {
-            const tt = t - c - R;
-            const kk = fr * R + c;
-            ri[c] = tt >= 0 && tt < T && kk < K ? ifmap[tt * K + kk] : -1;
-          }
           const kk = fr * R + (R - 1 - t);
           for (let c = 0; c < C; c++) {
             const nn = fc * C + c;
@@ -149,10 +205,8 @@ export function forEachDemandRow(df: Dataflow, R: number, C: number, op: Operand
             ro[c] = tt >= 0 && tt < T && nn < N ? ofmapOffset + N * tt + nn : -1;
           }
         } else {
-          const kk = fr * R + (R - 1 - t);
           for (let c = 0; c < C; c++) {
             const mm = fc * C + c;
-            ri[c] = t < R && kk < K && mm < M ? ifmap[mm * K + kk] : -1;
             const tt = t - c - (2 * R - 1);
             ro[c] = tt >= 0 && tt < T && mm < M ? ofmapOffset + N * mm + tt : -1;
           }
@@ -186,17 +240,38 @@ function rowMajor(rows: number, cols: number, get: (r: number, c: number) => num
   return out;
 }
 
-/** The ifmap and filter prefetch orders (SCALE-Sim's prefetch matrices, flattened). */
-export function prefetchOrders(df: Dataflow, R: number, C: number, op: OperandMatrices): { ifmap: Int32Array; filter: Int32Array } {
-  const { m: M, n: N, k: K, ifmap, filter } = op;
+/** The ifmap prefetch order (SCALE-Sim's ifmap prefetch matrix, flattened). */
+export function ifmapPrefetchOrder(df: Dataflow, R: number, C: number, op: Pick<OperandMatrices, 'm' | 'n' | 'k' | 'ifmap'>): Int32Array {
+  const { m: M, k: K, ifmap } = op;
   const g = foldGeometry(df, R, C, op);
   const T = g.t;
   if (df === 'os') {
+    return rollOut(g.rowFolds * T, R, (r, c) => {
+      const mm = Math.floor(r / T) * R + c;
+      return mm < M ? ifmap[mm * K + (r % T)] : -1;
+    });
+  }
+  if (df === 'ws') {
+    return rollOut(g.rowFolds * T, R, (r, c) => {
+      const kk = Math.floor(r / T) * R + c;
+      return kk < K ? ifmap[(r % T) * K + kk] : -1;
+    });
+  }
+  return rowMajor(g.colFolds * K, C, (r, c) => {
+    const mm = Math.floor(r / K) * C + c;
+    return mm < M ? ifmap[mm * K + (r % K)] : -1;
+  });
+}
+
+/** The ifmap and filter prefetch orders (SCALE-Sim's prefetch matrices, flattened). */
+export function prefetchOrders(df: Dataflow, R: number, C: number, op: OperandMatrices): { ifmap: Int32Array; filter: Int32Array } {
+  const { n: N, k: K, filter } = op;
+  const g = foldGeometry(df, R, C, op);
+  const T = g.t;
+  const ifmap = ifmapPrefetchOrder(df, R, C, op);
+  if (df === 'os') {
     return {
-      ifmap: rollOut(g.rowFolds * T, R, (r, c) => {
-        const mm = Math.floor(r / T) * R + c;
-        return mm < M ? ifmap[mm * K + (r % T)] : -1;
-      }),
+      ifmap,
       filter: rollOut(g.colFolds * T, C, (r, c) => {
         const nn = Math.floor(r / T) * C + c;
         return nn < N ? filter[(r % T) * N + nn] : -1;
@@ -205,10 +280,7 @@ export function prefetchOrders(df: Dataflow, R: number, C: number, op: OperandMa
   }
   if (df === 'ws') {
     return {
-      ifmap: rollOut(g.rowFolds * T, R, (r, c) => {
-        const kk = Math.floor(r / T) * R + c;
-        return kk < K ? ifmap[(r % T) * K + kk] : -1;
-      }),
+      ifmap,
       filter: rowMajor(g.colFolds * K, C, (r, c) => {
         const nn = Math.floor(r / K) * C + c;
         return nn < N ? filter[(r % K) * N + nn] : -1;
@@ -216,10 +288,7 @@ export function prefetchOrders(df: Dataflow, R: number, C: number, op: OperandMa
     };
   }
   return {
-    ifmap: rowMajor(g.colFolds * K, C, (r, c) => {
-      const mm = Math.floor(r / K) * C + c;
-      return mm < M ? ifmap[mm * K + (r % K)] : -1;
-    }),
+    ifmap,
     filter: rollOut(g.rowFolds * T, R, (r, c) => {
       const kk = Math.floor(r / T) * R + c;
       return kk < K ? filter[kk * N + (r % T)] : -1;
@@ -278,16 +347,15 @@ export function serveDemand(
 }
 
 /**
- * SCALE-Sim's memory simulation of one layer: fold by fold in closed form (simulateDenseLayerMemory)
- * where every operand address occurs once, else row by row and address by address
- * (simulateLayerMemoryByRows); `demand`, when given, is served row by row.
+ * SCALE-Sim's memory simulation of one layer, fold by fold (simulateLayerMemoryByFolds); `demand`,
+ * when given, is served row by row and address by address (simulateLayerMemoryByRows).
  */
 export function simulateLayerMemory(
   cfg: MemoryConfig,
   shape: ConvShape,
   demand?: { rows: (emit: (i: Int32Array, f: Int32Array, o: Int32Array) => void) => void; prefetch: { ifmap: Int32Array; filter: Int32Array } },
 ): LayerMemoryResult {
-  if (!demand && isDenseUnique(shape)) return simulateDenseLayerMemory(cfg, shape);
+  if (!demand) return simulateLayerMemoryByFolds(cfg, shape);
   return simulateLayerMemoryByRows(cfg, shape, demand);
 }
 
@@ -374,26 +442,43 @@ function rampSum(y: number, w: number): number {
   return (w * (w + 1)) / 2 + (y - w) * w;
 }
 
+/** Words c <= x of a tile row of w words: clamp(x + 1, 0, w). */
+const upTo = (x: number, w: number): number => (x < 0 ? 0 : x >= w ? w : x + 1);
+
 /** A skewed band: row t holds the words c in [t - a, t - b] of a tile row of w words, |[t - a, t - b] ∩ [0, w - 1]|. */
-function band(a: number, b: number, w: number): RowProfile {
-  const g = (x: number): number => (x < 0 ? 0 : x >= w ? w : x + 1);
-  return {
-    first: b,
-    last: a + w - 1,
-    count: (t) => g(t - b) - g(t - a - 1),
-    // sum_{t' < t} g(t' - b) = rampSum(t - b, w), as g(x) = clamp(x + 1, 0, w)
-    cum: (t) => rampSum(t - b, w) - rampSum(t - a - 1, w),
-  };
+class Band implements RowProfile {
+  readonly first: number;
+  readonly last: number;
+  constructor(
+    private readonly a: number,
+    private readonly b: number,
+    private readonly w: number,
+  ) {
+    this.first = b;
+    this.last = a + w - 1;
+  }
+  count(t: number): number {
+    return upTo(t - this.b, this.w) - upTo(t - this.a - 1, this.w);
+  }
+  cum(t: number): number {
+    // sum over t' < t of upTo(t' - b, w) is rampSum(t - b, w)
+    return rampSum(t - this.b, this.w) - rampSum(t - this.a - 1, this.w);
+  }
 }
 
-/** Rows t0..t1 hold w words each. */
-function box(t0: number, t1: number, w: number): RowProfile {
-  return {
-    first: t0,
-    last: t1,
-    count: (t) => (t >= t0 && t <= t1 ? w : 0),
-    cum: (t) => w * Math.min(Math.max(t - t0, 0), t1 - t0 + 1),
-  };
+/** Rows first..last hold w words each. */
+class Box implements RowProfile {
+  constructor(
+    readonly first: number,
+    readonly last: number,
+    private readonly w: number,
+  ) {}
+  count(t: number): number {
+    return t >= this.first && t <= this.last ? this.w : 0;
+  }
+  cum(t: number): number {
+    return this.w * Math.min(Math.max(t - this.first, 0), this.last - this.first + 1);
+  }
 }
 
 /**
@@ -441,15 +526,34 @@ class PrefetchMatrix {
   }
 }
 
-/** One read operand's demand in one fold: its profile, and where row t's first valid word is in the prefetch order. */
-interface FoldRead {
-  p: RowProfile;
-  /** Valid index of row t's first word (its words are that and the next count(t) - 1). */
-  lo(t: number): number;
+/**
+ * One read operand's demand in one fold: its profile, and where row t's first valid word is in the
+ * prefetch order. On a diagonal prefetch matrix, row t reads entries (base + t - shift - c, c) for
+ * the tile's columns c (the skew of forEachDemandRow); on a row-major one, row t reads matrix row
+ * base - t from its column 0.
+ */
+class FoldRead {
+  constructor(
+    readonly p: RowProfile,
+    private readonly m: PrefetchMatrix,
+    private readonly base: number,
+    private readonly shift: number,
+    private readonly blockRows: number,
+    /** Demand words of this fold repeat those `distance` demand words earlier (Infinity: new words). */
+    readonly distance: number,
+  ) {}
+
   /** +1: later rows lie later in the prefetch order; -1: earlier. */
-  dir: 1 | -1;
-  /** Demand words of this fold repeat those `distance` demand words earlier (Infinity: new words). */
-  distance: number;
+  get dir(): 1 | -1 {
+    return this.m.diagonal ? 1 : -1;
+  }
+
+  /** Valid index of row t's first word (its words are that and the next count(t) - 1). */
+  lo(t: number): number {
+    if (!this.m.diagonal) return this.m.validIndex(this.base - t, 0);
+    const c = Math.max(0, t - this.shift - this.blockRows + 1);
+    return this.m.validIndex(this.base + t - this.shift - c, c);
+  }
 }
 
 interface FoldDemand {
@@ -475,9 +579,9 @@ function denseLayout(df: Dataflow, R: number, C: number, op: { m: number; n: num
         const rv = rowsOf(fr);
         const cv = colsOf(fc);
         return {
-          ifmap: { p: band(T - 1, 0, rv), lo: (t) => pi.validIndex(fr * T + t - Math.max(0, t - T + 1), Math.max(0, t - T + 1)), dir: 1, distance: fc > 0 ? M * K : Infinity },
-          filter: { p: band(T - 1, 0, cv), lo: (t) => pf.validIndex(fc * T + t - Math.max(0, t - T + 1), Math.max(0, t - T + 1)), dir: 1, distance: fr > 0 ? K * cv : Infinity },
-          ofmap: band(T + R - 2, T - 1 + R - rv, cv),
+          ifmap: new FoldRead(new Band(T - 1, 0, rv), pi, fr * T, 0, T, fc > 0 ? M * K : Infinity),
+          filter: new FoldRead(new Band(T - 1, 0, cv), pf, fc * T, 0, T, fr > 0 ? K * cv : Infinity),
+          ofmap: new Band(T + R - 2, T - 1 + R - rv, cv),
         };
       },
     };
@@ -492,17 +596,9 @@ function denseLayout(df: Dataflow, R: number, C: number, op: { m: number; n: num
         const rv = rowsOf(fr);
         const cv = colsOf(fc);
         return {
-          ifmap: {
-            p: band(R + T - 1, R, rv),
-            lo: (t) => {
-              const c = Math.max(0, t - R - T + 1);
-              return pi.validIndex(fr * T + t - R - c, c);
-            },
-            dir: 1,
-            distance: fc > 0 ? M * K : Infinity,
-          },
-          filter: { p: box(R - rv, R - 1, cv), lo: (t) => pf.validIndex(fc * K + fr * R + R - 1 - t, 0), dir: -1, distance: Infinity },
-          ofmap: band(2 * R + T - 2, 2 * R - 1, cv),
+          ifmap: new FoldRead(new Band(R + T - 1, R, rv), pi, fr * T, R, T, fc > 0 ? M * K : Infinity),
+          filter: new FoldRead(new Box(R - rv, R - 1, cv), pf, fc * K + fr * R + R - 1, 0, K, Infinity),
+          ofmap: new Band(2 * R + T - 2, 2 * R - 1, cv),
         };
       },
     };
@@ -516,17 +612,9 @@ function denseLayout(df: Dataflow, R: number, C: number, op: { m: number; n: num
       const rv = rowsOf(fr);
       const cv = colsOf(fc);
       return {
-        ifmap: { p: box(R - rv, R - 1, cv), lo: (t) => pi.validIndex(fc * K + fr * R + R - 1 - t, 0), dir: -1, distance: Infinity },
-        filter: {
-          p: band(R + T - 1, R, rv),
-          lo: (t) => {
-            const c = Math.max(0, t - R - T + 1);
-            return pf.validIndex(fr * T + t - R - c, c);
-          },
-          dir: 1,
-          distance: fc > 0 ? K * N : Infinity,
-        },
-        ofmap: band(2 * R + T - 2, 2 * R - 1, cv),
+        ifmap: new FoldRead(new Box(R - rv, R - 1, cv), pi, fc * K + fr * R + R - 1, 0, K, Infinity),
+        filter: new FoldRead(new Band(R + T - 1, R, rv), pf, fr * T, R, T, fc > 0 ? K * N : Infinity),
+        ofmap: new Band(2 * R + T - 2, 2 * R - 1, cv),
       };
     },
   };
@@ -544,21 +632,35 @@ function firstTrue(lo: number, hi: number, pred: (t: number) => boolean): number
 
 /** A read operand's side of the fold loop: which rows must be served exactly, and serving one. */
 interface ReadSide {
-  beginFold(f: FoldRead, foldRows: number): void;
+  beginFold(f: FoldRead, foldRows: number, fc: number, fr: number): void;
   /** First row >= t of the fold that must be served exactly (the fold's row count if none). */
   nextEvent(t: number): number;
   /** Serve row t at `cycle`; returns the cycle it is served. */
   serve(cycle: number, t: number): number;
+  /** Whether row t (just served) has a valid word. */
+  nonEmpty(t: number): boolean;
+  /** The buffer's DRAM counts once every row is served, given the cycle of its first request. */
+  counts(firstRequestCycle: number): ReadBufferCounts;
 }
 
 class UserSide implements ReadSide {
   private f!: FoldRead;
   private end = 0;
-  constructor(readonly buf: UserReadBuffer) {}
+  constructor(readonly buf: UserReadBuffer) {
+    buf.begin(0);
+  }
 
   beginFold(f: FoldRead, foldRows: number): void {
     this.f = f;
     this.end = foldRows;
+  }
+
+  nonEmpty(t: number): boolean {
+    return t >= this.f.p.first && t <= this.f.p.last;
+  }
+
+  counts(): ReadBufferCounts {
+    return this.buf.counts();
   }
 
   private lines(t: number): [number, number] {
@@ -594,9 +696,19 @@ class EstimateSide implements ReadSide {
   private ends: number[] = [];
   private next = 0;
   private end = 0;
+  private p!: RowProfile;
   constructor(readonly est: EstimateEpochs) {}
 
+  nonEmpty(t: number): boolean {
+    return t >= this.p.first && t <= this.p.last;
+  }
+
+  counts(firstRequestCycle: number): ReadBufferCounts {
+    return this.est.counts(firstRequestCycle);
+  }
+
   beginFold(f: FoldRead, foldRows: number): void {
+    this.p = f.p;
     const length = f.p.cum(foldRows);
     const offsets = this.est.run(this.pos, length, f.distance);
     this.pos += length;
@@ -617,51 +729,110 @@ class EstimateSide implements ReadSide {
   }
 }
 
+/** An operand whose addresses repeat (a convolution's ifmap): every row that may have a valid word is generated and served address by address. */
+class AddressSide implements ReadSide {
+  private readonly row: Int32Array;
+  private p!: RowProfile;
+  private end = 0;
+  private fc = 0;
+  private fr = 0;
+  private filled = false;
+  constructor(
+    readonly buf: UserReadBuffer | EstimateReadBuffer,
+    private readonly df: Dataflow,
+    private readonly R: number,
+    private readonly C: number,
+    private readonly op: Pick<OperandMatrices, 'm' | 'k' | 'ifmap'>,
+    private readonly T: number,
+  ) {
+    this.row = new Int32Array(demandWidths(df, R, C)[0]);
+    if (buf instanceof UserReadBuffer) buf.begin(0);
+  }
+
+  beginFold(f: FoldRead, foldRows: number, fc: number, fr: number): void {
+    this.p = f.p;
+    this.end = foldRows;
+    this.fc = fc;
+    this.fr = fr;
+  }
+
+  nextEvent(t: number): number {
+    return t > this.p.last ? this.end : Math.max(t, this.p.first);
+  }
+
+  serve(cycle: number, t: number): number {
+    if (t < this.p.first || t > this.p.last) {
+      this.filled = false;
+      return cycle + 1;
+    }
+    const row = this.row;
+    this.filled = fillIfmapRow(this.df, this.R, this.C, this.op, this.T, this.fc, this.fr, t, row) > 0;
+    return this.buf.serviceRow(cycle, row, row.length);
+  }
+
+  nonEmpty(): boolean {
+    return this.filled;
+  }
+
+  counts(): ReadBufferCounts {
+    if (this.buf instanceof EstimateReadBuffer) this.buf.finish();
+    return this.buf.counts();
+  }
+}
+
 /** The ofmap's side: the first row >= t at which a word would wait or start a drain, if rows from t are issued at cycle, cycle + 1, ... */
 function writeEvent(wb: WriteBuffer, p: RowProfile, t: number, cycle: number, end: number): number {
   if (t > p.last) return end;
   const base = p.cum(t);
-  const upTo = (x: number): number => p.cum(x + 1) - base;
   const { draining, idle } = wb.freeBeforeEvent;
   const tIdle = t + Math.max(0, wb.drainEnd - cycle);
   const stop = p.last + 1;
   if (tIdle > t) {
-    const r = firstTrue(t, Math.min(tIdle, stop), (x) => upTo(x) > draining);
+    const r = firstTrue(t, Math.min(tIdle, stop), (x) => p.cum(x + 1) - base > draining);
     if (r < Math.min(tIdle, stop)) return r;
   }
-  const r = firstTrue(Math.max(t, tIdle), stop, (x) => upTo(x) > idle);
+  const r = firstTrue(Math.max(t, tIdle), stop, (x) => p.cum(x + 1) - base > idle);
   return r < stop ? r : end;
 }
 
-/** simulateLayerMemory for a layer of which isDenseUnique holds, fold by fold. */
-export function simulateDenseLayerMemory(cfg: MemoryConfig, shape: ConvShape): LayerMemoryResult {
+/**
+ * simulateLayerMemory fold by fold: the filter and ofmap (and the ifmap where isDenseUnique holds)
+ * through the closed forms above, only the rows where something happens served exactly; a
+ * convolution's ifmap address by address.
+ */
+export function simulateLayerMemoryByFolds(cfg: MemoryConfig, shape: ConvShape): LayerMemoryResult {
   const { rows: R, cols: C, dataflow: df } = cfg;
-  const eh = Math.ceil((shape.ifmapH - shape.filterH + shape.strideH) / shape.strideH);
-  const ew = Math.ceil((shape.ifmapW - shape.filterW + shape.strideW) / shape.strideW);
-  const op = { m: eh * ew, n: shape.filters, k: shape.filterH * shape.filterW * shape.channels };
+  const op = layerDims(shape);
   const layout = denseLayout(df, R, C, op);
   const { g } = layout;
+  const dense = isDenseUnique(shape);
+  const user = cfg.mode === 'USER';
   let ifmap: ReadSide;
-  let filter: ReadSide;
-  let ofmap: WriteBuffer;
-  let counts: (first: [number, number]) => [ReadBufferCounts, ReadBufferCounts];
-  if (cfg.mode === 'USER') {
-    const bi = new UserReadBuffer(cfg.ifmapWords, cfg.bandwidth, layout.prefetch.ifmap.size);
-    const bf = new UserReadBuffer(cfg.filterWords, cfg.bandwidth, layout.prefetch.filter.size);
-    bi.begin(0);
-    bf.begin(0);
-    ifmap = new UserSide(bi);
-    filter = new UserSide(bf);
-    ofmap = new WriteBuffer(cfg.ofmapWords, cfg.bandwidth);
-    counts = () => [bi.counts(), bf.counts()];
+  const byAddress = !dense;
+  if (dense) {
+    ifmap = user
+      ? new UserSide(new UserReadBuffer(cfg.ifmapWords, cfg.bandwidth, layout.prefetch.ifmap.size))
+      : new EstimateSide(new EstimateEpochs(cfg.ifmapWords, 10));
   } else {
-    const ei = new EstimateEpochs(cfg.ifmapWords, 10);
-    const ef = new EstimateEpochs(cfg.filterWords, 10);
-    ifmap = new EstimateSide(ei);
-    filter = new EstimateSide(ef);
-    ofmap = new WriteBuffer(cfg.ofmapWords, C);
-    counts = ([fi, ff]) => [ei.counts(fi), ef.counts(ff)];
+    const withIfmap = { ...op, ifmap: ifmapMatrix(shape, cfg.ifmapOffset) };
+    let buf: UserReadBuffer | EstimateReadBuffer;
+    if (user) buf = new UserReadBuffer(cfg.ifmapWords, cfg.bandwidth, ifmapPrefetchOrder(df, R, C, withIfmap));
+    else {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const a of withIfmap.ifmap) {
+        if (a === -1) continue;
+        if (a < lo) lo = a;
+        if (a > hi) hi = a;
+      }
+      buf = lo === Infinity ? new EstimateReadBuffer(cfg.ifmapWords, 10, 0, 1) : new EstimateReadBuffer(cfg.ifmapWords, 10, lo, hi - lo + 1);
+    }
+    ifmap = new AddressSide(buf, df, R, C, withIfmap, g.t);
   }
+  const filter: ReadSide = user
+    ? new UserSide(new UserReadBuffer(cfg.filterWords, cfg.bandwidth, layout.prefetch.filter.size))
+    : new EstimateSide(new EstimateEpochs(cfg.filterWords, 10));
+  const ofmap = user ? new WriteBuffer(cfg.ofmapWords, cfg.bandwidth) : new WriteBuffer(cfg.ofmapWords, C);
   const spans: [Span, Span, Span] = [
     { startCycle: NaN, stopCycle: NaN },
     { startCycle: NaN, stopCycle: NaN },
@@ -675,8 +846,8 @@ export function simulateDenseLayerMemory(cfg: MemoryConfig, shape: ConvShape): L
     if (Number.isNaN(s.startCycle)) s.startCycle = c0 + (a - t) + off;
     s.stopCycle = c0 + (b - t) + off;
   };
-  const note = (s: Span, p: RowProfile, t: number, out: number): void => {
-    if (t < p.first || t > p.last) return;
+  const note = (s: Span, nonEmpty: boolean, out: number): void => {
+    if (!nonEmpty) return;
     if (Number.isNaN(s.startCycle)) s.startCycle = out;
     s.stopCycle = out;
   };
@@ -687,12 +858,23 @@ export function simulateDenseLayerMemory(cfg: MemoryConfig, shape: ConvShape): L
   for (let fc = 0; fc < g.colFolds; fc++) {
     for (let fr = 0; fr < g.rowFolds; fr++) {
       const fold = layout.fold(fc, fr);
-      ifmap.beginFold(fold.ifmap, rows);
-      filter.beginFold(fold.filter, rows);
+      ifmap.beginFold(fold.ifmap, rows, fc, fr);
+      filter.beginFold(fold.filter, rows, fc, fr);
       let t = 0;
+      // each side's next event stays valid until its row is served; the ofmap's also until a stall moves the cycles
+      let nextI = -1;
+      let nextF = -1;
+      let nextW = -1;
+      let stallW = stall;
       while (t < rows) {
         const cycle = i + stall;
-        const e = Math.min(ifmap.nextEvent(t), filter.nextEvent(t), writeEvent(ofmap, fold.ofmap, t, cycle, rows));
+        if (nextI < t) nextI = ifmap.nextEvent(t);
+        if (nextF < t) nextF = filter.nextEvent(t);
+        if (nextW < t || stallW !== stall) {
+          nextW = writeEvent(ofmap, fold.ofmap, t, cycle, rows);
+          stallW = stall;
+        }
+        const e = Math.min(nextI, nextF, nextW);
         if (e > t) {
           quietSpan(spans[0], fold.ifmap.p, t, e, cycle, 1);
           quietSpan(spans[1], fold.filter.p, t, e, cycle, 1);
@@ -704,12 +886,37 @@ export function simulateDenseLayerMemory(cfg: MemoryConfig, shape: ConvShape): L
           if (t === rows) break;
         }
         const c = i + stall;
+        if (byAddress && e === nextI && e < Math.min(nextF, nextW)) {
+          // only the ifmap (served address by address) has work: its rows up to the others' next event or its first stall
+          const until = Math.min(nextF, nextW, fold.ifmap.p.last + 1);
+          let r = t;
+          let extra = 0;
+          while (r < until) {
+            const cr = c + (r - t);
+            const oi = ifmap.serve(cr, r);
+            note(spans[0], ifmap.nonEmpty(r), oi);
+            r++;
+            if (oi - cr - 1 > 0) {
+              extra = oi - cr - 1;
+              break;
+            }
+          }
+          quietSpan(spans[1], fold.filter.p, t, r, c, 1);
+          quietSpan(spans[2], fold.ofmap, t, r, c, 0);
+          ofmap.take(fold.ofmap.cum(r) - fold.ofmap.cum(t));
+          lastOut = c + (r - 1 - t);
+          i += r - t;
+          stall += extra;
+          t = r;
+          continue;
+        }
         const oi = ifmap.serve(c, t);
         const of = filter.serve(c, t);
-        const oo = ofmap.serviceWords(c, fold.ofmap.count(t));
-        note(spans[0], fold.ifmap.p, t, oi);
-        note(spans[1], fold.filter.p, t, of);
-        note(spans[2], fold.ofmap, t, oo);
+        const words = fold.ofmap.count(t);
+        const oo = ofmap.serviceWords(c, words);
+        note(spans[0], ifmap.nonEmpty(t), oi);
+        note(spans[1], filter.nonEmpty(t), of);
+        note(spans[2], words > 0, oo);
         stall += Math.max(oi - c - 1, of - c - 1, oo - c);
         lastOut = oo;
         i++;
@@ -718,7 +925,8 @@ export function simulateDenseLayerMemory(cfg: MemoryConfig, shape: ConvShape): L
     }
   }
   ofmap.finish(lastOut);
-  const [ci, cf] = counts([spans[0].startCycle - 1, spans[1].startCycle - 1]);
+  const ci = ifmap.counts(spans[0].startCycle - 1);
+  const cf = filter.counts(spans[1].startCycle - 1);
   const sram = sramCounts(df, R, C, op);
   return {
     totalCycles: lastOut,

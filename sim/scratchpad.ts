@@ -11,6 +11,9 @@
  * anyone waits for them) and lasts `fillCycles(k)` cycles. A reader waiting for a unit is served when
  * the refill that brought it ends.
  *
+ * `advancesToHold` and `advanceBy` take a run of refills at once (a reader that has fallen behind
+ * the window, or wrapped around the stream), with the same result as advancing one at a time.
+ *
  * `maxPrefixStall` is the closed form of the same rule for a reader that walks the units in order,
  * one unit per step: with fills F_1.. (F_0 hidden before cycle 0) and compute steps L_0.., step k
  * starts at max(end of step k-1, end of fill k), so the stall is the largest prefix sum of
@@ -24,6 +27,8 @@ export interface ScratchpadShape {
   prefetchUnits: number;
   /** Cycles the k-th refill takes (k = 1, 2, ...). */
   fillCycles: (k: number) => number;
+  /** Cycles refills from..to take together, in closed form (for advanceBy; else fillCycles one by one). */
+  fillSum?: (from: number, to: number) => number;
   /** Cycle the initial fill of the active window ends (SCALE-Sim: the cycle before the first request). */
   initialFillEnd: number;
 }
@@ -66,6 +71,36 @@ export class DoubleBufferedReadScratchpad {
     const { start, end } = this;
     if (start < end) return [start, end];
     return unit >= start ? [start, this.shape.units] : [0, end];
+  }
+
+  /** How many advances bring `unit` into the active window (0 if it is held). */
+  advancesToHold(unit: number): number {
+    if (this.holds(unit)) return 0;
+    const { units, activeUnits, prefetchUnits } = this.shape;
+    if (prefetchUnits === 0) throw new RangeError('scratchpad: the whole stream is in the active window; nothing to prefetch');
+    // unit lies `past` units beyond the window's start; each advance takes prefetchUnits off that
+    const past = (((unit - this.start) % units) + units) % units;
+    if (activeUnits >= prefetchUnits) return Math.ceil((past - activeUnits + 1) / prefetchUnits);
+    // a prefetch half longer than the window may step over the unit: step until held (the window's starts repeat after `units` steps)
+    for (let n = 1, p = past; n <= units; n++) {
+      p = (((p - prefetchUnits) % units) + units) % units;
+      if (p < activeUnits) return n;
+    }
+    throw new RangeError(`scratchpad: unit ${unit} is never in the window (units ${units}, active ${activeUnits}, prefetch ${prefetchUnits})`);
+  }
+
+  /** Move the window on by n prefetch halves at once (n advances); returns the cycle the last refill ends. */
+  advanceBy(n: number): number {
+    if (n <= 0) return this.lastFillEnd;
+    const { units, activeUnits, prefetchUnits, fillSum } = this.shape;
+    if (prefetchUnits === 0) throw new RangeError('scratchpad: the whole stream is in the active window; nothing to prefetch');
+    this.start = (this.start + ((n * prefetchUnits) % units)) % units;
+    this.end = (this.start + activeUnits) % units;
+    const from = this.refills + 1;
+    this.refills += n;
+    if (fillSum) this.lastFillEnd += fillSum(from, this.refills);
+    else for (let k = from; k <= this.refills; k++) this.lastFillEnd += this.shape.fillCycles(k);
+    return this.lastFillEnd;
   }
 
   /** Move the window on by one prefetch half and charge the refill; returns the cycle it ends. */

@@ -41,6 +41,83 @@ describe('double-buffered read scratchpad', () => {
     expect([pad.start, pad.end, pad.holds(4), pad.holds(0), pad.holds(1), pad.refills]).toEqual([4, 1, true, true, false, 2]);
   });
 
+  it('holdsAll and stretchOf agree with holds unit by unit, wrapped windows included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 16 }),
+        fc.integer({ min: 1, max: 15 }),
+        fc.integer({ min: 1, max: 15 }),
+        fc.integer({ min: 0, max: 40 }),
+        (units, a, p, steps) => {
+          fc.pre(a < units);
+          const pad = new DoubleBufferedReadScratchpad({
+            units,
+            activeUnits: a,
+            prefetchUnits: Math.min(p, units - a),
+            fillCycles: () => 1,
+            initialFillEnd: -1,
+          });
+          for (let s = 0; s < steps; s++) pad.advance();
+          for (let first = 0; first < units; first++) {
+            for (let last = first; last < units; last++) {
+              let all = true;
+              for (let u = first; u <= last; u++) all &&= pad.holds(u);
+              expect(pad.holdsAll(first, last)).toBe(all);
+            }
+            if (!pad.holds(first)) continue;
+            const [from, to] = pad.stretchOf(first);
+            expect(from <= first && first < to && to <= units).toBe(true);
+            for (let u = from; u < to; u++) expect(pad.holds(u)).toBe(true);
+            // the stretch is maximal: it ends at the window's end or the stream's, and starts at the window's start or 0
+            expect(to === units || !pad.holds(to)).toBe(true);
+            expect(from === 0 || !pad.holds(from - 1) || from === pad.start).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('advancesToHold and advanceBy equal advancing one prefetch half at a time', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 60 }),
+        fc.integer({ min: 1, max: 59 }),
+        fc.integer({ min: 1, max: 59 }),
+        fc.array(fc.integer({ min: 0, max: 59 }), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (units, a, p, wanted, closed) => {
+          fc.pre(a < units);
+          const fills = (k: number): number => 3 + (k % 4);
+          const shape = { units, activeUnits: a, prefetchUnits: Math.min(p, units - a), fillCycles: fills, initialFillEnd: -1 };
+          // with and without the closed-form sum of the fill times
+          const fast = new DoubleBufferedReadScratchpad(
+            closed ? { ...shape, fillSum: (from, to) => Array.from({ length: to - from + 1 }, (_, i) => fills(from + i)).reduce((x, y) => x + y, 0) } : shape,
+          );
+          const slow = new DoubleBufferedReadScratchpad(shape);
+          for (const w of wanted) {
+            const unit = w % units;
+            let n = 0;
+            let end = slow.lastFillEnd;
+            while (!slow.holds(unit) && n <= units) {
+              end = slow.advance();
+              n++;
+            }
+            if (n > units) {
+              // a window that steps over the unit (prefetch half longer than the window) never holds it
+              expect(() => fast.advancesToHold(unit)).toThrow(/is never in the window/);
+              return;
+            }
+            expect(fast.advancesToHold(unit)).toBe(n);
+            expect(fast.advanceBy(n)).toBe(end);
+            expect([fast.start, fast.end, fast.refills, fast.lastFillEnd]).toEqual([slow.start, slow.end, slow.refills, slow.lastFillEnd]);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('the periodic closed form equals the listed sequence', () => {
     fc.assert(
       fc.property(
