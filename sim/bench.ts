@@ -18,6 +18,9 @@
  *   sim.sweep1000Ms                   1,000 analytic design points (arrays x dataflows x variants x nodes)
  *   sim.explorePointsPerS             sim/explore.ts's local engine on every core: 104,976 points (2,916 with --quick),
  *                                     Pareto flags and CSV included
+ *   sim.scalesimBertLayerMs.<df>      SCALE-Sim USER mode, one BERT-base layer (32x32, 64 KiB SRAMs, 10 words/cycle), median
+ *   sim.queuePointsPerS               the same points on the distributed engine: BullMQ on a loopback redis-server of
+ *                                     its own, two workers on this machine (needs redis-server; the CSV must be equal)
  *   main.coldMs                       `npx tsx sim/run.ts --config rom-bert-base --no-cache` end to end (incl. verify)
  *   main.warmMs                       the same with its images reused from out/.cache (median of 3)
  *   trainer.stepMs.<variant>          one fine-tuning step (AdamW, batch 16, sequence 128) of the project's
@@ -30,6 +33,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createGemmEngine } from '../rtl-model/gemm/engines.js';
 import { benchGemm } from '../rtl-model/gemm/bench-gemm.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
@@ -90,7 +94,9 @@ Options:
                      reference  the TensorFlow.js integer reference on wasm: built, first and later
                                 forward passes; as verify runs it: in parts on every core on wasm (and
                                 cpu), and on webgpu (one thread) where Dawn finds an adapter
-                     sweep      1,000 analytic design points (arrays x dataflows x variants x nodes)
+                     sweep      1,000 analytic design points (arrays x dataflows x variants x nodes); an
+                                exploration of 104,976 points on every core, and on two queue workers
+                                (a redis-server of its own, when redis-server is installed)
                      main       npx tsx sim/run.ts --config rom-bert-base end to end, without and with
                                 its images reused from out/.cache
                      trainer    one fine-tuning step (AdamW, batch 16, sequence 128) of the L4/H128
@@ -240,8 +246,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let sweep1000Ms: number | null = null;
+  const scalesimBertLayerMs: Record<string, number> = {};
   let explorePoints: number | null = null;
   let explorePointsPerS: number | null = null;
+  let queuePointsPerS: number | null = null;
   if (only.has('sweep')) {
     const cfg = loadConfig('rom-bert-base');
     const g = geometryOf(cfg.model);
@@ -256,6 +264,25 @@ async function main(argv: string[]): Promise<number> {
     }
     sweep1000Ms = median(times);
     rows.push(['sim.sweep1000Ms', sweep1000Ms.toFixed(0), '1,000 analytic design points (arrays x dataflows x variants x nodes), median']);
+    // SCALE-Sim v2 USER bandwidth mode (32x32, 64 KiB SRAMs, 10 words/cycle): one BERT-base encoder layer, per dataflow
+    const { loadScaleSimConfig, loadTopology, simulateTopology } = await import('./scalesim.js');
+    const bertLayer = loadTopology(fileURLToPath(new URL('../fixtures/scalesim/bert_base_layer.csv', import.meta.url)));
+    for (const df of ['os', 'ws', 'is'] as const) {
+      const ssCfg = loadScaleSimConfig(fileURLToPath(new URL(`../fixtures/scalesim/scale_user_${df}.cfg`, import.meta.url)));
+      simulateTopology(ssCfg, bertLayer); // warm-up
+      const ts: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        simulateTopology(ssCfg, bertLayer);
+        ts.push(performance.now() - t0);
+      }
+      scalesimBertLayerMs[df] = median(ts);
+      rows.push([
+        `sim.scalesimBertLayerMs.${df}`,
+        median(ts).toFixed(1),
+        `SCALE-Sim USER mode, 32x32 ${df}, 64 KiB SRAMs, 10 words/cycle: one BERT-base layer (8 GEMMs, seq 128), median`,
+      ]);
+    }
     // sim/explore.ts's local engine: chunks on worker threads (every core), then the table with its Pareto flags and the CSV
     const { ChunkPool } = await import('./explore-pool.js');
     const { baseAxes, countPoints } = await import('./explore-space.js');
@@ -269,15 +296,16 @@ async function main(argv: string[]): Promise<number> {
       ...(values.quick ? {} : { bufferKB: [128, 256, 512, 1024], romBanks: [32, 64, 128], clockMHz: [500, 1000, 2000] }),
     };
     explorePoints = countPoints(axes);
-    const pool = new ChunkPool(cpus().length);
+    const chunks: import('./sweep.js').ChunkSpec[] = [];
+    for (let start = 0; start < explorePoints; start += 2000)
+      chunks.push({ geometry: g, hardware: cfg.hardware, axes, start, end: Math.min(explorePoints, start + 2000) });
+    const pool = new ChunkPool(cpus().length, { inline: false });
+    let localCsv: string;
     try {
       const t0 = performance.now();
-      const chunks = [];
-      for (let start = 0; start < explorePoints; start += 2000)
-        chunks.push({ geometry: g, hardware: cfg.hardware, axes, start, end: Math.min(explorePoints, start + 2000) });
       const table = finishTable(joinChunks(await Promise.all(chunks.map((c) => pool.run(c)))), new Map(), {});
-      if (tableCsv(table).length === 0 || table.rows.length !== explorePoints)
-        throw new Error(`explore produced ${table.rows.length} of ${explorePoints} points`);
+      localCsv = tableCsv(table);
+      if (localCsv.length === 0 || table.rows.length !== explorePoints) throw new Error(`explore produced ${table.rows.length} of ${explorePoints} points`);
       explorePointsPerS = explorePoints / ((performance.now() - t0) / 1000);
     } finally {
       await pool.close();
@@ -288,6 +316,74 @@ async function main(argv: string[]): Promise<number> {
       `sim/explore.ts's local engine, ${explorePoints.toLocaleString('en-US')} points on ${cpus().length} threads ` +
         "(threads' start-up, Pareto flags and CSV included)",
     ]);
+    // the same sweep on the distributed engine: a redis-server of its own (loopback, a password) and two workers
+    // (npx tsx sim/worker.ts --concurrency 1) on this machine, already started; its CSV must equal the local one
+    if (spawnSync('redis-server', ['--version']).status !== 0) {
+      rows.push(['sim.queuePointsPerS', '-', 'not measured: no redis-server on this machine (apt-get install redis-server)']);
+    } else {
+      const { spawn } = await import('node:child_process');
+      const { createServer } = await import('node:net');
+      const { randomBytes } = await import('node:crypto');
+      const { submitAndWait, jobId } = await import('./queue.js');
+      const { sweepJob } = await import('./explore.js');
+      const port = await new Promise<number>((ok, fail) => {
+        const srv = createServer().once('error', fail);
+        srv.listen(0, '127.0.0.1', () => {
+          const a = srv.address() as { port: number };
+          srv.close(() => ok(a.port));
+        });
+      });
+      const secret = randomBytes(12).toString('hex');
+      const url = `redis://:${secret}@127.0.0.1:${port}`;
+      /** A child in its own process group, and a promise of the first output matching `re`. */
+      const start = (cmd: string, args: string[]) => {
+        const p = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        let text = '';
+        const ready = (re: RegExp, ms: number): Promise<void> =>
+          new Promise((ok, fail) => {
+            const t = setTimeout(() => fail(new Error(`${cmd} ${args[1] ?? ''}: no ${re} within ${ms} ms:\n${text.slice(-2000)}`)), ms);
+            const look = (d: Buffer): void => {
+              text += d;
+              if (re.test(text)) {
+                clearTimeout(t);
+                ok();
+              }
+            };
+            p.stdout.on('data', look);
+            p.stderr.on('data', look);
+          });
+        return { p, ready };
+      };
+      const redis = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', secret]);
+      const workers: ReturnType<typeof start>[] = [];
+      try {
+        await redis.ready(/Ready to accept connections/, 20_000);
+        for (let i = 0; i < 2; i++) workers.push(start('npx', ['tsx', 'sim/worker.ts', '--queue', url, '--concurrency', '1']));
+        await Promise.all(workers.map((w) => w.ready(/concurrency 1/, 60_000)));
+        const plan = { cfg, hardware: cfg.hardware, axes, constraints: {} };
+        const jobs = chunks.map((c) => sweepJob(plan, c));
+        const t0 = performance.now();
+        const sub = await submitAndWait<import('./sweep.js').ChunkResult>(url, jobs, { pollMs: 50 });
+        if (sub.failed.length) throw new Error(`queue sweep: ${sub.failed.length} chunks failed: ${sub.failed[0].reason}`);
+        const csv = tableCsv(finishTable(joinChunks(jobs.map((j) => sub.results.get(jobId(j))!)), new Map(), {}));
+        queuePointsPerS = explorePoints / ((performance.now() - t0) / 1000);
+        if (csv !== localCsv) throw new Error('queue sweep: its CSV differs from the local one');
+        rows.push([
+          'sim.queuePointsPerS',
+          queuePointsPerS.toFixed(0),
+          `the same ${explorePoints.toLocaleString('en-US')} points as BullMQ jobs on a loopback redis-server, two workers ` +
+            '(sim/worker.ts --concurrency 1, started before) on this machine; Pareto flags and CSV included, CSV equal to the local one',
+        ]);
+      } finally {
+        for (const c of [...workers, redis]) {
+          try {
+            process.kill(-c.p.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+    }
   }
 
   let mainJobMs: number | null = null;
@@ -335,7 +431,7 @@ async function main(argv: string[]): Promise<number> {
     cpu: cpus()[0]?.model ?? 'unknown',
     datapath: { gemm, bertBase },
     reference,
-    sim: { sweep1000Ms, explorePoints, explorePointsPerS },
+    sim: { sweep1000Ms, explorePoints, explorePointsPerS, queuePointsPerS, scalesimBertLayerMs },
     main: { coldMs: mainJobMs, warmMs: mainJobWarmMs },
     trainer: { stepMs },
   };

@@ -55,7 +55,26 @@ export function encoderWeightElements(g: Geometry): number {
   return g.layers * layerLinears(g).reduce((s, l) => s + l.out * l.in, 0);
 }
 
-export function storagePlan(g: Geometry, v: SimVariantId): StoragePlan {
+const plans = new Map<string, Readonly<StoragePlan>>();
+
+/**
+ * A variant's storage plan for a geometry. It depends on nothing else, so it is computed once per
+ * (geometry, variant) and shared, frozen (a sweep costs it at every point: it walks every tensor of the model).
+ */
+export function storagePlan(g: Geometry, v: SimVariantId): Readonly<StoragePlan> {
+  const key = `${v}\u0000${JSON.stringify(g)}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    const fresh = computeStoragePlan(g, v);
+    if (fresh.patch) Object.freeze(fresh.patch);
+    plan = Object.freeze(fresh);
+    if (plans.size >= 4096) plans.clear(); // (a bound, for a process that costs many geometries)
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+function computeStoragePlan(g: Geometry, v: SimVariantId): StoragePlan {
   const none = { patch: null, sramRows: 0, dramBitsPerInference: 0, weightsInSram: false };
   const model = variantInfo(v).costModel;
   if (model === 'rom' || model === 'sram-weights') {

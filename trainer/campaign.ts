@@ -4,7 +4,10 @@
  * parallel processes (one per core), resumable: a run whose result file exists is skipped (one
  * that does not match the plan stops the campaign unless --rerun-stale).
  *
- *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--rerun-stale] [--results-root DIR] [--help]
+ *   npx tsx trainer/campaign.ts --plan fixtures/campaigns/NAME.json [--jobs 2] [--dry-run] [--rerun-stale] [--results-root DIR] [--queue URL] [--help]
+ *
+ * With --queue redis://HOST:PORT the runs are BullMQ jobs (sim/queue.ts) that workers on any machine
+ * take (sim/worker.ts); this process writes each result, once, as its job finishes.
  *
  * Plan file (JSON): { "name", "checkpoint", "tasks": [...], "variants": [...], "seeds": [...],
  *   "lr": { "bias": [1e-4, 4e-4, 7e-4, 1e-3], "full": [1e-5, 2e-5, 3e-5, 5e-5] },
@@ -19,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { cpus } from 'node:os';
 import { GLUE_DIR_ENV, GLUE_TASKS, PROJECT_ROOT, glueFile, resolveGlueDir, type GlueTask } from './glue.js';
 import { TRAIN_VARIANTS } from './finetune.js';
@@ -27,7 +30,8 @@ import { checkVocabFits, vocabFile, vocabMismatch } from './vocab-file.js';
 import { sha256File } from './corpus.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
 import { InputError, UsageError, type InputErrorDetails } from '../formats/errors.js';
-import { checkOutputDir } from '../formats/atomic-write.js';
+import { checkOutputDir, writeFileAtomic } from '../formats/atomic-write.js';
+import { checkRedisClient, jobId, redact, redisOptions, submitAndWait, type TrainJob } from '../sim/queue.js';
 import { isMain, runCli } from '../formats/cli.js';
 import { flagNumber, parseFlags } from '../formats/flags.js';
 
@@ -97,6 +101,34 @@ export function staleReason(file: string, r: PlannedRun, p: Plan, checkpointSha:
   return null;
 }
 
+/** What one training run is, whoever runs it (this process or a queue worker, sim/worker.ts). */
+export interface RunRecipe {
+  task: string;
+  variant: string;
+  lr: number;
+  seed: number;
+  epochs: number;
+  batch: number;
+  seq: number;
+  /** Training examples (0: the whole training set). */
+  limit: number;
+  /** Project-relative checkpoint directory; null: random initialisation. */
+  checkpoint: string | null;
+  /** Project-relative vocabulary file; null: the checkpoint's or BERT's. */
+  vocab: string | null;
+}
+
+/** The `npx` arguments of one run (trainer/train.ts), its result written to `out`. */
+export function trainArgs(r: RunRecipe, out: string): string[] {
+  const args = ['tsx', 'trainer/train.ts', '--task', r.task, '--variant', r.variant, '--lr', String(r.lr), '--seed', String(r.seed)];
+  args.push('--epochs', String(r.epochs), '--batch', String(r.batch), '--seq', String(r.seq), '--out', out);
+  if (r.checkpoint) args.push('--checkpoint', r.checkpoint);
+  else args.push('--random-init');
+  if (r.vocab) args.push('--vocab', resolve(PROJECT_ROOT, r.vocab));
+  if (r.limit) args.push('--train-limit', String(r.limit));
+  return args;
+}
+
 export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
   const runs: PlannedRun[] = [];
   // seeds outermost: a campaign cut short still has every task and variant at the first seeds
@@ -108,30 +140,10 @@ export function expandPlan(p: Plan, resultsDir: string): PlannedRun[] {
           for (const size of sizes) {
             const tag = p.trainSizes ? `-n${size}` : '';
             const out = join(resultsDir, `${task}-${variant}-lr${lr}${tag}-seed${seed}.json`);
-            const args = [
-              'tsx',
-              'trainer/train.ts',
-              '--task',
-              task,
-              '--variant',
-              variant,
-              '--lr',
-              String(lr),
-              '--seed',
-              String(seed),
-              '--epochs',
-              String(p.epochs),
-              '--batch',
-              String(p.batch),
-              '--seq',
-              String(p.seq),
-              '--out',
+            const args = trainArgs(
+              { task, variant, lr, seed, epochs: p.epochs, batch: p.batch, seq: p.seq, limit: size, checkpoint: p.checkpoint, vocab: p.vocab ?? null },
               out,
-            ];
-            if (p.checkpoint) args.push('--checkpoint', p.checkpoint);
-            else args.push('--random-init');
-            if (p.vocab) args.push('--vocab', resolve(PROJECT_ROOT, p.vocab));
-            if (size) args.push('--train-limit', String(size));
+            );
             runs.push({ task, variant, lr, seed, limit: size, out, args });
           }
         }
@@ -298,6 +310,9 @@ and overwrites them only with --rerun-stale.
   --dry-run       print the commands of the runs still to do, run nothing
   --rerun-stale   re-run (overwrite) results that do not match the plan
   --results-root DIR   where the plan's results directory is (default fixtures/results)
+  --queue URL     run the runs as BullMQ jobs on this Redis (redis://[:password@]host:port, rediss:// for TLS)
+                  for workers on any machine (npx tsx sim/worker.ts --queue URL); this process writes each
+                  result as its job finishes (--jobs does not apply: each worker has its --concurrency)
   -h, --help      this help
 
 Plan fields (JSON; paths relative to the project):
@@ -325,6 +340,7 @@ export async function main(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean', default: false },
     'rerun-stale': { type: 'boolean', default: false },
     'results-root': { type: 'string' },
+    queue: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (v.help) {
@@ -333,6 +349,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!v.plan) throw new UsageError('--plan', 'is required', { hint: 'e.g. --plan fixtures/campaigns/bitfit-medium.json' });
   const jobs = flagNumber('--jobs', v.jobs, { integer: true, min: 1 });
+  if (v.queue) {
+    redisOptions(v.queue);
+    checkRedisClient();
+  }
   const plan = loadPlan(resolve(v.plan));
   const dir = resolve(v['results-root'] ?? DEFAULT_RESULTS_ROOT, plan.name);
   checkOutputDir(dir, v['results-root'] !== undefined ? '--results-root' : `${v.plan}: name`);
@@ -357,12 +377,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`${stale.length} existing results do not match the plan and will be re-run (--rerun-stale):\n  ${list}`);
   }
-  console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${jobs} at a time`);
+  const how = v.queue ? `as jobs on ${redact(v.queue)}` : `${jobs} at a time`;
+  console.error(`${plan.name}: ${runs.length} runs, ${runs.length - todo.length} done, ${todo.length} to do, ${how}`);
   if (v['dry-run']) {
     for (const r of todo) console.log(['npx', ...r.args].join(' '));
     return 0;
   }
   mkdirSync(dir, { recursive: true });
+  if (v.queue) return runOnQueue(v.queue, plan, todo, dir);
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -388,6 +410,70 @@ export async function main(argv: string[]): Promise<number> {
   await Promise.all(Array.from({ length: jobs }, worker));
   console.error(`\n${done - failed} runs finished, ${failed} failed; results in ${dir}`);
   return failed ? 1 : 0;
+}
+
+/** A project-relative path for a queue job (workers refuse any other), or null. */
+function projectRelative(p: string | null | undefined): string | null {
+  if (!p) return null;
+  const rel = relative(PROJECT_ROOT, resolve(PROJECT_ROOT, p));
+  return rel.split(sep).join('/');
+}
+
+/** The runs of a plan as queue jobs (data only: sim/queue.ts validates them on the worker). */
+export function trainJobs(plan: Plan, todo: PlannedRun[]): TrainJob[] {
+  return todo.map((r) => ({
+    kind: 'train-run',
+    plan: plan.name,
+    task: r.task,
+    variant: r.variant,
+    lr: r.lr,
+    seed: r.seed,
+    epochs: plan.epochs,
+    batch: plan.batch,
+    seq: plan.seq,
+    limit: r.limit,
+    checkpoint: projectRelative(plan.checkpoint),
+    vocab: projectRelative(plan.vocab),
+    out: basename(r.out),
+  }));
+}
+
+/** What a worker returns for a training run: the result file's name and its text. */
+export interface TrainJobResult {
+  file: string;
+  json: string;
+}
+
+/**
+ * Queue mode: every run to do as a BullMQ job; workers (sim/worker.ts) train, and this process
+ * writes each result file once (atomically) from the job's return value, in the same place as a local run.
+ */
+async function runOnQueue(url: string, plan: Plan, todo: PlannedRun[], dir: string): Promise<number> {
+  const jobs = trainJobs(plan, todo);
+  const outOf = new Map(jobs.map((j) => [jobId(j), j.out]));
+  let written = 0;
+  // on a terminal one progress line redrawn in place (a result line goes above it); elsewhere a line when it changes
+  const tty = Boolean(process.stderr.isTTY);
+  let progress = '';
+  const sub = await submitAndWait<TrainJobResult>(url, jobs, {
+    onDone: (id, r) => {
+      const name = outOf.get(id)!;
+      if (!r || r.file !== name || typeof r.json !== 'string') throw new Error(`job ${id}: its return value is not the result ${name}`);
+      JSON.parse(r.json); // a worker's answer is checked, not trusted
+      writeFileAtomic(join(dir, name), r.json);
+      written++;
+      process.stderr.write(`${tty ? '\r\x1b[K' : ''}wrote ${join(dir, name)}\n${tty ? progress : ''}`);
+    },
+    onProgress: (finished, total, workers) => {
+      const line = `[${finished}/${total}] runs finished, ${workers} workers connected`;
+      if (line !== progress) process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+      progress = line;
+    },
+  });
+  if (tty && progress) process.stderr.write('\n');
+  for (const f of sub.failed) console.error(`FAILED job ${f.id} (${outOf.get(f.id)}): ${f.reason}`);
+  console.error(`${written} runs finished, ${sub.failed.length} failed; results in ${dir}`);
+  return sub.failed.length ? 1 : 0;
 }
 
 if (isMain(import.meta.url)) runCli('trainer/campaign.ts', main);

@@ -280,3 +280,58 @@ describe('plan files', () => {
     }
   });
 });
+
+describe('campaigns on a queue', () => {
+  it('--queue takes a redis:// or rediss:// URL (exit 2 otherwise), and --help says how', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-q-'));
+    const plan = join(dir, 'q.json');
+    writeFileSync(plan, JSON.stringify({ name: 'q', checkpoint: null, tasks: ['rte'], variants: ['bitfit'], seeds: [1], vocab: SMALL_VOCAB }));
+    const bad = spawnSync('npx', ['tsx', 'trainer/campaign.ts', '--plan', plan, '--queue', 'http://:pw@h:1'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--queue: scheme http: is not redis: or rediss: \(got "http:\/\/:\*\*\*@h:1"/);
+    const help = spawnSync('npx', ['tsx', 'trainer/campaign.ts', '--help'], { encoding: 'utf8' });
+    expect(help.stdout).toMatch(/--queue URL +run the runs as BullMQ jobs on this Redis/);
+  });
+
+  it('expands a plan into the same train.ts command lines as before the queue existed', () => {
+    const plan: Plan = {
+      name: 'a',
+      checkpoint: 'ck',
+      tasks: ['rte'],
+      variants: ['bitfit'],
+      seeds: [2],
+      lr: { bias: [1e-3], full: [5e-5] },
+      epochs: 1,
+      batch: 8,
+      seq: 32,
+      trainLimit: { '*': 50 },
+      vocab: 'v.txt',
+    };
+    expect(expandPlan(plan, '/r')[0].args).toEqual([
+      'tsx',
+      'trainer/train.ts',
+      '--task',
+      'rte',
+      '--variant',
+      'bitfit',
+      '--lr',
+      '0.001',
+      '--seed',
+      '2',
+      '--epochs',
+      '1',
+      '--batch',
+      '8',
+      '--seq',
+      '32',
+      '--out',
+      '/r/rte-bitfit-lr0.001-seed2.json',
+      '--checkpoint',
+      'ck',
+      '--vocab',
+      join(PROJECT_ROOT, 'v.txt'),
+      '--train-limit',
+      '50',
+    ]);
+  });
+});
