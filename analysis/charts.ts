@@ -85,10 +85,19 @@ export interface Frame {
   h: number;
 }
 
+/**
+ * One jsdom window for every chart of the process (a window costs tens of milliseconds to make, and
+ * a page draws more than a dozen charts): each frame removes the previous chart's <svg>, which its
+ * svgString() has serialised, and draws its own, the only one svgString() can find.
+ */
+let canvas: { d3n: InstanceType<typeof D3Node>; svg?: Sel } | undefined;
+
 export function frame(title: string, id: string, left = M.left): Frame {
-  const d3n = new D3Node();
+  canvas ??= { d3n: new D3Node() };
+  canvas.svg?.remove();
+  const d3n = canvas.d3n;
   const d3 = d3n.d3 as typeof import('d3');
-  const svg = (d3n.createSVG(W, H) as Sel)
+  const svg = (canvas.svg = d3n.createSVG(W, H) as Sel)
     .attr('id', id)
     .attr('viewBox', `0 0 ${W} ${H}`)
     .attr('role', 'img')

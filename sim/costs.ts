@@ -102,8 +102,28 @@ function checkCount(name: string, v: number): number {
   return v;
 }
 
-/** Evaluate one variant of a design point. */
+/** Evaluate one variant of a design point: its schedule (scheduleOf), then its costs (costOf). */
 export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, variant: SimVariantId, ops: Op[] = buildWorkload(g)): DesignPoint {
+  return costOf(scheduleOf(g, hw, variant, ops), hw, tech);
+}
+
+/**
+ * The part of a design point that no technology constant touches: the storage plan, the cycles and
+ * accesses of every op, the counts and the latency. costOf adds the area, energy and task switch
+ * from a technology table, so an analysis that varies constants (sim/report.ts uncertaintyOf)
+ * schedules each variant once and re-costs only this.
+ */
+export interface Schedule {
+  variant: SimVariantId;
+  plan: StoragePlan;
+  ops: OpResult[];
+  counts: Counts;
+  cycles: number;
+  latencyUs: number;
+}
+
+/** The schedule of one variant on the hardware (no technology table needed). */
+export function scheduleOf(g: Geometry, hw: HardwareConfig, variant: SimVariantId, ops: Op[] = buildWorkload(g)): Schedule {
   const plan = storagePlan(g, variant);
   const arr: ArrayShape = hw.array;
   const romBW = hw.rom.banks * hw.rom.wordBits * hw.rom.readPorts;
@@ -257,7 +277,12 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
     results.reduce((s, r) => s + r.addedCycles, 0),
   );
   if (cycles <= 0) throw new RangeError(`design point has ${cycles} cycles`);
-  const latencyUs = cycles / hw.clockMHz;
+  return { variant, plan, ops: results, counts: c, cycles, latencyUs: cycles / hw.clockMHz };
+}
+
+/** A schedule's area, energy and task switch from a technology table: the design point. */
+export function costOf(s: Schedule, hw: HardwareConfig, tech: TechModel): DesignPoint {
+  const { variant, plan, counts: c, cycles, latencyUs } = s;
   const mems = memoriesOf(hw, tech, plan);
   const area = areaOf(hw, tech, plan, mems);
   const energy = energyOf(tech, c, latencyUs, area.bits, mems);
@@ -265,7 +290,7 @@ export function evaluate(g: Geometry, hw: HardwareConfig, tech: TechModel, varia
   return {
     variant,
     plan,
-    ops: results,
+    ops: s.ops,
     counts: c,
     cycles,
     latencyUs,

@@ -36,13 +36,12 @@ export const FORMULA_MAX_MS = 50;
 let safeMath: MathJsInstance | undefined;
 function restrictedMath(): MathJsInstance {
   if (safeMath) return safeMath;
-  // mathjs's number-only build, and an instance made of only the functions formulas may call (plus
+  // An instance of mathjs's number-only build made of only the functions formulas may call (plus
   // parse and compile): loading the full build costs about a second of every run.
-  const mathjs = requireCjs('mathjs/number') as typeof import('mathjs');
   const needed = ['parse', 'compile', ...SAFE_OPERATORS, ...SAFE_FUNCTIONS];
-  const deps = Object.fromEntries(needed.map((n) => [`${n}Dependencies`, (mathjs as unknown as Record<string, unknown>)[`${n}Dependencies`]]));
+  const { create, deps } = mathjsParts(needed);
   for (const [k, v] of Object.entries(deps)) if (!v) throw new Error(`mathjs/number lacks ${k}`);
-  const m = mathjs.create(deps as unknown as Parameters<typeof mathjs.create>[0], { number: 'number' });
+  const m = create(deps as unknown as Parameters<typeof create>[0], { number: 'number' });
   const refuse = (name: string) => () => {
     throw new Error(`function ${name} is disabled in technology formulas`);
   };
@@ -70,6 +69,30 @@ function restrictedMath(): MathJsInstance {
   m.import(Object.fromEntries(disabled.map((n) => [n, refuse(n)])), { override: true });
   safeMath = Object.assign(m, { parse });
   return safeMath;
+}
+
+/**
+ * mathjs's create() and the `<name>Dependencies` of the functions named. The 'mathjs/number' entry
+ * builds every one of its functions as it loads (mathjs 15.2: about 0.37 s of CPU here); the
+ * per-function files it re-exports (lib/cjs/entry/dependenciesNumber/dependencies<Name>.generated.js,
+ * the same objects) build nothing, and load in about 0.15 s. mathjs's package.json does not export
+ * those paths, so they are required by file; a mathjs laid out otherwise is loaded through its entry.
+ */
+function mathjsParts(names: string[]): { create: typeof import('mathjs').create; deps: Record<string, unknown> } {
+  try {
+    const root = dirname(requireCjs.resolve('mathjs/package.json'));
+    const file = (n: string): string => resolve(root, 'lib/cjs/entry/dependenciesNumber', `dependencies${n[0].toUpperCase()}${n.slice(1)}.generated.js`);
+    const deps = Object.fromEntries(names.map((n) => [`${n}Dependencies`, (requireCjs(file(n)) as Record<string, unknown>)[`${n}Dependencies`]]));
+    const { create } = requireCjs(resolve(root, 'lib/cjs/core/create.js')) as typeof import('mathjs');
+    if (typeof create === 'function' && Object.values(deps).every((d) => d)) return { create, deps };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+  }
+  const mathjs = requireCjs('mathjs/number') as typeof import('mathjs');
+  return {
+    create: mathjs.create,
+    deps: Object.fromEntries(names.map((n) => [`${n}Dependencies`, (mathjs as unknown as Record<string, unknown>)[`${n}Dependencies`]])),
+  };
 }
 
 /** Parse and check one formula; a problem is an Error whose message says what is not allowed. */
@@ -194,9 +217,20 @@ export function loadTech(node: string): TechTable {
   return t;
 }
 
+/** A table's compiled formulas and, per formula, the names its text mentions: shared by every TechModel of the table. */
+interface CompiledTable {
+  /** The formulas and constant names they were compiled against (a table changed since is compiled again). */
+  signature: string;
+  fns: Map<string, EvalFunction>;
+  mentions: Map<string, { constants: string[]; self: boolean; formulas: string[] }>;
+}
+
+const compiledTables = new WeakMap<TechTable, CompiledTable>();
+
 /** Evaluates a table's formulas with its constants and caller-supplied quantities in scope. */
 export class TechModel {
-  private readonly compiled = new Map<string, EvalFunction>();
+  private readonly compiled: Map<string, EvalFunction>;
+  private readonly shared: CompiledTable;
   private readonly scope: Record<string, number> = {};
   /** Constants actually read, for the report's source list. */
   readonly used = new Set<string>();
@@ -209,15 +243,25 @@ export class TechModel {
     for (const [k, c] of Object.entries(table.constants)) this.scope[k] = overrides[k] ?? c.value;
     for (const k of Object.keys(overrides))
       if (!table.constants[k]) throw new ConfigError(table.file, `constants.${k}`, 'is overridden but the table has no such constant');
-    const names = new Set([...Object.keys(table.constants), ...Object.keys(table.formulas), ...FORMULA_VARIABLES]);
-    for (const [k, f] of Object.entries(table.formulas)) {
-      if (table.constants[k]) throw new ConfigError(table.file, `formulas.${k}`, 'has the name of a constant; a name is either a constant or a formula');
-      try {
-        this.compiled.set(k, compileSafe(f, names));
-      } catch (e) {
-        throw new ConfigError(table.file, `formulas.${k}`, `${JSON.stringify(f)} is refused: ${(e as Error).message}`);
+    // compiled once per table: the copies the uncertainty analysis makes (with) share the formulas
+    const signature = JSON.stringify([table.formulas, Object.keys(table.constants)]);
+    const hit = compiledTables.get(table);
+    if (hit && hit.signature === signature) this.shared = hit;
+    else {
+      const names = new Set([...Object.keys(table.constants), ...Object.keys(table.formulas), ...FORMULA_VARIABLES]);
+      const fns = new Map<string, EvalFunction>();
+      for (const [k, f] of Object.entries(table.formulas)) {
+        if (table.constants[k]) throw new ConfigError(table.file, `formulas.${k}`, 'has the name of a constant; a name is either a constant or a formula');
+        try {
+          fns.set(k, compileSafe(f, names));
+        } catch (e) {
+          throw new ConfigError(table.file, `formulas.${k}`, `${JSON.stringify(f)} is refused: ${(e as Error).message}`);
+        }
       }
+      this.shared = { signature, fns, mentions: new Map() };
+      compiledTables.set(table, this.shared);
     }
+    this.compiled = this.shared.fns;
   }
 
   /** A copy with some constants set to other values (same table, fresh memo). */
@@ -253,11 +297,11 @@ export class TechModel {
       throw new ConfigError(this.table.file, `formulas.${name}`, `formulas nest deeper than ${FORMULA_MAX_DEPTH} (${[...stack, name].join(' -> ')})`);
     const text = this.table.formulas[name];
     const scope: Record<string, number> = { ...this.scope, ...vars };
-    const mentions = (id: string): boolean => new RegExp(`\\b${id}\\b`).test(text);
-    for (const k of Object.keys(this.table.constants)) if (mentions(k)) this.used.add(k);
-    if (mentions(name)) throw new ConfigError(this.table.file, `formulas.${name}`, `refers to itself through ${[...stack, name, name].join(' -> ')}`);
+    const named = this.mentionsOf(name, text);
+    for (const k of named.constants) this.used.add(k);
+    if (named.self) throw new ConfigError(this.table.file, `formulas.${name}`, `refers to itself through ${[...stack, name, name].join(' -> ')}`);
     // A formula may use other formulas by name.
-    for (const other of this.compiled.keys()) if (other !== name && mentions(other)) scope[other] = this.f(other, vars, [...stack, name]);
+    for (const other of named.formulas) scope[other] = this.f(other, vars, [...stack, name]);
     let v: unknown;
     const t0 = performance.now();
     try {
@@ -276,6 +320,21 @@ export class TechModel {
       );
     }
     return v;
+  }
+
+  /** The constants, the formula itself and the other formulas a formula's text names (as whole words), worked out once per table. */
+  private mentionsOf(name: string, text: string): { constants: string[]; self: boolean; formulas: string[] } {
+    let m = this.shared.mentions.get(name);
+    if (!m) {
+      const mentions = (id: string): boolean => new RegExp(`\\b${id}\\b`).test(text);
+      m = {
+        constants: Object.keys(this.table.constants).filter(mentions),
+        self: mentions(name),
+        formulas: [...this.compiled.keys()].filter((other) => other !== name && mentions(other)),
+      };
+      this.shared.mentions.set(name, m);
+    }
+    return m;
   }
 
   /** Every constant used so far, with its provenance. */

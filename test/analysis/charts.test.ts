@@ -11,6 +11,7 @@ import {
   paretoFront,
   taskSwitchChart,
   tradeoffChart,
+  frame,
 } from '../../analysis/charts.js';
 import { renderPage } from '../../analysis/html.js';
 
@@ -77,5 +78,20 @@ describe('charts (golden SVG, numbers rounded)', () => {
     expect(html).not.toMatch(/<script|(src|href)="https?:/);
     expect(html).toMatch(/Bit-exact/);
     for (const c of report.technology.constants) expect(html).toContain(c.name);
+  });
+});
+
+describe('the shared chart window', () => {
+  it('draws each chart alone on the shared window: a frame started after another serialises only its own svg', () => {
+    const a = frame('first', 'chart-a');
+    a.g.append('circle').attr('r', 3);
+    const first = a.d3n.svgString();
+    const b = frame('second', 'chart-b');
+    const second = b.d3n.svgString();
+    expect(first).toMatch(/^<svg[^>]* id="chart-a"/);
+    expect(first).toContain('<circle r="3"></circle>');
+    expect(second).toMatch(/^<svg[^>]* id="chart-b"/);
+    expect(second).not.toContain('chart-a');
+    expect(second).not.toContain('circle');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { evaluate } from '../../sim/costs.js';
+import { costOf, evaluate, scheduleOf } from '../../sim/costs.js';
 import { loadConfig, geometryOf } from '../../sim/config.js';
 import { loadTech, TechModel, listTechNodes } from '../../sim/tech.js';
 import { SIM_VARIANTS } from '../../sim/variants.js';
@@ -110,6 +110,23 @@ describe('design point costs (rom-bert-base)', () => {
       const band = u.bands[p.variant];
       expect(band.areaMm2[0]).toBeLessThanOrEqual(p.areaMm2.total * (1 + 1e-6));
       expect(band.areaMm2[1]).toBeGreaterThanOrEqual(p.areaMm2.total * (1 - 1e-6));
+    }
+  });
+});
+
+const base = loadConfig('rom-bert-base');
+const gBase = geometryOf(base.model);
+
+describe('costOf(scheduleOf(...))', () => {
+  it('costs a schedule as evaluate does, for every variant and table, and at other constants (the uncertainty analysis re-costs one schedule)', () => {
+    for (const node of listTechNodes()) {
+      const t = new TechModel(loadTech(node));
+      for (const v of SIM_VARIANTS) {
+        const s = scheduleOf(gBase, base.hardware, v);
+        expect(costOf(s, base.hardware, t), `${node} ${v}`).toEqual(evaluate(gBase, base.hardware, t, v));
+        const hi = t.with({ sramCellF2: t.table.constants.sramCellF2.range?.[1] ?? 200 });
+        expect(costOf(s, base.hardware, hi), `${node} ${v}`).toEqual(evaluate(gBase, base.hardware, hi.with({}), v));
+      }
     }
   });
 });

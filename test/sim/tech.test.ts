@@ -100,3 +100,23 @@ describe('technology tables', () => {
     expect(() => new TechModel(base, { noSuchConstant: 1 })).toThrow(/constants\.noSuchConstant/);
   });
 });
+
+describe('TechModel copies and compiled formulas', () => {
+  it('copies made by with() evaluate at their own constants and record their own used constants', () => {
+    const t = new TechModel(loadTech('28nm'));
+    const a = t.f('sramCellUm2');
+    const hi = t.with({ sramCellF2: 2 * t.c('sramCellF2') });
+    expect(hi.f('sramCellUm2')).toBeCloseTo(2 * a, 12);
+    expect(t.f('sramCellUm2')).toBe(a);
+    expect([...hi.used].sort()).toEqual(['featureNm', 'sramCellF2']);
+    expect(t.with({}).used.size).toBe(0);
+  });
+  it('compiles a table changed since its first model again', () => {
+    const table = { ...loadTech('28nm'), formulas: { ...loadTech('28nm').formulas } };
+    expect(new TechModel(table).f('macEnergyPJ')).toBeGreaterThan(0);
+    table.formulas.macEnergyPJ = 'mult8EnergyPJ + 1000';
+    expect(new TechModel(table).f('macEnergyPJ')).toBeCloseTo(new TechModel(table).f('mult8EnergyPJ') + 1000, 9);
+    table.formulas.macEnergyPJ = 'ones(2, 2)';
+    expect(() => new TechModel(table)).toThrow(/formulas\.macEnergyPJ.*ones\(\).*not allowed/);
+  });
+});
