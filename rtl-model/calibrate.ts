@@ -29,6 +29,19 @@ import type { GemmEngine } from './gemm/oracle.js';
 import type { FloatModel } from './float-model.js';
 import { maxAbs, quantizeBias, scaleOf, setRq, type QuantState } from './quantize.js';
 
+/** Largest |acc[i] * scales[i % scales.length]| (an accumulator of rows of scales.length channels). */
+function maxAbsPerChannel(acc: ArrayLike<number>, scales: Float64Array): number {
+  const n = scales.length;
+  let m = 0;
+  for (let o = 0; o < acc.length; o += n) {
+    for (let j = 0; j < n; j++) {
+      const a = Math.abs(acc[o + j] * scales[j]);
+      if (a > m) m = a;
+    }
+  }
+  return m;
+}
+
 /**
  * Calibrate on the integer graph: run the datapath once on `calib` over images holding every
  * tensor of `st`, its constants filled in by the hook as the pass reaches them. Returns the
@@ -92,15 +105,9 @@ class Calibrator implements CalibrationHook {
     const H = g.hidden;
     if (site === 'bert.embeddings.join') {
       const names = ['word_embeddings', 'position_embeddings', 'token_type_embeddings'].map((n) => `bert.embeddings.${n}`);
-      const sc = names.map((n) => st.weightScale.get(`${n}.weight`)![0]);
+      const sc = names.map((n) => new Float64Array(H).fill(st.weightScale.get(`${n}.weight`)![0]));
       const terms = names.map((n) => v[n]);
-      this.joinScale(
-        site,
-        'bert.embeddings.LayerNorm',
-        names,
-        terms,
-        sc.map((s) => () => s),
-      );
+      this.joinScale(site, 'bert.embeddings.LayerNorm', names, terms, sc);
       return;
     }
     const join = /^(.*?)\.(attention\.output|output)\.join$/.exec(site);
@@ -109,7 +116,13 @@ class Calibrator implements CalibrationHook {
       const resA = join[2] === 'attention.output' ? this.prevOut(join[1]) : `${join[1]}.attention.output.LayerNorm`;
       const sA = st.actScale.get(resA)!;
       const accScale = st.biasScale.get(`${pre}.dense.bias`)!;
-      this.joinScale(site, `${pre}.LayerNorm`, [`${pre}.res_a`, `${pre}.res_b`], [v[`${pre}.res_a`], v[`${pre}.res_b`]], [() => sA, (i) => accScale[i % H]]);
+      this.joinScale(
+        site,
+        `${pre}.LayerNorm`,
+        [`${pre}.res_a`, `${pre}.res_b`],
+        [v[`${pre}.res_a`], v[`${pre}.res_b`]],
+        [new Float64Array(H).fill(sA), accScale],
+      );
       return;
     }
     if (site.endsWith('LayerNorm')) {
@@ -119,10 +132,9 @@ class Calibrator implements CalibrationHook {
     const qkv = /^(.*attention\.self\.)(query|key|value)$/.exec(site);
     if (qkv || site.endsWith('intermediate.dense') || site === 'bert.pooler.dense') {
       const bs = st.biasScale.get(`${site}.bias`)!;
-      const n = bs.length;
       const acc = v.acc;
       // The output grid may not be finer than the accumulator's (ratio <= maxRatio(15)).
-      let s = Math.max(scaleOf(maxAbs(acc, (i) => bs[i % n])), Math.max(...bs) / maxRatio(SHIFT_MIN_INT32_INPUT));
+      let s = Math.max(scaleOf(maxAbsPerChannel(acc, bs)), Math.max(...bs) / maxRatio(SHIFT_MIN_INT32_INPUT));
       if (site === 'bert.pooler.dense') s = Math.min(s, 4 / INT8_MAX); // tanh is flat beyond 4
       setRq(
         st,
@@ -169,29 +181,36 @@ class Calibrator implements CalibrationHook {
     return l === 0 ? 'bert.embeddings.LayerNorm' : `${layerPrefix(l - 1)}output.LayerNorm`;
   }
 
-  /** Pick the LayerNorm input scale so that no term and no sum saturates, and set the terms' rq. */
-  private joinScale(site: string, ln: string, sites: string[], terms: ArrayLike<number>[], scales: ((i: number) => number)[]): void {
+  /**
+   * Pick the LayerNorm input scale so that no term and no sum saturates, and set the terms' rq.
+   * `scales[t][j]` is term t's real scale in channel j (of `hidden`); element i is in channel i % hidden.
+   */
+  private joinScale(site: string, ln: string, sites: string[], terms: ArrayLike<number>[], scales: Float64Array[]): void {
     const st = this.st;
-    let m = 0;
+    const H = this.model.geometry.hidden;
     const n = terms[0].length;
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let t = 0; t < terms.length; t++) {
-        const r = terms[t][i] * scales[t](i);
-        m = Math.max(m, Math.abs(r));
-        sum += r;
+    let m = 0;
+    for (let o = 0; o < n; o += H) {
+      for (let j = 0; j < H; j++) {
+        let sum = 0;
+        for (let t = 0; t < terms.length; t++) {
+          const r = terms[t][o + j] * scales[t][j];
+          const a = Math.abs(r);
+          if (a > m) m = a;
+          sum += r;
+        }
+        const a = Math.abs(sum);
+        if (a > m) m = a;
       }
-      m = Math.max(m, Math.abs(sum));
     }
     let sc = m > 0 ? m / LN_IN_MAX : 1;
     // int32 terms: the LayerNorm input grid may not be finer than their accumulator grid.
     sites.forEach((_, t) => {
-      if (t > 0 && site !== 'bert.embeddings.join')
-        for (let j = 0; j < this.model.geometry.hidden; j++) sc = Math.max(sc, scales[t](j) / maxRatio(SHIFT_MIN_INT32_INPUT));
+      if (t > 0 && site !== 'bert.embeddings.join') for (let j = 0; j < H; j++) sc = Math.max(sc, scales[t][j] / maxRatio(SHIFT_MIN_INT32_INPUT));
     });
     sites.forEach((s, t) => {
       const channels = st.tensors.get(`${s}.rq.mult`)!.data.length;
-      const ratios = Float64Array.from({ length: channels }, (_, j) => scales[t](j) / sc);
+      const ratios = Float64Array.from({ length: channels }, (_, j) => scales[t][j] / sc);
       const int8Input = t === 0 || site === 'bert.embeddings.join';
       setRq(st, s, ratios, int8Input ? SHIFT_MIN : SHIFT_MIN_INT32_INPUT);
     });
@@ -209,9 +228,15 @@ class Calibrator implements CalibrationHook {
     const rows = x.length / H;
     const nv = new Int32Array(H);
     let m = 0;
+    const rowOf: (r: number) => ArrayLike<number> = ArrayBuffer.isView(x)
+      ? (r) => (x as Int16Array).subarray(r * H, (r + 1) * H)
+      : (r) => Array.prototype.slice.call(x, r * H, (r + 1) * H);
     for (let r = 0; r < rows; r++) {
-      lnNormalize(Array.prototype.slice.call(x, r * H, (r + 1) * H), meanMult, meanShift, nv);
-      for (let j = 0; j < H; j++) m = Math.max(m, Math.abs(gamma[j] * nv[j] * kappa + beta[j]));
+      lnNormalize(rowOf(r), meanMult, meanShift, nv);
+      for (let j = 0; j < H; j++) {
+        const a = Math.abs(gamma[j] * nv[j] * kappa + beta[j]);
+        if (a > m) m = a;
+      }
     }
     const s = scaleOf(m);
     const extra = 2 ** LN_OUT_EXTRA_BITS;

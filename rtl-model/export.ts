@@ -5,11 +5,12 @@
  * Quantization happens once, in this step, in four modules with one job each:
  *   synthetic-weights.ts  seeded synthetic float models and inputs (configs without a checkpoint, tests)
  *   quantize.ts           float to integer: weights, biases, requantization constants
+ *                         (its loops over every weight in export-kernels.ts)
  *   calibrate.ts          activation scales, chosen on the integer graph itself
  *   export.ts             this file: the order of the steps, and the split into ROM and SRAM images
  * The functions other folders use are re-exported here.
  */
-import { decodeImage, encodeImage, imageSha256, writableTensors, type ImageTensor, type VariantId, type Image } from './spec/index.js';
+import { encodeImageDecoded, imageArena, modelTensors, writableTensors, type ImageTensor, type VariantId, type Image } from './spec/index.js';
 import type { ForwardInput } from './datapath.js';
 import type { GemmEngine } from './gemm/oracle.js';
 import type { FloatModel } from './float-model.js';
@@ -45,14 +46,16 @@ export interface ExportResult {
  */
 export async function exportImages(base: FloatModel, variant: VariantId, calib: ForwardInput, engine: GemmEngine, task?: FloatModel): Promise<ExportResult> {
   const g = base.geometry;
-  const st = quantizeBase(base);
+  const writable = writableTensors(g, variant);
+  // The ROM image's buffer, its tensors quantized in place: encoding it copies none of them.
+  const arena = imageArena(modelTensors(g).filter((t) => !writable.has(t.name)));
+  const st = quantizeBase(base, (name) => arena.arrays.get(name));
   const calibrationMs = await calibrate(st, base, variant, calib, engine);
   // The ROM's record of the head it was calibrated with (its logit scale) and of its own quantization,
   // taken before the task's tensors are quantized, so that the ROM does not depend on the task.
   const baseLogitScale = Array.from(st.biasScale.get('classifier.bias')!);
   const romStats = { biasSaturated: st.stats.biasSaturated, ratioClamped: st.stats.ratioClamped };
   if (task) quantizeTask(st, g, variant, task);
-  const writable = writableTensors(g, variant);
   const all = [...st.tensors.values()];
   const romTensors = all.filter((t) => !writable.has(t.name));
   const sramTensors = all.filter((t) => writable.has(t.name));
@@ -66,22 +69,23 @@ export async function exportImages(base: FloatModel, variant: VariantId, calib: 
       calibration: 'one sequence, max-abs, sequential on the integer graph',
     },
   };
-  const rom = encodeImage('rom', g, variant, romTensors, meta);
-  const romSha = imageSha256(rom);
-  const sram = encodeImage(
+  // The images as decodeImage reads them back, without a second checksum pass or a copy: they share
+  // the quantized arrays (the ROM's are views into its bytes), which nothing changes after this point.
+  const { bytes: rom, image: romImage } = encodeImageDecoded('rom', g, variant, romTensors, meta, undefined, arena);
+  const { bytes: sram, image: sramImage } = encodeImageDecoded(
     'sram',
     g,
     variant,
     sramTensors,
     { source: task?.source ?? base.source, logitScale: Array.from(st.biasScale.get('classifier.bias')!) },
-    romSha,
+    romImage.sha256,
   );
   const bits = (ts: ImageTensor[]): number => ts.reduce((s, t) => s + t.data.length * ({ i8: 8, u8: 8, i16: 16, i32: 32, b24: 24 } as const)[t.dtype], 0);
   return {
     rom,
     sram,
-    romImage: decodeImage(rom, 'rom'),
-    sramImage: decodeImage(sram, 'sram'),
+    romImage,
+    sramImage,
     stats: {
       biasSaturated: st.stats.biasSaturated,
       ratioClamped: st.stats.ratioClamped,

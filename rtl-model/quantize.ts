@@ -14,7 +14,6 @@ import {
   LN_OUT_EXTRA_BITS,
   SHIFT_MIN_INT32_INPUT,
   SHIFT_MIN_LN_GAIN,
-  WEIGHT_MAX,
   buildExpLut,
   dtypeArray,
   lnNormUnit,
@@ -25,9 +24,11 @@ import {
   writableTensors,
   type Geometry,
   type ImageTensor,
+  type TensorData,
   type VariantId,
 } from './spec/index.js';
-import type { FloatModel } from './float-model.js';
+import { floatParam, type FloatModel } from './float-model.js';
+import { quantizeLazyRows, quantizeWeightRows } from './export-kernels.js';
 
 /** The export in progress: every tensor of the model (filled in as quantization goes) and the real scales chosen so far. */
 export interface QuantState {
@@ -42,8 +43,15 @@ export interface QuantState {
 }
 
 /** Largest |a[i] * scale(i)|. */
-export function maxAbs(a: ArrayLike<number>, scale: (i: number) => number = () => 1): number {
+export function maxAbs(a: ArrayLike<number>, scale?: (i: number) => number): number {
   let m = 0;
+  if (!scale) {
+    for (let i = 0; i < a.length; i++) {
+      const v = Math.abs(a[i]);
+      if (v > m) m = v;
+    }
+    return m;
+  }
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] * scale(i)));
   return m;
 }
@@ -82,8 +90,9 @@ export function quantizeBias(st: QuantState, name: string, f: Float32Array, scal
 /**
  * The base model's quantization before calibration: every tensor of the layout allocated, weights
  * and embedding tables quantized, the exp table and the LayerNorm mean constants (1 / hidden) set.
+ * `place` may give a tensor's (zeroed) array (the exporter's image arena); others are allocated.
  */
-export function quantizeBase(base: FloatModel): QuantState {
+export function quantizeBase(base: FloatModel, place?: (name: string) => TensorData | undefined): QuantState {
   const g = base.geometry;
   const st: QuantState = {
     tensors: new Map(),
@@ -92,14 +101,21 @@ export function quantizeBase(base: FloatModel): QuantState {
     biasScale: new Map(),
     stats: { biasSaturated: 0, ratioClamped: 0, weightSaturated: 0 },
   };
-  for (const t of modelTensors(g)) st.tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, data: dtypeArray(t.dtype, tensorElements(t.shape)) });
+  for (const t of modelTensors(g)) {
+    const n = tensorElements(t.shape);
+    const placed = place?.(t.name);
+    if (placed && placed.length !== n) throw new Error(`quantizeBase: the array placed for ${t.name} has ${placed.length} elements, not ${n}`);
+    st.tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, data: placed ?? dtypeArray(t.dtype, n) });
+  }
   // Weights and embeddings: symmetric int8, per output channel (per table for embeddings).
   for (const t of st.tensors.values()) {
     if (t.dtype !== 'i8' || !t.name.endsWith('.weight')) continue;
     const f = base.params.get(t.name);
-    if (!f) throw new Error(`float model has no parameter ${t.name}`);
     const perTable = t.name.startsWith('bert.embeddings.');
-    st.weightScale.set(t.name, quantizeWeightRows(f, t.data as Int8Array, perTable ? 1 : t.shape[0]).scales);
+    const rows = perTable ? 1 : t.shape[0];
+    if (f) st.weightScale.set(t.name, quantizeWeightRows(f, t.data as Int8Array, rows).scales);
+    else if (base.lazy?.has(t.name)) st.weightScale.set(t.name, quantizeLazyRows(base.lazy, t.name, t.data as Int8Array, rows));
+    else throw new Error(`float model has no parameter ${t.name}`);
   }
   st.tensors.get('softmax.exp.lut')!.data.set(buildExpLut());
   for (const t of st.tensors.values()) {
@@ -129,7 +145,7 @@ export function quantizeTask(st: QuantState, g: Geometry, variant: VariantId, ta
     if (name === 'classifier.weight') continue;
     const scales = st.biasScale.get(name);
     if (scales) quantizeBias(st, name, task.params.get(name)!, scales);
-    else if (name.endsWith('.weight') && st.weightScale.has(name)) requantizeWeight(st, name, task.params.get(name)!);
+    else if (name.endsWith('.weight') && st.weightScale.has(name)) requantizeWeight(st, name, floatParam(task, name)!);
     else if (name.endsWith('.gain.rq.mult')) {
       // a writable LayerNorm gain (full-ft): the task's gamma at the base output scale
       const ln = name.slice(0, -'.gain.rq.mult'.length);
@@ -150,32 +166,4 @@ export function quantizeTask(st: QuantState, g: Geometry, variant: VariantId, ta
 function requantizeWeight(st: QuantState, name: string, f: Float32Array): void {
   const scales = st.weightScale.get(name)!;
   st.stats.weightSaturated += quantizeWeightRows(f, st.tensors.get(name)!.data as Int8Array, scales.length, scales).clamped;
-}
-
-/**
- * Symmetric int8 quantization of `rows` rows: scale = max|row| / 127 (or the given scales),
- * q = clamp(round(x / scale), -127, 127). Returns the scales and how many values were clamped.
- */
-function quantizeWeightRows(f: Float32Array, out: Int8Array, rows: number, given?: Float64Array): { scales: Float64Array; clamped: number } {
-  const cols = f.length / rows;
-  const scales = given ?? new Float64Array(rows);
-  let clamped = 0;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    if (!given) {
-      let m = 0;
-      for (let c = 0; c < cols; c++) {
-        const v = Math.abs(f[o + c]);
-        if (v > m) m = v;
-      }
-      scales[r] = m > 0 ? m / WEIGHT_MAX : 1;
-    }
-    const inv = 1 / scales[r];
-    for (let c = 0; c < cols; c++) {
-      const q = Math.round(f[o + c] * inv);
-      if (q > WEIGHT_MAX || q < -WEIGHT_MAX) clamped++;
-      out[o + c] = q > WEIGHT_MAX ? WEIGHT_MAX : q < -WEIGHT_MAX ? -WEIGHT_MAX : q;
-    }
-  }
-  return { scales, clamped };
 }

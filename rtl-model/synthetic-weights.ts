@@ -6,7 +6,7 @@
 import { rng } from './spec/random.js';
 import { floatParamShapes, tensorElements, writableTensors, type Geometry, type VariantId } from './spec/index.js';
 import type { ForwardInput } from './datapath.js';
-import type { FloatModel } from './float-model.js';
+import type { FloatModel, LazyTensors } from './float-model.js';
 
 export { rng };
 
@@ -20,26 +20,120 @@ export function gaussian(rand: () => number): () => number {
 /**
  * Seeded synthetic weights with BERT-like statistics (default BERT_INIT_STATS): weight matrices and
  * embeddings N(0, 0.02) (BERT's initializer range), biases N(0, 0.02), LayerNorm gamma 1 + N(0, 0.05).
+ *
+ * With `lazyWeights`, the weight matrices and embedding tables (every 2-D parameter but the
+ * classifier's) are not materialized: they are left out of `params` and made on demand by the
+ * model's `lazy` source, element for element the values the eager model holds. The exporter
+ * quantizes them a row at a time from it (export-kernels.ts quantizeLazyRows), never holding the
+ * float weights (4 bytes each): the same integers in a fraction of the memory and time.
  */
-export function syntheticModel(g: Geometry, seed: number, stats: SyntheticStats = BERT_INIT_STATS): FloatModel {
-  const rand = rng(seed);
+export function syntheticModel(g: Geometry, seed: number, stats: SyntheticStats = BERT_INIT_STATS, opts: { lazyWeights?: boolean } = {}): FloatModel {
   const params = new Map<string, Float32Array>();
-  const table = normalQuantiles();
+  const lazy = new SyntheticTensors();
+  // One rng(seed) stream over every tensor in order. mulberry32's state after k draws is
+  // seed + k * MULBERRY32_STEP, so each tensor starts from its own offset in the stream.
+  let state = seed >>> 0;
   for (const [name, shape] of floatParamShapes(g)) {
-    const a = new Float32Array(tensorElements(shape));
+    const n = tensorElements(shape);
     const isGamma = name.endsWith('LayerNorm.weight');
     const isBias = name.endsWith('.bias');
     const std = isGamma ? stats.gammaStd : isBias ? stats.biasStd : stats.weightStd;
-    const mean = isGamma ? 1 : 0;
-    // One 32-bit draw gives two 16-bit quantile indices into the standard normal table.
-    for (let i = 0; i < a.length; i += 2) {
-      const r = (rand() * 4294967296) >>> 0;
-      a[i] = mean + std * table[r & 0xffff];
-      if (i + 1 < a.length) a[i + 1] = mean + std * table[r >>> 16];
+    const table = normalTable(isGamma ? 1 : 0, std);
+    if (opts.lazyWeights && shape.length === 2 && !name.startsWith('classifier.')) {
+      lazy.add(name, shape, state, table);
+    } else {
+      const a = new Float32Array(n);
+      fillNormal(a, 0, n, state, 0, table);
+      params.set(name, a);
     }
-    params.set(name, a);
+    state = (state + Math.imul(Math.ceil(n / 2), MULBERRY32_STEP)) >>> 0;
   }
-  return { geometry: g, params, source: { kind: 'synthetic', seed, statistics: stats } };
+  const source = { kind: 'synthetic', seed, statistics: stats };
+  return lazy.size ? { geometry: g, params, source, lazy } : { geometry: g, params, source };
+}
+
+/** mulberry32's state increment per draw (spec/random.ts). */
+const MULBERRY32_STEP = 0x6d2b79f5;
+
+/**
+ * out[o + k] = element start + k of the tensor whose draws begin after mulberry32 state `state`,
+ * for k < n. Element i takes a 16-bit quantile index from draw i >> 1 of the tensor's stream: its
+ * low half for even i, its high half for odd i. The draw is rng's, inlined: (rand() * 2^32) >>> 0
+ * is exactly its integer.
+ */
+function fillNormal(out: Float32Array, o: number, n: number, state: number, start: number, table: Float32Array): void {
+  let s = (state + Math.imul(start >>> 1, MULBERRY32_STEP)) | 0;
+  let i = o;
+  const end = o + n;
+  if (start & 1 && i < end) {
+    s = (s + MULBERRY32_STEP) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i++] = table[(t ^ (t >>> 14)) >>> 16];
+  }
+  for (; i + 1 < end; i += 2) {
+    s = (s + MULBERRY32_STEP) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const r = t ^ (t >>> 14);
+    out[i] = table[r & 0xffff];
+    out[i + 1] = table[r >>> 16];
+  }
+  if (i < end) {
+    s = (s + MULBERRY32_STEP) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = table[(t ^ (t >>> 14)) & 0xffff];
+  }
+}
+
+/** The synthetic tensors a lazy model leaves out of its params (FloatModel.lazy). */
+class SyntheticTensors implements LazyTensors {
+  private readonly tensors = new Map<string, { shape: number[]; state: number; table: Float32Array }>();
+
+  get size(): number {
+    return this.tensors.size;
+  }
+
+  add(name: string, shape: number[], state: number, table: Float32Array): void {
+    this.tensors.set(name, { shape, state, table });
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  shape(name: string): number[] {
+    return this.entry(name).shape;
+  }
+
+  read(name: string, start: number, out: Float32Array): void {
+    const e = this.entry(name);
+    const n = tensorElements(e.shape);
+    if (!Number.isSafeInteger(start) || start < 0 || start + out.length > n)
+      throw new RangeError(`${name}: elements [${start}, ${start + out.length}) are outside its ${n}`);
+    fillNormal(out, 0, out.length, e.state, start, e.table);
+  }
+
+  private entry(name: string): { shape: number[]; state: number; table: Float32Array } {
+    const e = this.tensors.get(name);
+    if (!e) throw new Error(`synthetic model has no lazy tensor ${name}`);
+    return e;
+  }
+}
+
+const normalTables = new Map<string, Float32Array>();
+/** mean + std * (the standard normal quantiles), each rounded once to float32 as the stored value is. */
+function normalTable(mean: number, std: number): Float32Array {
+  const key = `${mean} ${std}`;
+  let t = normalTables.get(key);
+  if (!t) {
+    const q = normalQuantiles();
+    t = new Float32Array(q.length);
+    for (let i = 0; i < q.length; i++) t[i] = mean + std * q[i];
+    normalTables.set(key, t);
+  }
+  return t;
 }
 
 let quantileTable: Float64Array | null = null;
@@ -60,7 +154,9 @@ function normalQuantiles(): Float64Array {
     const r = q * q;
     return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
   };
-  quantileTable = Float64Array.from({ length: 65536 }, (_, i) => inv((i + 0.5) / 65536));
+  const t = new Float64Array(65536);
+  for (let i = 0; i < t.length; i++) t[i] = inv((i + 0.5) / 65536);
+  quantileTable = t;
   return quantileTable;
 }
 

@@ -71,10 +71,11 @@ export class ImageCache {
     if (!this.exists(dir)) return null;
     try {
       for (const f of FILES) if (!this.exists(join(dir, f))) throw new Error(`${f} is missing (an interrupted store)`);
-      const rom = new Uint8Array(readFileSync(join(dir, 'rom.bin')));
-      const sram = new Uint8Array(readFileSync(join(dir, 'sram.bin')));
-      const romImage = decodeImage(rom, join(dir, 'rom.bin'), { kind: 'rom', geometry: g });
-      const sramImage = decodeImage(sram, join(dir, 'sram.bin'), { kind: 'sram', geometry: g });
+      const rom = readBytes(join(dir, 'rom.bin'));
+      const sram = readBytes(join(dir, 'sram.bin'));
+      // the images' tensors are views into these bytes (no second copy), which nothing changes
+      const romImage = decodeImage(rom, join(dir, 'rom.bin'), { kind: 'rom', geometry: g, view: true });
+      const sramImage = decodeImage(sram, join(dir, 'sram.bin'), { kind: 'sram', geometry: g, view: true });
       if (sramImage.header.variant !== variant) throw new Error(`sram.bin is of variant ${sramImage.header.variant}, the key's is ${variant}`);
       const stats = parseStats(readFileSync(join(dir, 'stats.json'), 'utf8'));
       this.markUsed(key);
@@ -162,6 +163,12 @@ export class ImageCache {
   markUsed(key: string, when = new Date()): void {
     utimesSync(join(this.dir, key), when, when);
   }
+}
+
+/** A file's bytes as a plain Uint8Array over the buffer read (not a copy of it). */
+function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** The exporter's statistics as stored in stats.json: every field a finite number. */

@@ -7,6 +7,7 @@ import { checkpointDir, geometryOf } from './config.js';
 import { readSafetensors } from '../formats/safetensors.js';
 import { validateAgainstShapes } from '../formats/hf-checkpoint.js';
 import { exportImages, syntheticModel, syntheticTask, syntheticInput, type ExportResult, type FloatModel } from '../rtl-model/export.js';
+import { floatParam } from '../rtl-model/float-model.js';
 import { Datapath } from '../rtl-model/datapath.js';
 import { MemorySystem } from '../rtl-model/memory.js';
 import type { GemmEngine } from '../rtl-model/gemm/oracle.js';
@@ -51,8 +52,9 @@ function checkpointModel(g: Geometry, checkpoint: string, seed: number): FloatMo
   const tensors = validateAgainstShapes(new Map([...all].filter(([k]) => !head.includes(k))), floatParamShapes(g), file, { optional: synthetic });
   const params = new Map([...tensors].map(([k, t]) => [k, t.data as Float32Array]));
   const filled = synthetic.filter((k) => !params.has(k));
-  const syn = syntheticModel(g, seed).params;
-  for (const k of filled) params.set(k, syn.get(k)!);
+  // the synthetic model's weight matrices made on demand: only the pooler's (if filled) is needed
+  const syn = syntheticModel(g, seed, undefined, { lazyWeights: true });
+  for (const k of filled) params.set(k, floatParam(syn, k)!);
   return { geometry: g, params, source: { kind: 'checkpoint', path: checkpoint, sha256: checkpointSha256(checkpoint), synthetic: filled } };
 }
 
@@ -81,7 +83,9 @@ export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEng
     const hit = cache.read(key, g, variant);
     if (hit) return { ...hit, cached: true };
   }
-  const base = floatModelFor(cfg);
+  // A synthetic base is made with its weight matrices on demand: the exporter quantizes them row by
+  // row as it makes them, never holding the float model's 4 bytes per weight (same values, same images).
+  const base = cfg.model.checkpoint === null ? syntheticModel(g, cfg.model.syntheticSeed, undefined, { lazyWeights: true }) : floatModelFor(cfg);
   const ex = await exportImages(base, variant, syntheticInput(g, cfg.verify.calibrationSeed), engine, syntheticTask(base, variant, taskSeed));
   if (cache && key) cache.write(key, ex);
   return { ...ex, cached: false };
@@ -103,6 +107,7 @@ function cacheKey(g: Geometry, cfg: Config, variant: VariantId, taskSeed: number
 const EXPORT_SOURCES = [
   '../rtl-model/export.ts',
   '../rtl-model/quantize.ts',
+  '../rtl-model/export-kernels.ts',
   '../rtl-model/calibrate.ts',
   '../rtl-model/synthetic-weights.ts',
   '../rtl-model/float-model.ts',
@@ -152,8 +157,13 @@ export async function verifyImages(
   const t0 = performance.now();
   const dp = new Datapath(new MemorySystem(ex.romImage, ex.sramImage), g, engine);
   onProgress?.('integer datapath');
-  const a = await dp.forward(input);
-  const t1 = performance.now();
+  // the reference's worker threads start (load their backend and images) while the datapath runs
+  let t1 = t0;
+  const datapath = dp.forward(input).then((r) => {
+    t1 = performance.now();
+    return r;
+  });
+  datapath.catch(() => undefined); // awaited below; a failure of the reference first must not leave it unhandled
   // tfjs-node(-gpu) does not load in worker threads (its native module registers once per process),
   // and webgpu has one device to share: on either the whole reference runs on this thread
   const threads = choice.name === 'gpu' || choice.name === 'webgpu' ? 1 : Math.min(refThreads, g.layers);
@@ -170,9 +180,10 @@ export async function verifyImages(
       onProgress: (done, total) => onProgress?.(`${what}: part ${done}/${total}`),
     },
     input,
-    a,
+    datapath,
   );
   const t2 = performance.now();
+  const a = await datapath;
   const cmp = compareTensors(a, b);
   return {
     ...cmp,

@@ -110,6 +110,75 @@ export function encodeImage(
   meta: Record<string, unknown>,
   romSha256?: string,
 ): Uint8Array {
+  return encode(kind, geometry, variant, tensors, meta, romSha256).bytes;
+}
+
+/**
+ * encodeImage, and the image decodeImage would read back from its bytes, made without reading
+ * them back (no second checksum pass, no copy): the header is the encoded JSON parsed again, the
+ * tensors are the given ones in table-of-contents order, sharing their arrays, which the caller
+ * must not change afterwards. For the exporter, which hands both on. With an arena (imageArena)
+ * whose arrays the tensors are, the image is encoded in the arena's buffer around them.
+ */
+export function encodeImageDecoded(
+  kind: ImageKind,
+  geometry: Geometry,
+  variant: VariantId,
+  tensors: ImageTensor[],
+  meta: Record<string, unknown>,
+  romSha256?: string,
+  arena?: ImageArena,
+): { bytes: Uint8Array; image: Image } {
+  const { bytes, headerJson, dataBytes } = encode(kind, geometry, variant, tensors, meta, romSha256, arena);
+  // decodeImage's checks past the checksum, with the kind as the file's name (as exportImages has always decoded them)
+  const header = checkHeader(JSON.parse(headerJson), kind, kind);
+  checkToc(header, dataBytes, kind);
+  const map = new Map<string, ImageTensor>();
+  header.toc.forEach((e, i) => map.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data: tensors[i].data }));
+  return { bytes, image: { header, tensors: map, sha256: imageSha256(bytes) } };
+}
+
+/**
+ * Room for an image whose tensors are filled in before it is encoded: their arrays (all but b24
+ * ones, which are packed at encoding) are views into the buffer the image will occupy, at the
+ * offsets encodeImage lays the tensors out at, behind `headerRoom` bytes kept for the prefix and
+ * the header. Encoding those tensors, in the same order, then copies nothing (encodeImageDecoded
+ * with the arena); a header larger than the room, or tensors not the arena's, are copied as usual.
+ */
+export interface ImageArena {
+  buffer: ArrayBuffer;
+  headerRoom: number;
+  /** The data section's size for the tensors in the order given. */
+  dataBytes: number;
+  /** Each non-b24 tensor's array, in place (zeros). */
+  arrays: Map<string, TensorData>;
+}
+
+/** An arena for tensors of these specs, in this order (the order they will be encoded in). */
+export function imageArena(specs: readonly Pick<TensorSpec, 'name' | 'dtype' | 'shape'>[], headerRoom = 65536 + 1024 * specs.length): ImageArena {
+  const room = align8(headerRoom);
+  const at: { spec: Pick<TensorSpec, 'name' | 'dtype' | 'shape'>; offset: number; n: number }[] = [];
+  let off = 0;
+  for (const spec of specs) {
+    const n = tensorElements(spec.shape);
+    at.push({ spec, offset: off, n });
+    off = align8(off + storedBytes(spec.dtype, n));
+  }
+  const buffer = new ArrayBuffer(room + off + HASH_BYTES);
+  const arrays = new Map<string, TensorData>();
+  for (const { spec, offset, n } of at) if (spec.dtype !== 'b24') arrays.set(spec.name, viewArray(spec.dtype, buffer, room + offset, n));
+  return { buffer, headerRoom: room, dataBytes: off, arrays };
+}
+
+function encode(
+  kind: ImageKind,
+  geometry: Geometry,
+  variant: VariantId,
+  tensors: ImageTensor[],
+  meta: Record<string, unknown>,
+  romSha256?: string,
+  arena?: ImageArena,
+): { bytes: Uint8Array; headerJson: string; dataBytes: number } {
   if ((kind === 'sram') !== (romSha256 !== undefined))
     throw new Error(`encodeImage: ${kind === 'sram' ? 'an SRAM image needs' : 'a ROM image takes no'} romSha256`);
   const toc: TocEntry[] = [];
@@ -122,10 +191,14 @@ export function encodeImage(
     off = align8(off + bytes);
   }
   const header: ImageHeader = { kind, geometry, variant, ...(romSha256 !== undefined ? { romSha256 } : {}), meta, toc };
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const headerJson = JSON.stringify(header);
+  const headerBytes = Buffer.from(headerJson, 'utf8');
   const dataStart = align8(PREFIX_BYTES + headerBytes.length);
   const total = dataStart + off + HASH_BYTES;
-  const buf = Buffer.alloc(total);
+  // In an arena that fits, the image starts where its data section lands on the arena's.
+  const inArena = arena !== undefined && dataStart <= arena.headerRoom && off === arena.dataBytes;
+  const buf = inArena ? Buffer.from(arena.buffer, arena.headerRoom - dataStart, total) : Buffer.alloc(total);
+  if (inArena) buf.fill(0, 0, dataStart);
   buf.write(kind === 'rom' ? ROM_MAGIC : SRAM_MAGIC, 0, 'ascii');
   buf.writeUInt32LE(IMAGE_FORMAT_VERSION, 8);
   buf.writeUInt32LE(SPEC_VERSION, 12);
@@ -133,14 +206,20 @@ export function encodeImage(
   headerBytes.copy(buf, PREFIX_BYTES);
   tensors.forEach((t, i) => {
     const base = dataStart + toc[i].offset;
+    if (inArena) buf.fill(0, base + toc[i].bytes, dataStart + align8(toc[i].offset + toc[i].bytes)); // alignment padding
     if (t.dtype === 'b24') {
-      for (let j = 0; j < t.data.length; j++) {
-        const v = t.data[j];
-        if (v < BIAS_MIN || v > BIAS_MAX) throw new Error(`tensor ${t.name}[${j}] = ${v} is outside the 24-bit bias range`);
-        buf.writeIntLE(v, base + 3 * j, 3);
+      const d = t.data;
+      for (let j = 0, o = base; j < d.length; j++, o += 3) {
+        const v = d[j];
+        if (!(v >= BIAS_MIN && v <= BIAS_MAX)) throw new Error(`tensor ${t.name}[${j}] = ${v} is outside the 24-bit bias range`);
+        // 24-bit two's complement, little-endian (as writeIntLE(v, o, 3))
+        buf[o] = v & 0xff;
+        buf[o + 1] = (v >> 8) & 0xff;
+        buf[o + 2] = (v >> 16) & 0xff;
       }
-    } else {
-      // Typed arrays are stored as the host lays them out; every supported host is little-endian.
+    } else if (!(t.data.buffer === buf.buffer && t.data.byteOffset === buf.byteOffset + base)) {
+      // (in place already when it is the arena's array) Typed arrays are stored as the host lays
+      // them out; every supported host is little-endian.
       Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(buf, base);
     }
   });
@@ -148,7 +227,7 @@ export function encodeImage(
     .update(buf.subarray(0, total - HASH_BYTES))
     .digest();
   hash.copy(buf, total - HASH_BYTES);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return { bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), headerJson, dataBytes: off };
 }
 
 const HEADER_FIELDS = ['kind', 'geometry', 'variant', 'romSha256', 'meta', 'toc'] as const;
@@ -313,6 +392,12 @@ function checkToc(header: ImageHeader, dataBytes: number, file: string): void {
 export interface DecodeExpect {
   kind?: ImageKind;
   geometry?: Geometry;
+  /**
+   * Tensors as views into `bytes` where their alignment allows (all but b24 ones, which are
+   * unpacked), instead of copies: no second copy of a large image, for a caller that keeps the
+   * bytes unchanged as long as it uses the image (and does not change the tensors either).
+   */
+  view?: boolean;
 }
 
 /**
@@ -366,15 +451,36 @@ export function decodeImage(bytes: Uint8Array, file: string, expect: DecodeExpec
   for (const e of header.toc) {
     const n = tensorElements(e.shape);
     const base = dataStart + e.offset;
+    const at = bytes.byteOffset + base;
+    if (expect.view && e.dtype !== 'b24' && at % (DTYPE_BITS[e.dtype] / 8) === 0) {
+      const data = viewArray(e.dtype, bytes.buffer, at, n);
+      tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data });
+      continue;
+    }
     const data = dtypeArray(e.dtype, n);
     if (e.dtype === 'b24') {
-      for (let j = 0; j < n; j++) data[j] = buf.readIntLE(base + 3 * j, 3);
+      // 24-bit two's complement, little-endian (as readIntLE(o, 3)): the top byte's sign extended by << 24 >> 8
+      for (let j = 0, o = base; j < n; j++, o += 3) data[j] = ((buf[o + 2] << 24) >> 8) | (buf[o + 1] << 8) | buf[o];
     } else {
       new Uint8Array(data.buffer).set(buf.subarray(base, base + e.bytes));
     }
     tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, data });
   }
   return { header, tensors, sha256: got };
+}
+
+/** A typed array of n elements of dtype (not b24) over buffer from byte offset `at`. */
+function viewArray(dtype: Exclude<IntDType, 'b24'>, buffer: ArrayBufferLike, at: number, n: number): TensorData {
+  switch (dtype) {
+    case 'i8':
+      return new Int8Array(buffer, at, n);
+    case 'u8':
+      return new Uint8Array(buffer, at, n);
+    case 'i16':
+      return new Int16Array(buffer, at, n);
+    case 'i32':
+      return new Int32Array(buffer, at, n);
+  }
 }
 
 /**
