@@ -21,6 +21,9 @@ import type { ImageCache } from './cache.js';
 import type { ReferenceParts } from '../trainer/int-reference.js';
 import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { compareTensors, type Comparison } from './verify.js';
+import { checkpointSha256 } from './checkpoint-sha.js';
+
+export { checkpointSha256 };
 
 const baseCache = new Map<string, FloatModel>();
 
@@ -56,19 +59,6 @@ function checkpointModel(g: Geometry, checkpoint: string, seed: number): FloatMo
   const syn = syntheticModel(g, seed, undefined, { lazyWeights: true });
   for (const k of filled) params.set(k, floatParam(syn, k)!);
   return { geometry: g, params, source: { kind: 'checkpoint', path: checkpoint, sha256: checkpointSha256(checkpoint), synthetic: filled } };
-}
-
-const shaCache = new Map<string, string>();
-/** sha256 of a checkpoint's model.safetensors (the identity results and images refer to). */
-export function checkpointSha256(checkpoint: string): string {
-  let h = shaCache.get(checkpoint);
-  if (!h) {
-    h = createHash('sha256')
-      .update(readFileSync(join(checkpointDir(checkpoint), 'model.safetensors')))
-      .digest('hex');
-    shaCache.set(checkpoint, h);
-  }
-  return h;
 }
 
 /**

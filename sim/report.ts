@@ -18,7 +18,7 @@ import type { VerifyReport } from './pipeline.js';
 import { floatParamShapes } from '../rtl-model/export.js';
 import { EXPORTER_VERSION, exporterVersionOf } from '../formats/exporter-version.js';
 import { ConfigError, geometryOf, PROJECT_ROOT } from './config.js';
-import { checkpointSha256 } from './pipeline.js';
+import { checkpointSha256 } from './checkpoint-sha.js';
 import { SIM_VARIANTS } from './variants.js';
 import { averageOverTasks, experimentOf, primaryCells, summarize, type Stat } from '../analysis/results.js';
 import { readResults, ResultsError } from '../formats/results-schema.js';
