@@ -152,7 +152,7 @@ export function extend(w: Wide, n: number): Wide {
  * at most 32 of them, and extra two digits [lo, hi] with |hi| <= 2^13 (a 24-bit bias): the parts'
  * low digits sum to < 33·2^11, their high digits to < 33·2^13; both far below 2^24.
  */
-export function wideSum(parts: T[], extra?: Wide): Wide {
+function wideSumRaw(parts: T[], extra?: Wide): Wide {
   if (parts.length > 32) throw new RangeError(`wideSum: ${parts.length} parts (at most 32: K <= 16,384)`);
   const los: T[] = [];
   const his: T[] = [];
@@ -175,7 +175,7 @@ export function wideSum(parts: T[], extra?: Wide): Wide {
  * for digits from rqWide: a value it could not compute exactly lies beyond ±(2^23 - 2^12), as the
  * true one does, so it clamps alike).
  */
-export function collapse(w: Wide, lo: number, hi: number): T {
+function collapseRaw(w: Wide, lo: number, hi: number): T {
   if (Math.abs(lo) > 2 ** 22 || Math.abs(hi) > 2 ** 22) throw new RangeError(`collapse: bounds [${lo}, ${hi}] must lie within ±2^22`);
   if (w.length === 1) return clip(w[0], lo, hi);
   // Horner from the top; clipping a partial value at ±2^12 before the next ·2^11 keeps |.| <= 2^23 + 2^11,
@@ -283,7 +283,7 @@ function product(v: Wide, m: Mult): Wide {
  * result's sign, which every caller saturates (|R| >= 2^24 truly). Sites with several values of a
  * compute each and select by mask (0/1 products, one nonzero term).
  */
-export function rqWide(v: Wide, m: Mult, s: ShiftPlan, round = true): Wide {
+function rqWideRaw(v: Wide, m: Mult, s: ShiftPlan, round = true): Wide {
   const maxA = Math.max(...s.groups.map((g) => g.a));
   const p = extend(product(v, m), maxA + 2);
   let lo: T | null = null;
@@ -306,7 +306,7 @@ export function rqWide(v: Wide, m: Mult, s: ShiftPlan, round = true): Wide {
 }
 
 /** Σ of digits along an axis for digits [lo (< 2^11), hi] of at most 2^12 elements; normalized. */
-export function wideSumAxis(w: Wide, axis: number): Wide {
+function wideSumAxisRaw(w: Wide, axis: number): Wide {
   return normalize(w.map((d) => sumAxis(d, axis)));
 }
 
@@ -324,7 +324,7 @@ export function bitLength(x: T, bits: number): T {
  * Σ (t_k - e_k)·2^(11k) is that of a Horner sum whose partial values are clipped to [-1, 1] (a lower
  * digit difference, |.| < 2^11, cannot overturn a higher one).
  */
-export function isqrtWide(t: Wide): T {
+function isqrtWideRaw(t: Wide): T {
   const [t0, t1, t2] = extend(t, 3);
   let res: T = tf.zerosLike(t0);
   for (let bit = 15; bit >= 0; bit--) {
@@ -357,7 +357,7 @@ function recipLookup(xn: T): T {
  * The three ways to form xn are computed on clipped operands (so every value stays small whichever
  * applies) and selected by 0/1 masks.
  */
-export function recipNormalizedWide(x: Wide): { recip: T; b: T } {
+function recipNormalizedWideRaw(x: Wide): { recip: T; b: T } {
   const [x0, x1] = extend(x, 2);
   const bl1 = bitLength(x1, 22);
   const has1 = ge(x1, 1);
@@ -376,10 +376,12 @@ export function recipNormalizedWide(x: Wide): { recip: T; b: T } {
 /**
  * Exact int8 matmul in K chunks: a [..., M, K] times b [..., K, N] (float32 holding int8/uint8
  * values) -> the chunks' partial sums (float32, |.| <= 512·255·128 < 2^24 each); wideSum adds them.
+ * Given the operands' largest |product| (127·128 for int8 weights and activations), consecutive
+ * chunks are added first while their sum is bounded by 2^24.
  * (b is not transposed on the fly: the wasm backend's transposed-operand path is an order of
  * magnitude slower.)
  */
-export function matmulChunks(a: T, b: T | T[]): T[] {
+export function matmulChunks(a: T, b: T | T[], maxAbsProduct?: number): T[] {
   const k = a.shape[a.shape.length - 1];
   const chunks = Array.isArray(b) ? b : splitK(b);
   const lens = chunks.map((bs) => bs.shape[bs.shape.length - 2]);
@@ -403,7 +405,26 @@ export function matmulChunks(a: T, b: T | T[]): T[] {
       return s;
     });
   }
-  return chunks.map((bs, i) => chk(batchedMatMul(parts[i], bs), 'matMul'));
+  const sums = chunks.map((bs, i) => chk(batchedMatMul(parts[i], bs), 'matMul'));
+  if (!maxAbsProduct) return sums;
+  // Consecutive chunks whose bounds (rows of K times the largest |product|) add up to at most 2^24 are
+  // added here, in float32 (exact: every partial sum is an integer within that bound).
+  const merged: T[] = [];
+  let acc: T | null = null;
+  let bound = 0;
+  sums.forEach((p, i) => {
+    const b = lens[i] * maxAbsProduct;
+    if (acc && bound + b <= EXACT) {
+      acc = add(acc, p);
+      bound += b;
+    } else {
+      if (acc) merged.push(acc);
+      acc = p;
+      bound = b;
+    }
+  });
+  merged.push(acc!);
+  return merged;
 }
 
 /**
@@ -445,4 +466,28 @@ export function wideValues(ds: ArrayLike<number>[]): Int32Array {
     out[i] = v;
   }
   return out;
+}
+
+/*
+ * The public forms run in their own tidy scope: every intermediate is freed as soon as the result
+ * exists, so the backend's memory stays small (on wasm, a large heap costs page faults on first touch
+ * and cache misses after).
+ */
+export function wideSum(...a: Parameters<typeof wideSumRaw>): ReturnType<typeof wideSumRaw> {
+  return tf.tidy(() => wideSumRaw(...a));
+}
+export function collapse(...a: Parameters<typeof collapseRaw>): ReturnType<typeof collapseRaw> {
+  return tf.tidy(() => collapseRaw(...a));
+}
+export function rqWide(...a: Parameters<typeof rqWideRaw>): ReturnType<typeof rqWideRaw> {
+  return tf.tidy(() => rqWideRaw(...a));
+}
+export function wideSumAxis(...a: Parameters<typeof wideSumAxisRaw>): ReturnType<typeof wideSumAxisRaw> {
+  return tf.tidy(() => wideSumAxisRaw(...a));
+}
+export function isqrtWide(...a: Parameters<typeof isqrtWideRaw>): ReturnType<typeof isqrtWideRaw> {
+  return tf.tidy(() => isqrtWideRaw(...a));
+}
+export function recipNormalizedWide(...a: Parameters<typeof recipNormalizedWideRaw>): ReturnType<typeof recipNormalizedWideRaw> {
+  return tf.tidy(() => recipNormalizedWideRaw(...a));
 }

@@ -14,6 +14,7 @@ import {
   LN_IN_MIN,
   LN_OUT_EXTRA_BITS,
   PROB_MAX,
+  WEIGHT_MAX,
   type Geometry,
   type Image,
   layerPrefix,
@@ -207,7 +208,7 @@ export function maskTensorsOf(mask: ArrayLike<number>, heads: number, queries: n
  *   sumSq = Σ floor(w^2 / 2^s) as digits: Σ lo <= N·2^11 <= 2^23, Σ hi <= N·2^19 / 2^s <= 2^19
  *   n = rq(d, R, b), |n| < 2^20;  o = rq(n, G, sh) + β as digits;  y = sat8(floor((o + 2^7) / 2^8))
  */
-export function layerNormRows(x: T, mean: Site, gain: Site, bias: Wide): T {
+function layerNormRowsRaw(x: T, mean: Site, gain: Site, bias: Wide): T {
   const n = x.shape[x.shape.length - 1];
   const s = lnSquareShift(n);
   const xt = tf.transpose(x); // [N, rows]
@@ -239,7 +240,7 @@ export function layerNormRows(x: T, mean: Site, gain: Site, bias: Wide): T {
  * among the keys that share the highest high digit; masked keys take a high digit below every real one.
  * expLut: the spec's 256 entries and a 257th, 0.
  */
-export function softmaxRows(scores: Wide, site: Site, expLut: T, m: MaskTensors): T {
+function softmaxRowsRaw(scores: Wide, site: Site, expLut: T, m: MaskTensors): T {
   const [sl, sh] = scores.map((d) => tf.transpose(d, [2, 0, 1])); // [keys, heads, queries]
   const hiM = add(mul(sh, m.keep), m.maskedHigh);
   const loM = mul(sl, m.keep);
@@ -255,6 +256,16 @@ export function softmaxRows(scores: Wide, site: Site, expLut: T, m: MaskTensors)
   // b = bitLength(S) in [16, 28] for S in [2^15, 2^27]: shifts b + 3 in [19, 31]
   const p = collapse(rqWide(widen(e, 16), multOf(recip), shiftOf(add(b, 3), 19, 31)), 0, PROB_MAX);
   return tf.transpose(p, [1, 2, 0]);
+}
+
+/** layerNormRows in its own tidy scope (its intermediates freed at once). */
+export function layerNormRows(...a: Parameters<typeof layerNormRowsRaw>): ReturnType<typeof layerNormRowsRaw> {
+  return tf.tidy(() => layerNormRowsRaw(...a));
+}
+
+/** softmaxRows in its own tidy scope (its intermediates freed at once). */
+export function softmaxRows(...a: Parameters<typeof softmaxRowsRaw>): ReturnType<typeof softmaxRowsRaw> {
+  return tf.tidy(() => softmaxRowsRaw(...a));
 }
 
 /**
@@ -375,7 +386,8 @@ export class TfjsIntReference {
   private linear(name: string, x: T): Wide {
     const w = this.chunks.get(`${name}.weight`);
     if (!w) throw new Error(`reference: no weight ${name}.weight in either image`);
-    return wideSum(matmulChunks(x, w), this.bias(`${name}.bias`));
+    // int8 activations [-128, 127] times int8 weights [-127, 127]
+    return tf.tidy(() => wideSum(matmulChunks(x, w, -INT8_MIN * WEIGHT_MAX), this.bias(`${name}.bias`)));
   }
 
   /** rq with a site's constants, as digits. */
@@ -385,11 +397,11 @@ export class TfjsIntReference {
   }
 
   private requant8(site: string, acc: Wide): T {
-    return collapse(this.rqSite(site, acc), INT8_MIN, INT8_MAX);
+    return tf.tidy(() => collapse(this.rqSite(site, acc), INT8_MIN, INT8_MAX));
   }
 
   private term16(site: string, v: Wide): T {
-    return collapse(this.rqSite(site, v), LN_IN_MIN, LN_IN_MAX);
+    return tf.tidy(() => collapse(this.rqSite(site, v), LN_IN_MIN, LN_IN_MAX));
   }
 
   /** sat16(Σ sat16(rq(term))): at most three int16 terms, |sum| < 2^17. */
@@ -452,11 +464,11 @@ export class TfjsIntReference {
       record(`${pre}k`, k);
       record(`${pre}v`, v);
       // [heads, L, dh] x [heads, dh, L]; |score| <= dh·2^14 < 2^26: two digits
-      const [s0, s1, s2] = wideSum(matmulChunks(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1])));
+      const [s0, s1, s2] = wideSum(matmulChunks(this.heads(q), tf.transpose(this.heads(k), [0, 2, 1]), INT8_MIN * INT8_MIN));
       const probs = this.softmax(`${a}scores`, [s0, add(s1, mul(s2, LIMB))], m);
       record(`${pre}probs`, probs);
       // [heads, L, L] x [heads, L, dh], each digit back to [L, H]
-      const ctxAcc = wideSum(matmulChunks(probs, this.heads(v))).map((d) => tf.reshape(tf.transpose(d, [1, 0, 2]), [L, H]));
+      const ctxAcc = wideSum(matmulChunks(probs, this.heads(v), PROB_MAX * -INT8_MIN)).map((d) => tf.reshape(tf.transpose(d, [1, 0, 2]), [L, H]));
       const ctx = this.requant8(`${a}context`, ctxAcc);
       record(`${pre}context`, ctx);
       const m1 = this.linear(`${pre}attention.output.dense`, ctx);

@@ -244,6 +244,18 @@ describe('checkBounds: every intermediate of the worst cases the spec admits is 
     expect(Array.from(wideValues(await Promise.all(w.map((x) => x.data()))))).toEqual([-255 * 128 * k + BIAS_MIN, -255 * 128 * k + BIAS_MAX]);
   });
 
+  it('matmulChunks merges chunks only within 2^24: K = 16,384 at the int8 extremes (-128 x -127), merged and not', async () => {
+    const k = 16384;
+    const a = tf.fill([1, k], -128, 'float32');
+    const b = tf.fill([k, 2], -127, 'float32');
+    const merged = checkBounds(() => matmulChunks(a, b, 128 * 127));
+    expect(merged.length).toBe(16); // pairs of 512-row chunks: 1,024·16,256 < 2^24
+    for (const parts of [merged, matmulChunks(a, b)]) {
+      const w = wideSum(parts, biasDigits([BIAS_MAX, BIAS_MIN]));
+      expect(Array.from(wideValues(await Promise.all(w.map((x) => x.data()))))).toEqual([128 * 127 * k + BIAS_MAX, 128 * 127 * k + BIAS_MIN]);
+    }
+  });
+
   it('layerNormRows for N = 4,096 with rows at both int16 extremes, the largest gains and 24-bit biases', async () => {
     const n = 4096;
     const x = [
