@@ -42,6 +42,12 @@ export interface ImageCacheOptions {
   onNote?: (text: string) => void;
 }
 
+/** The files of a cache entry the images were read from (their bytes are the images'). */
+export interface CachedFiles {
+  rom: string;
+  sram: string;
+}
+
 export class ImageCache {
   readonly maxBytes: number;
   private readonly note: (text: string) => void;
@@ -66,7 +72,11 @@ export class ImageCache {
    * The entry's images and statistics, checked (decoded against the geometry, the SRAM image of
    * this variant), and marked used; null when there is none. A damaged entry is removed with a note.
    */
-  read(key: string, g: Geometry, variant: VariantId): Pick<ExportResult, 'rom' | 'sram' | 'romImage' | 'sramImage' | 'stats'> | null {
+  read(
+    key: string,
+    g: Geometry,
+    variant: VariantId,
+  ): (Pick<ExportResult, 'rom' | 'sram' | 'romImage' | 'sramImage' | 'stats'> & { files: CachedFiles }) | null {
     const dir = join(this.dir, key);
     if (!this.exists(dir)) return null;
     try {
@@ -79,7 +89,7 @@ export class ImageCache {
       if (sramImage.header.variant !== variant) throw new Error(`sram.bin is of variant ${sramImage.header.variant}, the key's is ${variant}`);
       const stats = parseStats(readFileSync(join(dir, 'stats.json'), 'utf8'));
       this.markUsed(key);
-      return { rom, sram, romImage, sramImage, stats };
+      return { rom, sram, romImage, sramImage, stats, files: { rom: join(dir, 'rom.bin'), sram: join(dir, 'sram.bin') } };
     } catch (e) {
       const why = ((e as Error).message ?? String(e)).split('\n')[0];
       this.note(`note: cache entry ${dir} is damaged (${why}); rebuilding it`);

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { selectBackend, type AdapterInfo, type BackendChoice, type BackendRequest } from '../trainer/backend.js';
-import type { ImageCache } from './cache.js';
+import type { CachedFiles, ImageCache } from './cache.js';
 import type { ReferenceParts } from '../trainer/int-reference.js';
 import { runReferenceLayerwise } from '../trainer/int-reference-pool.js';
 import { compareTensors, type Comparison } from './verify.js';
@@ -65,13 +65,21 @@ function checkpointModel(g: Geometry, checkpoint: string, seed: number): FloatMo
  * Export ROM + SRAM images of a config for a variant (task = synthetic perturbation of the base),
  * or read them back from the cache when it holds them (a damaged entry is rebuilt: sim/cache.ts).
  */
-export async function imagesFor(cfg: Config, variant: VariantId, engine: GemmEngine, cache?: ImageCache): Promise<ExportResult & { cached: boolean }> {
+export async function imagesFor(
+  cfg: Config,
+  variant: VariantId,
+  engine: GemmEngine,
+  cache?: ImageCache,
+): Promise<ExportResult & { cached: boolean; cachedFiles?: CachedFiles }> {
   const taskSeed = cfg.model.syntheticSeed + 1;
   const g = geometryOf(cfg.model);
   const key = cache ? cacheKey(g, cfg, variant, taskSeed) : null;
   if (cache && key) {
     const hit = cache.read(key, g, variant);
-    if (hit) return { ...hit, cached: true };
+    if (hit) {
+      const { files, ...images } = hit;
+      return { ...images, cached: true, cachedFiles: files };
+    }
   }
   // A synthetic base is made with its weight matrices on demand: the exporter quantizes them row by
   // row as it makes them, never holding the float model's 4 bytes per weight (same values, same images).

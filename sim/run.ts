@@ -30,7 +30,7 @@ import { availableParallelism } from 'node:os';
 import { runCli, isMain } from '../formats/cli.js';
 import { InputError, UsageError } from '../formats/errors.js';
 import { flagNumber, parseFlags } from '../formats/flags.js';
-import { checkOutputDir, writeFilesAtomic } from '../formats/atomic-write.js';
+import { checkOutputDir, writeFilesAtomic, type FileData } from '../formats/atomic-write.js';
 import { checkInputFile } from '../formats/input-file.js';
 import { loadConfig, geometryOf, type Config } from './config.js';
 import type { VerifyReport } from './pipeline.js';
@@ -43,7 +43,7 @@ import type { DesignPoint } from './costs.js';
 import { Progress } from './progress.js';
 import { SIM_VARIANTS, isImageVariant, type SimVariantId } from './variants.js';
 import { listTechNodes } from './tech.js';
-import { DEFAULT_CACHE_MAX_BYTES, ImageCache } from './cache.js';
+import { DEFAULT_CACHE_MAX_BYTES, ImageCache, type CachedFiles } from './cache.js';
 import { describeEstimate, estimateVerifyMemory, freeMemory, memoryLimit } from './memory-estimate.js';
 import { formatBytes, parseSize } from './sizes.js';
 import type { PySum } from './scalesim.js';
@@ -344,13 +344,13 @@ async function runChecked(
   }
 
   const progress = new Progress((args.verifyOnly ? 0 : 1) + (verify ? 2 : 0) + 1);
-  const files: Record<string, string | Uint8Array> = {};
+  const files: Record<string, FileData> = {};
   let report: VerifyReport | null = null;
   let exitCode = 0;
   if (verify) {
     const { backend, engine } = verify;
     const { imagesFor, verifyImages } = await import('./pipeline.js');
-    let ex;
+    let ex: ExportResult & { cached?: boolean; cachedFiles?: CachedFiles };
     if (args.images) {
       progress.step(`read images ${args.images.rom} and ${args.images.sram}`);
       ex = readImages(args.images.rom, args.images.sram, geometryOf(cfg.model));
@@ -375,8 +375,9 @@ async function runChecked(
       (t) => progress.detail(t),
       args.refThreads,
     );
-    files['rom.bin'] = ex.rom;
-    files[`sram-${report.variant}.bin`] = ex.sram;
+    // images read from the cache are copied from its files (same bytes, checked when read)
+    files['rom.bin'] = ex.cachedFiles ? { bytes: ex.rom, copyOf: ex.cachedFiles.rom } : ex.rom;
+    files[`sram-${report.variant}.bin`] = ex.cachedFiles ? { bytes: ex.sram, copyOf: ex.cachedFiles.sram } : ex.sram;
     files['verify.json'] =
       JSON.stringify(
         {

@@ -17,6 +17,20 @@ describe('writeFilesAtomic', () => {
     expect(readdirSync(d).sort()).toEqual(['a.json', 'sub']);
   });
 
+  it('copies a file that holds the bytes (an image from the cache), and writes the bytes when the copy is gone or differs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aw-copy-'));
+    const bytes = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
+    const src = join(dir, 'src.bin');
+    writeFileSync(src, bytes);
+    writeFilesAtomic(join(dir, 'out'), { 'a.bin': { bytes, copyOf: src }, 'b.bin': { bytes, copyOf: join(dir, 'missing.bin') } });
+    expect(new Uint8Array(readFileSync(join(dir, 'out', 'a.bin')))).toEqual(bytes);
+    expect(new Uint8Array(readFileSync(join(dir, 'out', 'b.bin')))).toEqual(bytes);
+    writeFileSync(src, bytes.subarray(0, 10)); // the source changed under us: its size no longer matches
+    writeFileAtomic(join(dir, 'out', 'c.bin'), { bytes, copyOf: src });
+    expect(new Uint8Array(readFileSync(join(dir, 'out', 'c.bin')))).toEqual(bytes);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['a.bin', 'b.bin', 'c.bin']);
+  });
+
   it('replaces an existing file whole', () => {
     const d = scratch();
     writeFileAtomic(join(d, 'x.txt'), 'old');
