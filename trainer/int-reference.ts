@@ -17,6 +17,7 @@ import {
   WEIGHT_MAX,
   type Geometry,
   type Image,
+  type TensorData,
   layerPrefix,
   lnSquareShift,
 } from '../rtl-model/spec/index.js';
@@ -168,6 +169,8 @@ function transposeBlock(w: ArrayLike<number>, rows: number, cols: number, k0: nu
   return out;
 }
 
+const WORD_TABLE = 'bert.embeddings.word_embeddings.weight';
+
 /** Requantization constants of one site, prepared as multiplier digits and a shift plan. */
 export interface Site {
   mult: Mult;
@@ -282,6 +285,8 @@ export class TfjsIntReference {
   private readonly sites = new Map<string, Site>();
   /** 24-bit biases as two digits [lo, hi]. */
   private readonly biases = new Map<string, Wide>();
+  /** The word-embedding table, left in the image's data (see wordRows). */
+  private wordTable: { data: TensorData; shape: [number, number] } | null = null;
   /** Tensors made for this instance (constants of sites and biases), disposed with it. */
   private readonly owned: T[] = [];
 
@@ -324,6 +329,11 @@ export class TfjsIntReference {
           const b = biasDigits(x.data);
           this.owned.push(...b);
           this.biases.set(x.name, b);
+          continue;
+        }
+        if (x.name === WORD_TABLE) {
+          // the table (BERT-base: 23 M entries) stays in the image; embed() uploads the rows an input uses
+          this.wordTable = { data: x.data, shape: [x.shape[0], x.shape[1]] };
           continue;
         }
         let data = new Float32Array(x.data);
@@ -436,12 +446,32 @@ export class TfjsIntReference {
     if (!ok) throw new Error(`reference: ${what} is not among the parts this instance holds`);
   }
 
+  /** The word table's rows that `ids` use, in order of first use (a float32 tensor [rows, H]). */
+  private wordRows(ids: ArrayLike<number>): T {
+    if (!this.wordTable) throw new Error(`reference: no tensor ${WORD_TABLE} in either image`);
+    const [vocab, h] = this.wordTable.shape;
+    const uniq = [...new Set(Array.from(ids))];
+    const rows = new Float32Array(uniq.length * h);
+    uniq.forEach((id, i) => {
+      if (!(Number.isInteger(id) && id >= 0 && id < vocab)) throw new RangeError(`reference: token id ${id} is outside the vocabulary [0, ${vocab})`);
+      rows.set(this.wordTable!.data.subarray(id * h, (id + 1) * h), i * h);
+    });
+    return tf.tensor2d(rows, [uniq.length, h], 'float32');
+  }
+
+  /** Each id's row in wordRows(ids). */
+  private wordIndex(ids: ArrayLike<number>): Int32Array {
+    const at = new Map<number, number>();
+    for (const id of Array.from(ids)) if (!at.has(id)) at.set(id, at.size);
+    return Int32Array.from(ids, (id) => at.get(id)!);
+  }
+
   private embed(input: ReferenceInput): T {
     this.requireParts('the embeddings', this.parts.embeddings);
     const { seqLen: L, hidden: H } = this.g;
     return tf.tidy(() => {
       const e = 'bert.embeddings.';
-      const w = tf.gather(this.get(`${e}word_embeddings.weight`), tf.tensor1d(input.inputIds, 'int32'));
+      const w = tf.gather(this.wordRows(input.inputIds), tf.tensor1d(this.wordIndex(input.inputIds), 'int32'));
       const p = tf.slice(this.get(`${e}position_embeddings.weight`), [0, 0], [L, H]);
       const ty = tf.gather(this.get(`${e}token_type_embeddings.weight`), tf.tensor1d(input.tokenTypeIds, 'int32'));
       const sites = ['word_embeddings', 'position_embeddings', 'token_type_embeddings'].map((s) => e + s);
