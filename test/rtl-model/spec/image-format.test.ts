@@ -79,6 +79,16 @@ describe('ROM/SRAM image format', () => {
     );
   });
 
+  it('skips only the checksum for bytes already checked (checksumVerified), and still checks the rest', () => {
+    const bad = Uint8Array.from(bytes);
+    bad[bad.length - 1] ^= 1; // the trailer no longer matches
+    expect(() => decodeImage(bad, 'bad.bin')).toThrow(/checksum: stored sha256/);
+    expect(decodeImage(bad, 'bad.bin', { checksumVerified: true }).header.kind).toBe(decodeImage(bytes, 'ok.bin').header.kind);
+    const badMagic = Uint8Array.from(bytes);
+    badMagic[0] = 'X'.charCodeAt(0);
+    expect(() => decodeImage(badMagic, 'bad.bin', { checksumVerified: true })).toThrow(/magic/);
+  });
+
   it('names the field of each kind of bad file', () => {
     const bad = Uint8Array.from(bytes);
     bad[0] = 'X'.charCodeAt(0);
