@@ -197,6 +197,15 @@ const MEASURED = 'measured results of the trainer (model, data and seeds in the 
 const NOT_MEASURED = 'not measured for this model; no published figure is substituted';
 const AREA_CAPTION = 'Area per variant by part (ROM, writable SRAM, task storage, buffers, MAC array, non-linear units, correction, control).';
 
+/** In place of the two accuracy charts when no variant has a measured accuracy: one line saying why. */
+function noAccuracyNote(r: ReportJson): string {
+  return (
+    `<p class="no-accuracy">No accuracy to plot against area and energy: ${esc(r.config.name)} has ${esc(r.model.weights.kind)} weights, ` +
+    "so no variant has a measured accuracy, and the paper's published figures were not read in a primary source, so none is shown. " +
+    'A config with fine-tuning results (such as bert-l4-h128) draws accuracy against area and against energy here.</p>'
+  );
+}
+
 /** The whole page for a report, optionally compared with another. */
 export function renderPage(r: ReportJson, other?: ReportJson): string {
   const primary = r.variants.find((v) => v.id === 'bitfit') ?? r.variants[0];
@@ -211,8 +220,12 @@ export function renderPage(r: ReportJson, other?: ReportJson): string {
 Accuracy: ${measured ? MEASURED : NOT_MEASURED}.</p>
 ${summary(r)}
 <section id="tradeoff"><h2>1. Trade-off fronts</h2><div class="grid">
-${chart(tradeoffChart(r, 'area'), 'Accuracy against area, one point per variant, error bars from the seeds.')}
-${chart(tradeoffChart(r, 'energy'), 'Accuracy against energy per inference.')}
+${
+  measured
+    ? `${chart(tradeoffChart(r, 'area'), 'Accuracy against area, one point per variant, error bars from the seeds.')}
+${chart(tradeoffChart(r, 'energy'), 'Accuracy against energy per inference.')}`
+    : noAccuracyNote(r)
+}
 ${chart(costFrontChart(r), 'Area against energy per inference; the dashed line joins the variants no other variant beats on both.')}
 </div></section>
 ${uncertaintyBlock(r)}

@@ -77,6 +77,9 @@ describe('charts (golden SVG, numbers rounded)', () => {
     for (const id of ['tradeoff', 'breakdown', 'cycles', 'heatmap', 'tasks', 'accuracy', 'provenance', 'compare']) expect(html).toContain(`id="${id}"`);
     expect(html).not.toMatch(/<script|(src|href)="https?:/);
     expect(html).toMatch(/Bit-exact/);
+    // no measured accuracy (synthetic weights): one line says why, instead of two empty charts
+    expect(html).toMatch(/<p class="no-accuracy">No accuracy to plot against area and energy: rom-bert-tiny has synthetic weights/);
+    expect(html).not.toContain('id="tradeoff-area"');
     for (const c of report.technology.constants) expect(html).toContain(c.name);
   });
 });
