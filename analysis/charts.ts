@@ -27,19 +27,24 @@ const partColor = (p: string, i: number): string => PART_COLORS[p] ?? PALETTE[i 
 
 /**
  * Tick values of a log axis that stay legible: the decades, plus 2 and 5 times them when the
- * domain spans fewer than three decades, never one label per minor tick.
+ * domain spans fewer than three decades (and that gives at most `most` labels), never one label
+ * per minor tick.
  */
-export function logTicks(domain: readonly number[]): number[] {
+export function logTicks(domain: readonly number[], most = Infinity): number[] {
   const [a, b] = [Math.min(...domain), Math.max(...domain)];
   const lo = Math.floor(Math.log10(a));
   const hi = Math.ceil(Math.log10(b));
-  const mult = hi - lo < 3 ? [1, 2, 5] : [1];
-  const out: number[] = [];
-  for (let e = lo; e <= hi; e++)
-    for (const m of mult) {
-      const v = m * 10 ** e;
-      if (v >= a && v <= b) out.push(Number(v.toPrecision(3)));
-    }
+  const ticks = (mult: number[]): number[] => {
+    const out: number[] = [];
+    for (let e = lo; e <= hi; e++)
+      for (const m of mult) {
+        const v = m * 10 ** e;
+        if (v >= a && v <= b) out.push(Number(v.toPrecision(3)));
+      }
+    return out;
+  };
+  let out = ticks(hi - lo < 3 ? [1, 2, 5] : [1]);
+  if (out.length > most) out = ticks([1]);
   return out.length >= 2 ? out : [a, b].map((v) => Number(v.toPrecision(2)));
 }
 
@@ -92,21 +97,39 @@ export interface Frame {
  */
 let canvas: { d3n: InstanceType<typeof D3Node>; svg?: Sel } | undefined;
 
-export function frame(title: string, id: string, left = M.left): Frame {
+/** A chart's size: the default 720 x 360 with room for a legend, or another (explore.html's small multiples). */
+export interface FrameLayout {
+  width?: number;
+  height?: number;
+  margin?: { top: number; right: number; bottom: number; left: number };
+  /** Where the plot starts (default the margin's left; the title stays at the margin). */
+  left?: number;
+  fontSize?: number;
+}
+
+export function frame(title: string, id: string, layout: FrameLayout = {}): Frame {
+  const { width = W, height = H, margin = M, fontSize = 11 } = layout;
+  const left = layout.left ?? margin.left;
   canvas ??= { d3n: new D3Node() };
   canvas.svg?.remove();
   const d3n = canvas.d3n;
   const d3 = d3n.d3 as typeof import('d3');
-  const svg = (canvas.svg = d3n.createSVG(W, H) as Sel)
+  const svg = (canvas.svg = d3n.createSVG(width, height) as Sel)
     .attr('id', id)
-    .attr('viewBox', `0 0 ${W} ${H}`)
+    .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('role', 'img')
     .attr('font-family', 'sans-serif')
-    .attr('font-size', 11);
+    .attr('font-size', fontSize);
   svg.append('title').text(title);
-  svg.append('text').attr('x', M.left).attr('y', 16).attr('font-size', 13).attr('font-weight', 'bold').text(title);
-  const g = svg.append('g').attr('transform', `translate(${left},${M.top})`);
-  return { d3n, d3, g, svg, w: W - left - M.right, h: H - M.top - M.bottom };
+  svg
+    .append('text')
+    .attr('x', margin.left)
+    .attr('y', 16)
+    .attr('font-size', fontSize + 2)
+    .attr('font-weight', 'bold')
+    .text(title);
+  const g = svg.append('g').attr('transform', `translate(${left},${margin.top})`);
+  return { d3n, d3, g, svg, w: width - left - margin.right, h: height - margin.top - margin.bottom };
 }
 
 export function axisTitles(f: Frame, x: string, y: string): void {
@@ -591,7 +614,7 @@ export function imageSizeChart(r: ReportJson): string {
  * around the base value; the dashed line at 1 is where the conclusion would flip.
  */
 export function tornadoChart(r: ReportJson, id: string, top = 12): string {
-  const f = frame(`What moves ${id}`, `tornado-${id.replace(/[^a-z-]+/gi, '-').toLowerCase()}`, 150);
+  const f = frame(`What moves ${id}`, `tornado-${id.replace(/[^a-z-]+/gi, '-').toLowerCase()}`, { left: 150 });
   const u = r.uncertainty;
   const h = u?.headline.find((x) => x.id === id);
   if (!u || !h) {

@@ -9,7 +9,8 @@
  *   4. the axes and how the table was made.
  * It reads the exploration's table (explore.csv's columns and rows) and nothing of the simulator.
  */
-import { D3Node } from 'd3-node';
+import { frame, logTicks, type Frame } from './charts.js';
+import { esc } from './html.js';
 
 /** Okabe-Ito, colour-blind safe (as analysis/charts.ts), one per variant. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#000000', '#999999', '#F0E442'];
@@ -29,11 +30,8 @@ export interface ExplorePage {
   accuracySource: string | null;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Sel = import('d3').Selection<any, unknown, null, undefined>;
 type D3 = typeof import('d3');
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const num = (x: number, d = 4): string => Number(x.toPrecision(d)).toLocaleString('en-US');
 
 const LABEL: Record<string, string> = {
@@ -42,34 +40,6 @@ const LABEL: Record<string, string> = {
   latency_us: 'latency (µs)',
   accuracy: 'accuracy (dev score × 100)',
 };
-
-interface Frame {
-  d3n: InstanceType<typeof D3Node>;
-  d3: D3;
-  g: Sel;
-  w: number;
-  h: number;
-}
-
-function frame(title: string, id: string, W: number, H: number, M: { top: number; right: number; bottom: number; left: number }, fontSize = 11): Frame {
-  const d3n = new D3Node();
-  const d3 = d3n.d3 as D3;
-  const svg = (d3n.createSVG(W, H) as Sel)
-    .attr('id', id)
-    .attr('viewBox', `0 0 ${W} ${H}`)
-    .attr('role', 'img')
-    .attr('font-family', 'sans-serif')
-    .attr('font-size', fontSize);
-  svg.append('title').text(title);
-  svg
-    .append('text')
-    .attr('x', M.left)
-    .attr('y', 15)
-    .attr('font-size', fontSize + 2)
-    .attr('font-weight', 'bold')
-    .text(title);
-  return { d3n, d3, g: svg.append('g').attr('transform', `translate(${M.left},${M.top})`), w: W - M.left - M.right, h: H - M.top - M.bottom };
-}
 
 /** Log scale over positive values, padded a little, or linear when the values span less than 2x or touch 0. */
 function scaleFor(d3: D3, values: number[], range: [number, number]): Scale {
@@ -90,20 +60,9 @@ function scaleFor(d3: D3, values: number[], range: [number, number]): Scale {
 
 type Scale = import('d3').ScaleContinuousNumeric<number, number>;
 
-/**
- * Tick values a reader can take in: on a log scale 1-2-5 per decade, or only powers of ten over many
- * decades or where 1-2-5 would give more than `most` labels (a horizontal axis of long numbers).
- */
+/** Tick values a reader can take in: on a log scale charts.ts's logTicks (at most `most` labels), else d3's. */
 function tickValues(s: Scale, n: number, most = Infinity): number[] {
-  const ticks = s.ticks(n);
-  if (!('base' in s)) return ticks;
-  const [lo, hi] = s.domain();
-  const decades = Math.log10(hi / lo);
-  const mantissa = (v: number): number => Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
-  const pick = (keep: number[]): number[] => ticks.filter((v) => keep.includes(mantissa(v)));
-  let kept = pick(decades > 3 ? [1] : decades > 1.2 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  if (kept.length > most) kept = pick(decades > 1.2 ? [1] : [1, 2, 5]);
-  return kept.length >= 2 ? kept : ticks;
+  return 'base' in s ? logTicks(s.domain(), most) : s.ticks(n);
 }
 
 function axes(f: Frame, x: Scale, y: Scale, xl: string, yl: string): void {
@@ -143,11 +102,10 @@ function sample(idx: number[], n: number): number[] {
 function frontChart(p: ExplorePage, xo: string, yo: string, flag: string, variants: string[]): string {
   const k = (c: string): number => p.columns.indexOf(c);
   const [xk, yk, fk, vk] = [k(xo), k(yo), k(flag), k('variant')];
-  const f = frame(`${LABEL[yo].replace(/ \(.*/, '')} against ${LABEL[xo].replace(/ \(.*/, '')}: Pareto front per variant`, `front-${flag}`, 620, 400, {
-    top: 26,
-    right: 150,
-    bottom: 48,
-    left: 70,
+  const f = frame(`${LABEL[yo].replace(/ \(.*/, '')} against ${LABEL[xo].replace(/ \(.*/, '')}: Pareto front per variant`, `front-${flag}`, {
+    width: 620,
+    height: 400,
+    margin: { top: 26, right: 150, bottom: 48, left: 70 },
   });
   const all = p.rows.map((_, i) => i);
   const x = scaleFor(
@@ -242,7 +200,7 @@ function describe(p: ExplorePage, i: number): string {
 
 /** For each value of an axis, the best and median of an objective over every other axis, and their range. */
 function axisChart(p: ExplorePage, axis: ExplorePage['axes'][number], objective: string, id: string, first: boolean): string {
-  const f = frame(first ? `${axis.name}` : '', id, 250, 200, { top: 20, right: 12, bottom: 65, left: 62 }, 10);
+  const f = frame(first ? `${axis.name}` : '', id, { width: 250, height: 200, margin: { top: 20, right: 12, bottom: 65, left: 62 }, fontSize: 10 });
   const ok = p.columns.indexOf(objective);
   const groups = axis.values.map((val) => ({ val, ys: [] as number[] }));
   const at = new Map(axis.values.map((v, i) => [v, i]));
@@ -395,7 +353,11 @@ ${table(
 /** Accuracy against area over every point (accuracy is a variant's, so the front picks the cheapest hardware per level). */
 function accuracyChart(p: ExplorePage): string {
   const k = (c: string): number => p.columns.indexOf(c);
-  const f = frame('Accuracy against area: Pareto front over every variant', 'front-accuracy', 620, 400, { top: 26, right: 150, bottom: 48, left: 70 });
+  const f = frame('Accuracy against area: Pareto front over every variant', 'front-accuracy', {
+    width: 620,
+    height: 400,
+    margin: { top: 26, right: 150, bottom: 48, left: 70 },
+  });
   const idx = p.rows.map((_, i) => i).filter((i) => typeof p.rows[i][k('accuracy')] === 'number');
   const x = scaleFor(
     f.d3,

@@ -16,7 +16,7 @@ import {
 } from './charts.js';
 import { COSTED_VARIANTS, variantInfo } from '../formats/variants.js';
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: unknown): string => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const num = (x: number, d = 4): string => Number(x.toPrecision(d)).toLocaleString('en-US');
 
 function table(head: string[], rows: (string | number)[][], cls = ''): string {

@@ -29,21 +29,23 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-export class ProgressBar {
-  private steps = 0;
-  private examples = 0;
-  private readonly t0: number;
+/**
+ * What every counting bar shares: the clock, where it writes, the in-place redraw on a terminal (at
+ * most every 100 ms), a line at each tenth elsewhere, and the final line. A subclass says how far it
+ * is (`count`) and what its line reads (`line`), using `bar` and `timeLeft`.
+ */
+export abstract class CountingBar {
+  protected readonly t0: number;
   private lastDraw = -Infinity;
   private lastTenth = 0;
-  private finished = false;
+  protected finished = false;
   private readonly write: (s: string) => void;
   private readonly tty: boolean;
-  private readonly now: () => number;
-  private readonly width: number;
+  protected readonly now: () => number;
+  protected readonly width: number;
 
   constructor(
-    private readonly label: string,
-    private readonly totalSteps: number,
+    protected readonly total: number,
     opts: ProgressBarOptions = {},
   ) {
     this.write = opts.write ?? ((s) => void process.stderr.write(s));
@@ -53,27 +55,34 @@ export class ProgressBar {
     this.t0 = this.now();
   }
 
+  /** How many of `total` are done. */
+  protected abstract count(): number;
+
   /** The line for the current state (without a line ending). */
-  line(): string {
-    const total = Math.max(1, this.totalSteps);
-    const frac = Math.min(1, this.steps / total);
-    const filled = Math.round(frac * this.width);
-    const elapsedS = (this.now() - this.t0) / 1000;
-    const rate = elapsedS > 0 ? this.examples / elapsedS : 0;
-    const stepRate = elapsedS > 0 ? this.steps / elapsedS : 0;
-    const tail =
-      this.finished || this.steps >= this.totalSteps
-        ? `in ${formatDuration(elapsedS)}`
-        : `ETA ${stepRate > 0 ? formatDuration((this.totalSteps - this.steps) / stepRate) : '?'}`;
-    const w = String(this.totalSteps).length;
-    const bar = `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}]`;
-    return `${this.label} ${bar} ${String(this.steps).padStart(w)}/${this.totalSteps} steps  ${rate.toFixed(1)} examples/s  ${tail}`;
+  abstract line(): string;
+
+  /** `[####......]` for a fraction done. */
+  protected bar(frac: number): string {
+    const filled = Math.round(Math.min(1, frac) * this.width);
+    return `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}]`;
   }
 
-  /** `steps` more steps done, covering `examples` examples. */
-  tick(steps: number, examples: number): void {
-    this.steps += steps;
-    this.examples += examples;
+  /** Seconds since the start. */
+  protected elapsedS(): number {
+    return (this.now() - this.t0) / 1000;
+  }
+
+  /** "in m:ss" when done, else "ETA m:ss" from the rate so far. */
+  protected timeLeft(): string {
+    const s = this.elapsedS();
+    const done = this.count();
+    if (this.finished || done >= this.total) return `in ${formatDuration(s)}`;
+    const rate = s > 0 ? done / s : 0;
+    return `ETA ${rate > 0 ? formatDuration((this.total - done) / rate) : '?'}`;
+  }
+
+  /** Show the new state: redrawn in place on a terminal, else a line at each tenth. */
+  protected show(): void {
     if (this.tty) {
       const t = this.now();
       if (t - this.lastDraw >= 100) {
@@ -81,18 +90,51 @@ export class ProgressBar {
         this.write(`\r${this.line()}\x1b[K`);
       }
     } else {
-      const tenth = Math.floor((10 * this.steps) / Math.max(1, this.totalSteps));
-      if (tenth > this.lastTenth && this.steps < this.totalSteps) {
+      const tenth = Math.floor((10 * this.count()) / Math.max(1, this.total));
+      if (tenth > this.lastTenth && this.count() < this.total) {
         this.lastTenth = tenth;
         this.write(`${this.line()}\n`);
       }
     }
   }
 
-  /** The final line (elapsed time instead of ETA). */
+  /** The final line (elapsed time instead of ETA), once. */
   done(): void {
     if (this.finished) return;
     this.finished = true;
     this.write(this.tty ? `\r${this.line()}\x1b[K\n` : `${this.line()}\n`);
+  }
+}
+
+/** The steps of a loop (an epoch), with the examples they cover. */
+export class ProgressBar extends CountingBar {
+  private steps = 0;
+  private examples = 0;
+
+  constructor(
+    private readonly label: string,
+    totalSteps: number,
+    opts: ProgressBarOptions = {},
+  ) {
+    super(totalSteps, opts);
+  }
+
+  protected count(): number {
+    return this.steps;
+  }
+
+  line(): string {
+    const elapsedS = this.elapsedS();
+    const rate = elapsedS > 0 ? this.examples / elapsedS : 0;
+    const w = String(this.total).length;
+    const bar = this.bar(this.steps / Math.max(1, this.total));
+    return `${this.label} ${bar} ${String(this.steps).padStart(w)}/${this.total} steps  ${rate.toFixed(1)} examples/s  ${this.timeLeft()}`;
+  }
+
+  /** `steps` more steps done, covering `examples` examples. */
+  tick(steps: number, examples: number): void {
+    this.steps += steps;
+    this.examples += examples;
+    this.show();
   }
 }
