@@ -82,7 +82,10 @@ export interface ReportLayerCycles {
   utilization: number;
 }
 
-/** One storage class of a design point as the banked memory model organises it (sim/costs.ts MemoryUse). */
+/**
+ * One storage class of a design point as the banked memory model organises it (sim/costs.ts
+ * MemoryUse): `count` identical memories, and the wire from their ports to the MAC array.
+ */
 export interface ReportMemory {
   kind: string;
   count: number;
@@ -90,11 +93,16 @@ export interface ReportMemory {
   wordBits: number;
   banks: number;
   bankBytes: number;
+  /** Per access of one memory (pJ), bank and H-tree. */
   readEnergyPJ: number;
+  /** Per bit delivered at the MAC array: the memory's own read plus the floor-plan wire (pJ/bit). */
   readPJPerBit: number;
   writePJPerBit: number;
+  /** All `count` memories (mm²). */
   areaMm2: number;
+  /** H-tree inside one memory (mm). */
   wireMm: number;
+  /** Floor-plan wire from a memory's port to the MAC array: arrayWireFactor x the side of the class's total area (mm). */
   arrayWireMm: number;
 }
 

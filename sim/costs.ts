@@ -4,7 +4,7 @@
  * variant. Pure functions of (geometry, hardware, tech, variant): a design point costs
  * milliseconds, so sweeps of thousands are cheap.
  */
-import type { ReportCounts } from '../formats/report-schema.js';
+import type { ReportCounts, ReportMemory } from '../formats/report-schema.js';
 import type { Geometry } from '../rtl-model/spec/index.js';
 import type { HardwareConfig } from './config.js';
 import { buildWorkload, type Op } from './workload.js';
@@ -64,25 +64,9 @@ export interface DesignPoint {
   memories: Record<string, MemoryUse>;
 }
 
-/** One storage class: `count` identical memories, and the wire from their ports to the MAC array. */
-export interface MemoryUse {
+/** One storage class: `count` identical memories, and the wire from their ports to the MAC array (fields: formats/report-schema.ts ReportMemory). */
+export interface MemoryUse extends ReportMemory {
   kind: MemoryKind;
-  count: number;
-  capacityBytes: number;
-  wordBits: number;
-  banks: number;
-  bankBytes: number;
-  /** Per access of one memory (pJ), bank and H-tree. */
-  readEnergyPJ: number;
-  /** Per bit delivered at the MAC array: the memory's own read plus the floor-plan wire (pJ/bit). */
-  readPJPerBit: number;
-  writePJPerBit: number;
-  /** All `count` memories (mm²). */
-  areaMm2: number;
-  /** H-tree inside one memory (mm). */
-  wireMm: number;
-  /** Floor-plan wire from a memory's port to the MAC array: arrayWireFactor x the side of the class's total area (mm). */
-  arrayWireMm: number;
 }
 
 /** A count past 2^53 - 1, where doubles stop counting exactly: the design point is too large to cost (bad input, not a bug). */

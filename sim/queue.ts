@@ -28,6 +28,7 @@ import { SIM_VARIANTS } from './variants.js';
 import { listTechNodes } from './tech.js';
 import { countPoints, type ExploreAxes } from './explore-space.js';
 import type { ChunkSpec } from './sweep.js';
+import type { RunRecipe } from '../trainer/campaign.js';
 import { TRAINABLE_VARIANTS } from '../formats/variants.js';
 import { GLUE_TASKS, PROJECT_ROOT } from '../trainer/glue.js';
 
@@ -128,25 +129,8 @@ export function redact(url: string): string {
 }
 
 export type SweepJob = { kind: 'sweep-chunk' } & ChunkSpec;
-export interface TrainJob {
-  kind: 'train-run';
-  plan: string;
-  task: string;
-  variant: string;
-  lr: number;
-  seed: number;
-  epochs: number;
-  batch: number;
-  seq: number;
-  /** First N training examples; 0: all. */
-  limit: number;
-  /** Project-relative checkpoint directory, or null (random initialisation). */
-  checkpoint: string | null;
-  /** Project-relative vocabulary file, or null (the checkpoint's or BERT's). */
-  vocab: string | null;
-  /** The result's file name in the plan's results directory. */
-  out: string;
-}
+/** A training run of a campaign plan: the run itself, the plan it belongs to and its result's file name (in the plan's results directory). */
+export type TrainJob = { kind: 'train-run'; plan: string; out: string } & RunRecipe;
 export type JobData = SweepJob | TrainJob;
 
 /** The id of a job: a hash of its data (the same plan submitted twice names the same jobs). */
